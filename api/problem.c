@@ -1,0 +1,76 @@
+/* problem+json, and the one mapping from store status to HTTP status. */
+#include "problem.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "../core/log.h"
+
+const char *api_status_title(unsigned status) {
+    switch (status) {
+    case 400: return "Bad Request";
+    case 401: return "Unauthorized";
+    case 403: return "Forbidden";
+    case 404: return "Not Found";
+    case 405: return "Method Not Allowed";
+    case 406: return "Not Acceptable";
+    case 409: return "Conflict";
+    case 411: return "Length Required";
+    case 413: return "Content Too Large";
+    case 415: return "Unsupported Media Type";
+    case 422: return "Unprocessable Content";
+    case 429: return "Too Many Requests";
+    case 500: return "Internal Server Error";
+    case 503: return "Service Unavailable";
+    default: return status < 500 ? "Client Error" : "Server Error";
+    }
+}
+
+void api_problem(api_req_t *r, unsigned status, const char *fmt, ...) {
+    char detail[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(detail, sizeof detail, fmt, ap);
+    va_end(ap);
+
+    cJSON *body = cJSON_CreateObject();
+    cJSON_AddStringToObject(body, "type", "about:blank");
+    cJSON_AddStringToObject(body, "title", api_status_title(status));
+    cJSON_AddNumberToObject(body, "status", status);
+    cJSON_AddStringToObject(body, "detail", detail);
+    char *text = cJSON_PrintUnformatted(body);
+    cJSON_Delete(body);
+    /* If even this allocation fails, fall back to a fixed body: never an empty error. */
+    static const char oom[] = "{\"type\":\"about:blank\",\"title\":\"Internal Server Error\","
+                              "\"status\":500,\"detail\":\"out of memory\"}";
+    struct MHD_Response *resp =
+        text ? MHD_create_response_from_buffer(strlen(text), text, MHD_RESPMEM_MUST_FREE)
+             : MHD_create_response_from_buffer(sizeof oom - 1, (void *)oom, MHD_RESPMEM_PERSISTENT);
+    if (!resp)
+        return;
+    MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "application/problem+json");
+    api_reply(r, text ? status : 500, resp);
+}
+
+void api_problem_store(api_req_t *r, store_status_t st, const char *what) {
+    switch (st) {
+    case STORE_OK:
+        api_problem(r, 500, "internal error: success reported as failure");
+        return;
+    case STORE_NOT_FOUND:
+        api_problem(r, 404, "%s not found", what);
+        return;
+    case STORE_CONFLICT:
+        api_problem(r, 409, "%s already exists", what);
+        return;
+    case STORE_UNAVAILABLE:
+        api_problem(r, 503, "Redis is unavailable or did not answer in time; try again");
+        api_reply_header(r, MHD_HTTP_HEADER_RETRY_AFTER, "1");
+        return;
+    case STORE_ERROR:
+        log_event(LOG_ERROR, "store error on %s", what);
+        api_problem(r, 500, "the store failed to handle the request for %s", what);
+        return;
+    }
+}

@@ -1,0 +1,24 @@
+/*
+ * Errors as RFC 9457 problem details (application/problem+json):
+ * {"type","title","status","detail"}. This file is the one place where a
+ * store status becomes an HTTP status.
+ */
+#ifndef API_PROBLEM_H
+#define API_PROBLEM_H
+
+#include "../store/status.h"
+#include "request.h"
+
+/* Replies status with a problem whose detail is the formatted text. */
+void api_problem(api_req_t *r, unsigned status, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* Replies the problem for a failed store call: NOT_FOUND 404 ("<what> not
+ * found"), CONFLICT 409 ("<what> already exists"), UNAVAILABLE 503 with
+ * Retry-After, ERROR 500. what names the resource: "client 'cam-1'". */
+void api_problem_store(api_req_t *r, store_status_t st, const char *what);
+
+/* The reason phrase of an HTTP status ("Not Found"). */
+const char *api_status_title(unsigned status);
+
+#endif

@@ -1,0 +1,91 @@
+/*
+ * One HTTP request as a handler sees it, and the calls a handler makes to
+ * answer it. A handler reads params, query, headers and body, calls one store
+ * function, and replies exactly once with one of the api_reply_* calls (or
+ * api_problem*). The server sends what was replied; a handler that replies
+ * nothing yields a 500 problem, never an empty response.
+ */
+#ifndef API_REQUEST_H
+#define API_REQUEST_H
+
+#include <cjson/cJSON.h>
+#include <microhttpd.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "../core/config.h"
+#include "router.h"
+
+struct api_req {
+    struct MHD_Connection *conn;
+    api_method_t method;
+    const api_route_t *route;
+    char *path; /* owned copy, cut into params by the router */
+    const char *params[API_MAX_PARAMS];
+    int nparams;
+    unsigned allowed;
+
+    char *body; /* owned, NUL-terminated; NULL when none arrived */
+    size_t body_len, body_cap, body_limit;
+    bool body_too_large;
+
+    struct MHD_Response *resp; /* owned until queued, unless resp_shared */
+    bool resp_shared;          /* a response made once and reused: never modified */
+    unsigned status;
+};
+
+/* The service's configuration (set once at start-up by the server). */
+const config_t *api_config(void);
+
+/* Path parameter i, as matched ("{id}"). */
+const char *api_param(const api_req_t *r, int i);
+
+/* Path parameter i checked with core_id_valid; on failure replies 400 naming
+ * what (e.g. "client id") and returns NULL. */
+const char *api_param_id(api_req_t *r, int i, const char *what);
+
+/* A request header (case-insensitive name) or NULL. */
+const char *api_header(const api_req_t *r, const char *name);
+
+/* A query argument's value, or NULL when absent (or present with no value). */
+const char *api_query(const api_req_t *r, const char *name);
+
+/* True when the query has the argument at all ("?verbose"). */
+bool api_query_has(const api_req_t *r, const char *name);
+
+/* An integer query argument in [min, max], def when absent. On a bad value
+ * replies 400 naming it and returns false. */
+bool api_query_int(api_req_t *r, const char *name, int def, int min, int max, int *out);
+
+/* An optional id-shaped query argument ("cursor"); NULL when absent. On a bad
+ * value replies 400 naming it and returns false. */
+bool api_query_id(api_req_t *r, const char *name, const char **out);
+
+/* Replies with resp (ownership passes to the request). */
+void api_reply(api_req_t *r, unsigned status, struct MHD_Response *resp);
+
+/* Replies with body serialized as application/json; takes ownership of body. */
+void api_reply_json(api_req_t *r, unsigned status, cJSON *body);
+
+/* Replies with a copy of len bytes of data and the given Content-Type. */
+void api_reply_data(api_req_t *r, unsigned status, const char *content_type, const void *data,
+                    size_t len);
+
+/* Replies with no body (204, 304). */
+void api_reply_empty(api_req_t *r, unsigned status);
+
+/* Replies with a response built once by api_shared_response and reused by
+ * every request (libmicrohttpd reference-counts it). */
+void api_reply_shared(api_req_t *r, unsigned status, struct MHD_Response *resp);
+
+/* Builds a reusable response with a static body, carrying the headers every
+ * reply carries (the server adds nothing to a shared response). */
+struct MHD_Response *api_shared_response(const char *content_type, const void *body, size_t len);
+
+/* Adds the headers every reply carries, unless already there. */
+void api_common_headers(struct MHD_Response *resp);
+
+/* Adds a header to the reply already set. */
+void api_reply_header(api_req_t *r, const char *name, const char *value);
+
+#endif

@@ -1,0 +1,12 @@
+/* The route table: every path the service answers, and its handler. */
+#ifndef API_ROUTES_H
+#define API_ROUTES_H
+
+#include <stddef.h>
+
+#include "router.h"
+
+extern const api_route_t api_routes[];
+extern const size_t api_routes_count;
+
+#endif

@@ -1,0 +1,268 @@
+/*
+ * libmicrohttpd glue. The access handler is called several times per
+ * request: first with the headers (route, size checks), then with each piece
+ * of the body, then once more with nothing left, when the handler runs.
+ * Early rejections (404, 405, 413 by Content-Length) are answered on the
+ * first call, before any body is read.
+ *
+ * Paths are decoded by our own unescape callback: %00 is never decoded, so
+ * no NUL can cut a path or query value short behind the router's back.
+ */
+#define _GNU_SOURCE
+#include "server.h"
+
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <netdb.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "../core/base64.h"
+#include "../core/imagetype.h"
+#include "../core/log.h"
+#include "../core/timefmt.h"
+#include "../store/conn.h"
+#include "problem.h"
+#include "request.h"
+
+struct api_server {
+    struct MHD_Daemon *daemon;
+    const api_route_t *routes;
+    size_t nroutes;
+};
+
+static const config_t *config;
+static int64_t started_ms;
+
+int64_t api_server_started_ms(void) { return started_ms; }
+
+const config_t *api_config(void) { return config; }
+
+int api_server_threads(const config_t *cfg) {
+    if (cfg->threads > 0)
+        return cfg->threads;
+    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    /* Workers block on their Redis round trip; two per core keeps the cores busy. */
+    return cores > 0 ? (int)(2 * cores) : 2;
+}
+
+static int hexval(char c) {
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    c = (char)tolower((unsigned char)c);
+    return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+}
+
+static size_t unescape(void *cls, struct MHD_Connection *c, char *s) {
+    (void)cls;
+    (void)c;
+    char *w = s;
+    for (const char *p = s; *p;) {
+        if (p[0] == '%' && hexval(p[1]) >= 0 && hexval(p[2]) >= 0) {
+            int v = hexval(p[1]) * 16 + hexval(p[2]);
+            if (v != 0) {
+                *w++ = (char)v;
+                p += 3;
+                continue;
+            }
+        }
+        *w++ = *p++;
+    }
+    *w = '\0';
+    return (size_t)(w - s);
+}
+
+/* The largest body the route accepts for this request's Content-Type. */
+static size_t body_limit(const api_req_t *r) {
+    if (!r->route || r->route->body != API_BODY_IMAGE)
+        return (size_t)config->max_body_bytes;
+    if (core_img_from_mime(api_header(r, MHD_HTTP_HEADER_CONTENT_TYPE)) != CORE_IMG_NONE)
+        return (size_t)config->max_image_bytes;
+    /* a JSON upload carries the frame in base64, plus a little JSON around it */
+    return core_b64_encoded_len((size_t)config->max_image_bytes) + 1024;
+}
+
+static void too_large(api_req_t *r) {
+    api_problem(r, 413, "the request body is larger than the %zu bytes this endpoint accepts",
+                r->body_limit);
+}
+
+/* First call: route the request and make the checks that need no body. */
+static void begin(api_req_t *r, const api_server_t *s, const char *url, const char *method) {
+    r->method = api_method_parse(method);
+    r->path = strdup(url);
+    if (!r->path) {
+        api_problem(r, 500, "out of memory");
+        return;
+    }
+    api_match_t m;
+    api_match_status_t ms = api_router_match(s->routes, s->nroutes, r->method, r->path, &m);
+    r->allowed = m.allowed;
+    if (ms == API_MATCH_NOT_FOUND) {
+        api_problem(r, 404, "no resource at this path");
+        return;
+    }
+    if (r->method == API_OPTIONS) {
+        api_reply_empty(r, 204);
+        return;
+    }
+    if (ms == API_MATCH_BAD_METHOD) {
+        api_problem(r, 405, "method %.20s is not allowed here", method);
+        return;
+    }
+    r->route = m.route;
+    r->nparams = m.nparams;
+    memcpy(r->params, m.params, sizeof m.params);
+    r->body_limit = body_limit(r);
+    const char *cl = api_header(r, MHD_HTTP_HEADER_CONTENT_LENGTH);
+    if (cl && strtoull(cl, NULL, 10) > r->body_limit)
+        too_large(r);
+}
+
+/* Appends a piece of the body, growing the buffer as data really arrives
+ * (never by what a header claims), and never past the limit. */
+static void take_body(api_req_t *r, const char *data, size_t n) {
+    if (r->body_too_large)
+        return;
+    if (r->body_len + n > r->body_limit) {
+        r->body_too_large = true;
+        free(r->body);
+        r->body = NULL;
+        r->body_len = r->body_cap = 0;
+        return;
+    }
+    if (r->body_len + n + 1 > r->body_cap) {
+        size_t cap = r->body_cap ? r->body_cap : 4096;
+        while (cap < r->body_len + n + 1)
+            cap *= 2;
+        if (cap > r->body_limit + 1)
+            cap = r->body_limit + 1;
+        char *b = realloc(r->body, cap);
+        if (!b) {
+            r->body_too_large = true;
+            return;
+        }
+        r->body = b;
+        r->body_cap = cap;
+    }
+    memcpy(r->body + r->body_len, data, n);
+    r->body_len += n;
+    r->body[r->body_len] = '\0';
+}
+
+static enum MHD_Result send_reply(api_req_t *r) {
+    if (!r->resp)
+        api_problem(r, 500, "the handler produced no response");
+    if (!r->resp)
+        return MHD_NO; /* not even a problem could be built: drop the connection */
+    if (!r->resp_shared)
+        api_common_headers(r->resp);
+    if (!r->resp_shared && (r->status == 405 || r->method == API_OPTIONS)) {
+        char allow[96];
+        api_methods_format(r->allowed, allow, sizeof allow);
+        MHD_add_response_header(r->resp, MHD_HTTP_HEADER_ALLOW, allow);
+    }
+    enum MHD_Result ret = MHD_queue_response(r->conn, r->status, r->resp);
+    if (!r->resp_shared)
+        MHD_destroy_response(r->resp);
+    r->resp = NULL;
+    return ret;
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
+                                  const char *method, const char *version, const char *upload,
+                                  size_t *upload_size, void **con_cls) {
+    (void)version;
+    api_req_t *r = *con_cls;
+    if (!r) {
+        r = calloc(1, sizeof *r);
+        if (!r)
+            return MHD_NO;
+        *con_cls = r;
+        r->conn = c;
+        begin(r, cls, url, method);
+        return r->resp ? send_reply(r) : MHD_YES;
+    }
+    if (*upload_size) {
+        take_body(r, upload, *upload_size);
+        *upload_size = 0;
+        if (r->body_too_large) {
+            too_large(r);
+            return send_reply(r);
+        }
+        return MHD_YES;
+    }
+    r->route->handler(r);
+    return send_reply(r);
+}
+
+static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
+                         enum MHD_RequestTerminationCode toe) {
+    (void)cls;
+    (void)c;
+    (void)toe;
+    api_req_t *r = *con_cls;
+    if (!r)
+        return;
+    if (r->resp && !r->resp_shared)
+        MHD_destroy_response(r->resp);
+    free(r->body);
+    free(r->path);
+    free(r);
+    *con_cls = NULL;
+}
+
+static void on_mhd_log(void *cls, const char *fmt, va_list ap) {
+    (void)cls;
+    char msg[512];
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    msg[strcspn(msg, "\n")] = '\0';
+    log_event(LOG_DEBUG, "http: %s", msg);
+}
+
+api_server_t *api_server_start(const config_t *cfg, const api_route_t *routes, size_t nroutes) {
+    config = cfg;
+    started_ms = core_now_ms();
+    struct addrinfo hints = {.ai_flags = AI_NUMERICHOST | AI_PASSIVE, .ai_socktype = SOCK_STREAM};
+    struct addrinfo *ai = NULL;
+    char port[8];
+    snprintf(port, sizeof port, "%d", cfg->port);
+    if (getaddrinfo(cfg->bind, port, &hints, &ai) != 0 || !ai) {
+        log_event(LOG_ERROR, "BIND '%s' is not a numeric IPv4 or IPv6 address", cfg->bind);
+        return NULL;
+    }
+    api_server_t *s = calloc(1, sizeof *s);
+    if (!s) {
+        freeaddrinfo(ai);
+        return NULL;
+    }
+    s->routes = routes;
+    s->nroutes = nroutes;
+    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG;
+    if (ai->ai_family == AF_INET6)
+        flags |= MHD_USE_IPv6;
+    int threads = api_server_threads(cfg);
+    s->daemon = MHD_start_daemon(
+        flags, 0, NULL, NULL, on_request, s, MHD_OPTION_SOCK_ADDR, ai->ai_addr,
+        MHD_OPTION_THREAD_POOL_SIZE, (unsigned)threads, MHD_OPTION_NOTIFY_COMPLETED, on_completed,
+        NULL, MHD_OPTION_UNESCAPE_CALLBACK, unescape, NULL, MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log,
+        NULL, MHD_OPTION_CONNECTION_TIMEOUT, 30u, MHD_OPTION_END);
+    freeaddrinfo(ai);
+    if (!s->daemon) {
+        log_event(LOG_ERROR, "cannot listen on %s:%d (in use, or not permitted)", cfg->bind,
+                  cfg->port);
+        free(s);
+        return NULL;
+    }
+    return s;
+}
+
+void api_server_stop(api_server_t *s) {
+    if (!s)
+        return;
+    MHD_stop_daemon(s->daemon);
+    free(s);
+}

@@ -1,0 +1,158 @@
+/*
+ * Settings are rows of one table: name, type, default, bounds, help. The
+ * environment is read first, then flags, each checked against the same bounds,
+ * so a bad value fails at start-up with a message naming it.
+ */
+#define _GNU_SOURCE
+#include "config.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <getopt.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef enum { OPT_INT, OPT_LONG, OPT_STR } opt_type_t;
+
+typedef struct {
+    const char *env;
+    opt_type_t type;
+    size_t offset;
+    const char *def;
+    long min, max;
+    const char *help;
+} option_t;
+
+#define F(field) offsetof(config_t, field)
+static const option_t options[] = {
+    {"PORT", OPT_INT, F(port), "8080", 1, 65535, "HTTP port"},
+    {"BIND", OPT_STR, F(bind), "0.0.0.0", 0, 0, "IPv4 or IPv6 address to listen on"},
+    {"REDIS_URL", OPT_STR, F(redis_url), "redis://127.0.0.1:6379/0", 0, 0,
+     "redis://[:password@]host:port[/db] or unix:///path.sock[?db=N]"},
+    {"REDIS_TIMEOUT_MS", OPT_INT, F(redis_timeout_ms), "500", 10, 60000,
+     "Redis connect and command timeout"},
+    {"KEY_PREFIX", OPT_STR, F(key_prefix), "", 0, 64, "prefix for every Redis key"},
+    {"THREADS", OPT_INT, F(threads), "0", 0, 1024, "HTTP worker threads (0: two per core)"},
+    {"CLIENT_TIMEOUT_MS", OPT_INT, F(client_timeout_ms), "3000", 100, 86400000,
+     "a client silent this long is removed"},
+    {"CLEANUP_INTERVAL_MS", OPT_INT, F(cleanup_interval_ms), "2000", 10, 3600000,
+     "how often inactive clients are removed"},
+    {"PRESENCE_TTL_S", OPT_INT, F(presence_ttl_s), "300", 1, 86400 * 30,
+     "an online user not refreshed this long is offline"},
+    {"MAX_IMAGE_BYTES", OPT_LONG, F(max_image_bytes), "2097152", 1, 512L * 1024 * 1024,
+     "largest accepted frame"},
+    {"MAX_BODY_BYTES", OPT_LONG, F(max_body_bytes), "65536", 256, 64L * 1024 * 1024,
+     "largest accepted JSON body (frames excepted)"},
+    {"SERVICE_ID", OPT_STR, F(service_id), RTSTATE_NAME, 0, 128, "serviceId shown by /health"},
+};
+#undef F
+#define NOPTIONS (sizeof options / sizeof options[0])
+
+/* "REDIS_URL" -> "redis-url" */
+static void flag_name(const char *env, char *out, size_t cap) {
+    size_t i = 0;
+    for (; env[i] && i + 1 < cap; i++)
+        out[i] = env[i] == '_' ? '-' : (char)tolower((unsigned char)env[i]);
+    out[i] = '\0';
+}
+
+static bool set_value(config_t *cfg, const option_t *o, const char *value, const char *origin,
+                      FILE *err) {
+    char *field = (char *)cfg + o->offset;
+    if (o->type == OPT_STR) {
+        if (o->max && (long)strlen(value) > o->max) {
+            fprintf(err, "%s: %s is longer than %ld characters\n", origin, o->env, o->max);
+            return false;
+        }
+        char **s = (char **)(void *)field;
+        free(*s);
+        *s = strdup(value);
+        return *s != NULL;
+    }
+    char *end;
+    errno = 0;
+    long v = strtol(value, &end, 10);
+    if (errno || end == value || *end || v < o->min || v > o->max) {
+        fprintf(err, "%s: %s must be a whole number from %ld to %ld, not '%s'\n", origin, o->env,
+                o->min, o->max, value);
+        return false;
+    }
+    if (o->type == OPT_INT)
+        *(int *)(void *)field = (int)v;
+    else
+        *(long *)(void *)field = v;
+    return true;
+}
+
+static void usage(FILE *out) {
+    fprintf(out,
+            "Usage: " RTSTATE_NAME " [--flag value]...\n"
+            "Real-time state service: HTTP API over Redis.\n\n"
+            "Every setting is an environment variable, overridden by its flag:\n");
+    for (size_t i = 0; i < NOPTIONS; i++) {
+        char flag[64];
+        flag_name(options[i].env, flag, sizeof flag);
+        fprintf(out, "  --%-22s %-20s %s (default: '%s')\n", flag, options[i].env, options[i].help,
+                options[i].def);
+    }
+    fprintf(out, "  --help                                        this text\n"
+                 "  --version                                     print the version\n");
+}
+
+config_result_t config_load(config_t *cfg, int argc, char **argv, FILE *out, FILE *err) {
+    memset(cfg, 0, sizeof *cfg);
+    for (size_t i = 0; i < NOPTIONS; i++) {
+        const char *env = getenv(options[i].env);
+        if (!set_value(cfg, &options[i], options[i].def, "default", err))
+            return CONFIG_ERROR;
+        if (env && !set_value(cfg, &options[i], env, "environment", err))
+            return CONFIG_ERROR;
+    }
+
+    struct option longopts[NOPTIONS + 3];
+    static char names[NOPTIONS][64];
+    for (size_t i = 0; i < NOPTIONS; i++) {
+        flag_name(options[i].env, names[i], sizeof names[i]);
+        longopts[i] = (struct option){names[i], required_argument, NULL, (int)(1000 + i)};
+    }
+    longopts[NOPTIONS] = (struct option){"help", no_argument, NULL, 'h'};
+    longopts[NOPTIONS + 1] = (struct option){"version", no_argument, NULL, 'V'};
+    longopts[NOPTIONS + 2] = (struct option){0};
+
+    optind = 1;
+    opterr = 0;
+    int c;
+    while ((c = getopt_long(argc, argv, "hV", longopts, NULL)) != -1) {
+        if (c == 'h') {
+            usage(out);
+            return CONFIG_EXIT;
+        }
+        if (c == 'V') {
+            fprintf(out, RTSTATE_NAME " " RTSTATE_VERSION "\n");
+            return CONFIG_EXIT;
+        }
+        if (c >= 1000 && c < 1000 + (int)NOPTIONS) {
+            if (!set_value(cfg, &options[c - 1000], optarg, "flag", err))
+                return CONFIG_ERROR;
+            continue;
+        }
+        fprintf(err, "unknown or incomplete option '%s' (see --help)\n", argv[optind - 1]);
+        return CONFIG_ERROR;
+    }
+    if (optind < argc) {
+        fprintf(err, "unexpected argument '%s' (see --help)\n", argv[optind]);
+        return CONFIG_ERROR;
+    }
+    return CONFIG_OK;
+}
+
+void config_free(config_t *cfg) {
+    for (size_t i = 0; i < NOPTIONS; i++) {
+        if (options[i].type == OPT_STR) {
+            char **s = (char **)(void *)((char *)cfg + options[i].offset);
+            free(*s);
+            *s = NULL;
+        }
+    }
+}

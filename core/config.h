@@ -1,0 +1,40 @@
+/*
+ * The one place that reads configuration. Every setting is an environment
+ * variable (PORT) that a command-line flag of the same name overrides
+ * (--port 9000 or --port=9000). The table in config.c is the list of settings;
+ * --help prints it.
+ */
+#ifndef CORE_CONFIG_H
+#define CORE_CONFIG_H
+
+#include <stdbool.h>
+#include <stdio.h>
+
+#define RTSTATE_VERSION "0.1.0"
+#define RTSTATE_NAME "rtstate"
+
+typedef struct {
+    int port;
+    char *bind;
+    char *redis_url;
+    int redis_timeout_ms;
+    char *key_prefix;
+    int threads; /* 0 = automatic: two per core */
+    int client_timeout_ms;
+    int cleanup_interval_ms;
+    int presence_ttl_s;
+    long max_image_bytes;
+    long max_body_bytes;
+    char *service_id;
+} config_t;
+
+typedef enum { CONFIG_OK, CONFIG_EXIT, CONFIG_ERROR } config_result_t;
+
+/* Fills *cfg from the environment, then argv. CONFIG_EXIT means --help or
+ * --version was printed to out; CONFIG_ERROR means a message naming the bad
+ * setting went to err. Strings in *cfg are owned by it: config_free. */
+config_result_t config_load(config_t *cfg, int argc, char **argv, FILE *out, FILE *err);
+
+void config_free(config_t *cfg);
+
+#endif

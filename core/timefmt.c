@@ -1,0 +1,135 @@
+/* ISO 8601 and HTTP date formatting; see timefmt.h. */
+#define _GNU_SOURCE
+#include "timefmt.h"
+
+#include <ctype.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+int64_t core_now_ms(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void split(int64_t ms, struct tm *tm, int *millis) {
+    int64_t secs = ms / 1000;
+    int rem = (int)(ms % 1000);
+    if (rem < 0) {
+        rem += 1000;
+        secs -= 1;
+    }
+    time_t t = (time_t)secs;
+    gmtime_r(&t, tm);
+    *millis = rem;
+}
+
+void core_iso8601(int64_t ms, char out[CORE_ISO8601_LEN]) {
+    struct tm tm;
+    int millis;
+    split(ms, &tm, &millis);
+    snprintf(out, CORE_ISO8601_LEN, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
+             tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, millis);
+}
+
+void core_http_date(int64_t ms, char out[CORE_HTTP_DATE_LEN]) {
+    static const char *days[] = {"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"};
+    static const char *months[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
+                                   "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
+    struct tm tm;
+    int millis;
+    split(ms, &tm, &millis);
+    snprintf(out, CORE_HTTP_DATE_LEN, "%s, %02d %s %04d %02d:%02d:%02d GMT", days[tm.tm_wday], tm.tm_mday,
+             months[tm.tm_mon], tm.tm_year + 1900, tm.tm_hour, tm.tm_min, tm.tm_sec);
+}
+
+/* Reads exactly n digits; returns -1 when they are not all there. */
+static int digits(const char **p, int n) {
+    int v = 0;
+    for (int i = 0; i < n; i++) {
+        if (!isdigit((unsigned char)(*p)[i]))
+            return -1;
+        v = v * 10 + ((*p)[i] - '0');
+    }
+    *p += n;
+    return v;
+}
+
+static bool expect(const char **p, char c) {
+    if (**p != c)
+        return false;
+    (*p)++;
+    return true;
+}
+
+static bool leap(int y) { return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0; }
+
+bool core_iso8601_parse(const char *s, int64_t *ms) {
+    static const int mdays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    if (!s)
+        return false;
+    const char *p = s;
+    int y = digits(&p, 4);
+    if (y < 0 || !expect(&p, '-'))
+        return false;
+    int mo = digits(&p, 2);
+    if (mo < 1 || mo > 12 || !expect(&p, '-'))
+        return false;
+    int d = digits(&p, 2);
+    int dim = mdays[mo - 1] + (mo == 2 && leap(y));
+    if (d < 1 || d > dim || !(expect(&p, 'T') || expect(&p, 't')))
+        return false;
+    int h = digits(&p, 2);
+    if (h < 0 || h > 23 || !expect(&p, ':'))
+        return false;
+    int mi = digits(&p, 2);
+    if (mi < 0 || mi > 59 || !expect(&p, ':'))
+        return false;
+    int sec = digits(&p, 2);
+    if (sec < 0 || sec > 60)
+        return false;
+    int frac = 0;
+    if (*p == '.') {
+        p++;
+        int n = 0;
+        while (isdigit((unsigned char)*p)) {
+            if (n < 3)
+                frac = frac * 10 + (*p - '0');
+            n++;
+            p++;
+        }
+        if (n == 0 || n > 9)
+            return false;
+        for (; n < 3; n++)
+            frac *= 10;
+    }
+    int offset_min = 0;
+    if (*p == 'Z' || *p == 'z') {
+        p++;
+    } else if (*p == '+' || *p == '-') {
+        int sign = *p == '-' ? -1 : 1;
+        p++;
+        int oh = digits(&p, 2);
+        if (oh < 0 || oh > 23 || !expect(&p, ':'))
+            return false;
+        int om = digits(&p, 2);
+        if (om < 0 || om > 59)
+            return false;
+        offset_min = sign * (oh * 60 + om);
+    } else {
+        return false;
+    }
+    if (*p != '\0')
+        return false;
+    struct tm tm = {0};
+    tm.tm_year = y - 1900;
+    tm.tm_mon = mo - 1;
+    tm.tm_mday = d;
+    tm.tm_hour = h;
+    tm.tm_min = mi;
+    tm.tm_sec = sec;
+    int64_t secs = (int64_t)timegm(&tm) - (int64_t)offset_min * 60;
+    *ms = secs * 1000 + frac;
+    return true;
+}

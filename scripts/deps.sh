@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Installs the Debian packages a goal needs, and only the missing ones.
+#   scripts/deps.sh build|test|run|lint
+# Uses sudo when not root. Every package the project uses is named here and
+# nowhere else, so a fresh Debian 12 machine needs nothing installed by hand.
+set -euo pipefail
+
+build=(gcc make pkg-config libmicrohttpd-dev libhiredis-dev libcjson-dev libssl-dev)
+servers=(redis-server)
+test=(libcmocka-dev libcurl4-openssl-dev)
+lint=(clang-format cppcheck)
+
+case "${1:-build}" in
+  build) want=("${build[@]}") ;;
+  run)   want=("${build[@]}" "${servers[@]}") ;;
+  test)  want=("${build[@]}" "${servers[@]}" "${test[@]}") ;;
+  lint)  want=("${lint[@]}") ;;
+  *) echo "usage: $0 build|run|test|lint" >&2; exit 2 ;;
+esac
+
+missing=()
+for p in "${want[@]}"; do
+  status=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)
+  [ "$status" = "install ok installed" ] || missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+echo "installing: ${missing[*]}" >&2
+sudo=""
+[ "$(id -u)" -eq 0 ] || sudo="sudo"
+export DEBIAN_FRONTEND=noninteractive
+$sudo apt-get update -qq
+$sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

@@ -1,0 +1,103 @@
+/* Argument vectors for Redis commands; see args.h. */
+#include "args.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct store_chunk {
+    store_chunk_t *next;
+    char data[];
+};
+
+void store_args_init(store_args_t *a) {
+    a->argc = 0;
+    a->cap = STORE_ARGS_INLINE;
+    a->argv = a->argv_inline;
+    a->lens = a->lens_inline;
+    a->arena_used = 0;
+    a->chunks = NULL;
+    a->oom = false;
+}
+
+void store_args_free(store_args_t *a) {
+    if (a->argv != a->argv_inline) {
+        free(a->argv);
+        free(a->lens);
+    }
+    while (a->chunks) {
+        store_chunk_t *next = a->chunks->next;
+        free(a->chunks);
+        a->chunks = next;
+    }
+    store_args_init(a);
+}
+
+static bool grow(store_args_t *a) {
+    if (a->argc < a->cap)
+        return true;
+    int cap = a->cap * 2;
+    const char **argv = malloc(sizeof *argv * (size_t)cap);
+    size_t *lens = malloc(sizeof *lens * (size_t)cap);
+    if (!argv || !lens) {
+        free(argv);
+        free(lens);
+        a->oom = true;
+        return false;
+    }
+    memcpy(argv, a->argv, sizeof *argv * (size_t)a->argc);
+    memcpy(lens, a->lens, sizeof *lens * (size_t)a->argc);
+    if (a->argv != a->argv_inline) {
+        free(a->argv);
+        free(a->lens);
+    }
+    a->argv = argv;
+    a->lens = lens;
+    a->cap = cap;
+    return true;
+}
+
+/* Room for n bytes that stays put until store_args_free. */
+static char *reserve(store_args_t *a, size_t n) {
+    if (a->arena_used + n <= sizeof a->arena) {
+        char *p = a->arena + a->arena_used;
+        a->arena_used += n;
+        return p;
+    }
+    store_chunk_t *c = malloc(sizeof *c + n);
+    if (!c) {
+        a->oom = true;
+        return NULL;
+    }
+    c->next = a->chunks;
+    a->chunks = c;
+    return c->data;
+}
+
+void store_args_add(store_args_t *a, const char *s, size_t len) {
+    if (!grow(a))
+        return;
+    a->argv[a->argc] = s;
+    a->lens[a->argc] = len;
+    a->argc++;
+}
+
+void store_args_str(store_args_t *a, const char *s) { store_args_add(a, s, strlen(s)); }
+
+void store_args_int(store_args_t *a, long long v) {
+    char *p = reserve(a, 24);
+    if (!p)
+        return;
+    int n = snprintf(p, 24, "%lld", v);
+    store_args_add(a, p, (size_t)n);
+}
+
+void store_args_key(store_args_t *a, store_key_t k, const char *id) {
+    char key[STORE_KEY_MAX];
+    size_t n = store_key(key, k, id);
+    char *p = reserve(a, n);
+    if (!p)
+        return;
+    memcpy(p, key, n);
+    store_args_add(a, p, n);
+}

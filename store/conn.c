@@ -1,0 +1,245 @@
+/*
+ * Per-thread Redis connections. Each thread owns its redisContext through a
+ * pthread key whose destructor closes it when the thread ends; nothing here is
+ * shared between threads except read-only settings and a few atomic counters.
+ *
+ * Failure policy: any I/O error or timeout drops the connection, and the next
+ * command on that thread reconnects. After a failed connect the thread waits
+ * RETRY_MS before trying again, so a dead Redis costs a request nothing more
+ * than an immediate 503 instead of a connect timeout each time.
+ */
+#include "conn.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../core/log.h"
+#include "../core/timefmt.h"
+
+#define RETRY_MS 100
+
+typedef struct {
+    redisContext *ctx;
+    int64_t retry_at_ms;
+} conn_t;
+
+static core_redis_url_t url;
+static struct timeval timeout;
+static pthread_key_t conn_key;
+static pthread_once_t key_once = PTHREAD_ONCE_INIT;
+static atomic_int state = -1; /* -1 unknown, 0 down, 1 up: for logging transitions */
+static atomic_ulong connects;
+
+static void conn_destroy(void *p) {
+    conn_t *c = p;
+    if (c->ctx)
+        redisFree(c->ctx);
+    free(c);
+}
+
+static void make_key(void) { pthread_key_create(&conn_key, conn_destroy); }
+
+void store_conn_configure(const core_redis_url_t *u, int timeout_ms) {
+    pthread_once(&key_once, make_key);
+    url = *u;
+    timeout.tv_sec = timeout_ms / 1000;
+    timeout.tv_usec = (timeout_ms % 1000) * 1000;
+}
+
+static void mark(int up, const char *why) {
+    int old = atomic_exchange(&state, up);
+    if (old == up)
+        return;
+    if (up)
+        log_event(LOG_INFO, "redis up");
+    else
+        log_event(LOG_WARN, "redis down: %s", why);
+}
+
+static bool handshake(redisContext *ctx, const char **why) {
+    redisReply *r;
+    if (url.password[0]) {
+        r = url.user[0] ? redisCommand(ctx, "AUTH %s %s", url.user, url.password)
+                        : redisCommand(ctx, "AUTH %s", url.password);
+        bool ok = r && r->type != REDIS_REPLY_ERROR;
+        if (r)
+            freeReplyObject(r);
+        if (!ok) {
+            *why = r ? "authentication failed" : "no answer to AUTH";
+            return false;
+        }
+    }
+    if (url.db != 0) {
+        r = redisCommand(ctx, "SELECT %d", url.db);
+        bool ok = r && r->type != REDIS_REPLY_ERROR;
+        if (r)
+            freeReplyObject(r);
+        if (!ok) {
+            *why = "SELECT failed";
+            return false;
+        }
+    }
+    return true;
+}
+
+static redisContext *connect_now(const char **why) {
+    redisContext *ctx = url.is_unix ? redisConnectUnixWithTimeout(url.path, timeout)
+                                    : redisConnectWithTimeout(url.host, url.port, timeout);
+    if (!ctx) {
+        *why = "out of memory";
+        return NULL;
+    }
+    if (ctx->err) {
+        *why = ctx->errstr[0] ? ctx->errstr : "connect failed";
+        /* errstr lives in ctx: copy the reason into a thread-local before freeing. */
+        static _Thread_local char reason[128];
+        snprintf(reason, sizeof reason, "%s", *why);
+        *why = reason;
+        redisFree(ctx);
+        return NULL;
+    }
+    if (redisSetTimeout(ctx, timeout) != REDIS_OK || !handshake(ctx, why)) {
+        if (!*why)
+            *why = "cannot set timeout";
+        redisFree(ctx);
+        return NULL;
+    }
+    if (!url.is_unix)
+        redisEnableKeepAlive(ctx);
+    return ctx;
+}
+
+static conn_t *thread_conn(void) {
+    conn_t *c = pthread_getspecific(conn_key);
+    if (!c) {
+        c = calloc(1, sizeof *c);
+        if (!c || pthread_setspecific(conn_key, c) != 0) {
+            free(c);
+            return NULL;
+        }
+    }
+    return c;
+}
+
+static redisContext *get_ctx(void) {
+    conn_t *c = thread_conn();
+    if (!c)
+        return NULL;
+    if (c->ctx)
+        return c->ctx;
+    int64_t now = core_now_ms();
+    if (now < c->retry_at_ms)
+        return NULL;
+    const char *why = NULL;
+    c->ctx = connect_now(&why);
+    if (!c->ctx) {
+        c->retry_at_ms = now + RETRY_MS;
+        mark(0, why ? why : "connect failed");
+        return NULL;
+    }
+    atomic_fetch_add(&connects, 1);
+    mark(1, NULL);
+    return c->ctx;
+}
+
+static void drop_ctx(const char *why) {
+    conn_t *c = pthread_getspecific(conn_key);
+    if (c && c->ctx) {
+        mark(0, why);
+        redisFree(c->ctx);
+        c->ctx = NULL;
+    }
+}
+
+void store_conn_close_thread(void) {
+    conn_t *c = pthread_getspecific(conn_key);
+    if (c && c->ctx) {
+        redisFree(c->ctx);
+        c->ctx = NULL;
+    }
+}
+
+bool store_conn_up(void) { return atomic_load(&state) == 1; }
+
+unsigned long store_conn_reconnects(void) {
+    unsigned long n = atomic_load(&connects);
+    return n > 0 ? n - 1 : 0;
+}
+
+void store_replies_free(int n, redisReply **replies) {
+    for (int i = 0; i < n; i++) {
+        if (replies[i])
+            freeReplyObject(replies[i]);
+        replies[i] = NULL;
+    }
+}
+
+store_status_t store_run_raw(int n, store_args_t *cmds, redisReply **replies) {
+    for (int i = 0; i < n; i++) {
+        replies[i] = NULL;
+        if (cmds[i].oom)
+            return STORE_ERROR;
+    }
+    redisContext *ctx = get_ctx();
+    if (!ctx)
+        return STORE_UNAVAILABLE;
+    for (int i = 0; i < n; i++) {
+        if (redisAppendCommandArgv(ctx, cmds[i].argc, cmds[i].argv, cmds[i].lens) != REDIS_OK) {
+            drop_ctx("cannot buffer command");
+            return STORE_UNAVAILABLE;
+        }
+    }
+    for (int i = 0; i < n; i++) {
+        void *r = NULL;
+        if (redisGetReply(ctx, &r) != REDIS_OK || !r) {
+            drop_ctx(ctx->errstr[0] ? ctx->errstr : "no reply");
+            store_replies_free(i, replies);
+            return STORE_UNAVAILABLE;
+        }
+        replies[i] = r;
+    }
+    return STORE_OK;
+}
+
+store_status_t store_error_status(const redisReply *r) {
+    static const char *unavailable[] = {"LOADING",    "BUSY",     "MASTERDOWN", "READONLY",
+                                        "OOM",        "NOAUTH",   "WRONGPASS",  "NOPERM",
+                                        "TRYAGAIN",   "CLUSTERDOWN"};
+    for (size_t i = 0; i < sizeof unavailable / sizeof unavailable[0]; i++) {
+        size_t n = strlen(unavailable[i]);
+        if (r->len >= n && strncmp(r->str, unavailable[i], n) == 0)
+            return STORE_UNAVAILABLE;
+    }
+    return STORE_ERROR;
+}
+
+store_status_t store_run(int n, store_args_t *cmds, redisReply **replies) {
+    store_status_t st = store_run_raw(n, cmds, replies);
+    if (st != STORE_OK)
+        return st;
+    for (int i = 0; i < n; i++) {
+        if (replies[i]->type == REDIS_REPLY_ERROR) {
+            st = store_error_status(replies[i]);
+            log_event(LOG_WARN, "redis error reply: %.200s", replies[i]->str);
+            store_replies_free(n, replies);
+            return st;
+        }
+    }
+    return STORE_OK;
+}
+
+store_status_t store_cmd(store_args_t *cmd, redisReply **reply) { return store_run(1, cmd, reply); }
+
+const char *store_status_name(store_status_t st) {
+    switch (st) {
+    case STORE_OK: return "ok";
+    case STORE_NOT_FOUND: return "not found";
+    case STORE_CONFLICT: return "conflict";
+    case STORE_UNAVAILABLE: return "unavailable";
+    case STORE_ERROR: return "error";
+    }
+    return "unknown";
+}

@@ -1,0 +1,124 @@
+/*
+ * Frames. The ETag is "<frame_number>-<ms of upload, hex>": it changes with
+ * every frame and differs between two lives of one client id, without hashing
+ * megabytes of image on the hot path.
+ *
+ * The get script compares the ETag inside Redis, so a poll whose
+ * If-None-Match still matches costs one round trip and no image bytes.
+ */
+#include "images.h"
+
+#include <hiredis/hiredis.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "keys.h"
+#include "reply.h"
+#include "script.h"
+
+static store_script_t put_script = STORE_SCRIPT(
+    "if redis.call('EXISTS', KEYS[1]) == 0 then return false end\n"
+    "local fn = redis.call('HINCRBY', KEYS[2], 'frame_number', 1)\n"
+    "local etag = '\"' .. fn .. '-' .. ARGV[7] .. '\"'\n"
+    "redis.call('HSET', KEYS[2], 'data', ARGV[1], 'size', ARGV[2], 'format', ARGV[3],\n"
+    "           'timestamp', ARGV[4], 'etag', etag)\n"
+    "redis.call('HSET', KEYS[1], 'last_seen', ARGV[4])\n"
+    "redis.call('ZADD', KEYS[3], ARGV[5], ARGV[6])\n"
+    "redis.call('HINCRBY', KEYS[4], 'total_frames', 1)\n"
+    "return {fn, etag}\n");
+
+/* Returns {etag, format, timestamp, frame_number, size[, data]}: data only
+ * when ARGV[1] (If-None-Match) does not name the current ETag. */
+static store_script_t get_script = STORE_SCRIPT(
+    "local m = redis.call('HMGET', KEYS[1], 'etag', 'format', 'timestamp', 'frame_number', "
+    "'size')\n"
+    "if not m[1] then return false end\n"
+    "local out = {m[1], m[2] or '', m[3] or '', m[4] or '0', m[5] or '0'}\n"
+    "local inm = ARGV[1]\n"
+    "if inm == '*' or (inm ~= '' and string.find(inm, m[1], 1, true)) then return out end\n"
+    "out[6] = redis.call('HGET', KEYS[1], 'data') or ''\n"
+    "return out\n");
+
+store_status_t store_images_put(const char *id, const unsigned char *data, size_t n,
+                                core_img_t format, int64_t now_ms, store_image_t *out) {
+    char ts[CORE_ISO8601_LEN], stamp[24];
+    core_iso8601(now_ms, ts);
+    snprintf(stamp, sizeof stamp, "%llx", (unsigned long long)now_ms);
+    store_args_t a;
+    store_args_init(&a);
+    store_args_key(&a, KEY_CLIENT, id);
+    store_args_key(&a, KEY_IMAGE, id);
+    store_args_key(&a, KEY_CLIENTS_LAST_SEEN, NULL);
+    store_args_key(&a, KEY_STATS, NULL);
+    store_args_add(&a, (const char *)data, n);
+    store_args_int(&a, (long long)n);
+    store_args_str(&a, core_img_name(format));
+    store_args_str(&a, ts);
+    store_args_int(&a, now_ms);
+    store_args_str(&a, id);
+    store_args_str(&a, stamp);
+    redisReply *r;
+    store_status_t st = store_eval(&put_script, 4, &a, &r);
+    store_args_free(&a);
+    if (st != STORE_OK)
+        return st;
+    if (r->type != REDIS_REPLY_ARRAY) {
+        freeReplyObject(r);
+        return STORE_NOT_FOUND;
+    }
+    memset(out, 0, sizeof *out);
+    out->format = format;
+    out->size = n;
+    memcpy(out->timestamp, ts, sizeof ts);
+    out->frame_number = store_reply_int(store_reply_at(r, 0), 0);
+    store_reply_copy(store_reply_at(r, 1), out->etag, sizeof out->etag);
+    freeReplyObject(r);
+    return STORE_OK;
+}
+
+store_status_t store_images_get(const char *id, const char *if_none_match, store_image_t *out,
+                                bool *not_modified) {
+    memset(out, 0, sizeof *out);
+    *not_modified = false;
+    store_args_t a;
+    store_args_init(&a);
+    store_args_key(&a, KEY_IMAGE, id);
+    store_args_str(&a, if_none_match ? if_none_match : "");
+    redisReply *r;
+    store_status_t st = store_eval(&get_script, 1, &a, &r);
+    store_args_free(&a);
+    if (st != STORE_OK)
+        return st;
+    if (r->type != REDIS_REPLY_ARRAY || r->elements < 5) {
+        freeReplyObject(r);
+        return STORE_NOT_FOUND;
+    }
+    char fmt[16];
+    store_reply_copy(store_reply_at(r, 0), out->etag, sizeof out->etag);
+    store_reply_copy(store_reply_at(r, 1), fmt, sizeof fmt);
+    store_reply_copy(store_reply_at(r, 2), out->timestamp, sizeof out->timestamp);
+    out->format = core_img_from_name(fmt);
+    out->frame_number = store_reply_int(store_reply_at(r, 3), 0);
+    out->size = (size_t)store_reply_int(store_reply_at(r, 4), 0);
+    const redisReply *data = store_reply_at(r, 5);
+    if (!store_reply_is_str(data)) {
+        *not_modified = true;
+        freeReplyObject(r);
+        return STORE_OK;
+    }
+    out->data = data->str;
+    out->size = data->len;
+    out->owner = r;
+    return STORE_OK;
+}
+
+void store_image_owner_free(void *owner) {
+    if (owner)
+        freeReplyObject(owner);
+}
+
+void store_image_release(store_image_t *img) {
+    store_image_owner_free(img->owner);
+    img->owner = NULL;
+    img->data = NULL;
+}

@@ -1,0 +1,33 @@
+/*
+ * The reaper: removes webcam clients that were silent for longer than the
+ * client timeout, with their metadata and frame, and prunes expired entries
+ * from the presence index. A pass costs in proportion to what expired, not
+ * to how many clients exist: it reads only the expired end of the
+ * clients:last_seen and online_users sorted sets.
+ *
+ * Several service instances may share one Redis: each expired client is
+ * removed and counted by exactly one of them, because the check and the
+ * removal are one script.
+ */
+#ifndef STORE_REAPER_H
+#define STORE_REAPER_H
+
+#include <stdint.h>
+
+#include "status.h"
+
+typedef struct {
+    long long clients_removed;
+    long long presence_pruned;
+} store_reap_result_t;
+
+/* One pass: clients last seen at or before now_ms - client_timeout_ms. */
+store_status_t store_reaper_pass(int64_t now_ms, int client_timeout_ms, store_reap_result_t *out);
+
+/* Starts a background thread running a pass every interval_ms. */
+int store_reaper_start(int interval_ms, int client_timeout_ms);
+
+/* Stops and joins it (no-op when not started). */
+void store_reaper_stop(void);
+
+#endif

@@ -1,0 +1,27 @@
+/*
+ * Lua scripts, the store's tool for atomic multi-key changes in one round
+ * trip. A script is declared once as a static store_script_t; it is sent by
+ * EVALSHA, and its source only when Redis does not know it yet (first use, or
+ * after a Redis restart emptied the script cache).
+ */
+#ifndef STORE_SCRIPT_H
+#define STORE_SCRIPT_H
+
+#include <stdatomic.h>
+
+#include "args.h"
+#include "conn.h"
+
+typedef struct {
+    const char *src;
+    char sha[41];
+    atomic_int ready;
+} store_script_t;
+
+#define STORE_SCRIPT(source) {.src = (source), .sha = {0}, .ready = 0}
+
+/* Runs script with nkeys keys followed by the other arguments, all in args.
+ * Same contract as store_cmd: on STORE_OK the caller frees *reply. */
+store_status_t store_eval(store_script_t *s, int nkeys, store_args_t *args, redisReply **reply);
+
+#endif

@@ -1,0 +1,18 @@
+/*
+ * What every store and mongo function returns. The api layer maps these to
+ * HTTP statuses in exactly one place (api/problem.c).
+ */
+#ifndef STORE_STATUS_H
+#define STORE_STATUS_H
+
+typedef enum {
+    STORE_OK = 0,
+    STORE_NOT_FOUND,   /* the thing asked for does not exist */
+    STORE_CONFLICT,    /* it exists already, or the change collides */
+    STORE_UNAVAILABLE, /* Redis could not be reached, timed out, or is not serving */
+    STORE_ERROR,       /* Redis answered with an error, or memory ran out */
+} store_status_t;
+
+const char *store_status_name(store_status_t st);
+
+#endif
