@@ -22,6 +22,7 @@ IT_SRC    := $(wildcard tests/integration/test_*.c)
 IT_BIN    := $(patsubst tests/integration/%.c,$(BUILD)/tests/integration/%,$(IT_SRC))
 IT_LIB    := $(BUILD)/tests/integration/harness.o
 
+.SECONDARY:
 .PHONY: all deps run test unit integration format lint clean
 
 all: deps $(BIN)
@@ -41,11 +42,11 @@ $(BIN): $(LIB_OBJ) $(BUILD)/api/main.o
 
 $(BUILD)/tests/unit/%: tests/unit/%.c $(LIB_OBJ)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS) $(TESTLIBS)
+	$(CC) $(CFLAGS) -o $@ $(filter %.c %.o,$^) $(LDLIBS) $(TESTLIBS)
 
-$(BUILD)/tests/integration/%: tests/integration/%.c $(IT_LIB)
+$(BUILD)/tests/integration/%: tests/integration/%.c $(IT_LIB) $(BUILD)/core/base64.o
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS) $(TESTLIBS)
+	$(CC) $(CFLAGS) -o $@ $(filter %.c %.o,$^) $(LDLIBS) $(TESTLIBS)
 
 # Runs the service with its own Redis unless REDIS_URL points at one.
 run:

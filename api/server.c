@@ -187,15 +187,16 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         return r->resp ? send_reply(r) : MHD_YES;
     }
     if (*upload_size) {
+        /* Past the limit the rest is read and dropped: libmicrohttpd cannot
+         * answer in the middle of a body, and the 413 comes at its end. */
         take_body(r, upload, *upload_size);
         *upload_size = 0;
-        if (r->body_too_large) {
-            too_large(r);
-            return send_reply(r);
-        }
         return MHD_YES;
     }
-    r->route->handler(r);
+    if (r->body_too_large)
+        too_large(r);
+    else
+        r->route->handler(r);
     return send_reply(r);
 }
 

@@ -10,6 +10,7 @@
  */
 #include "conn.h"
 
+#include <poll.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -124,10 +125,22 @@ static conn_t *thread_conn(void) {
     return c;
 }
 
+/* Between commands a connection has nothing to read: if its socket is
+ * readable, the peer closed it (a Redis restart, an idle timeout). Checking
+ * costs one poll() and saves the request that would otherwise fail on it. */
+static bool stale(const redisContext *ctx) {
+    struct pollfd p = {.fd = ctx->fd, .events = POLLIN};
+    return poll(&p, 1, 0) != 0;
+}
+
 static redisContext *get_ctx(void) {
     conn_t *c = thread_conn();
     if (!c)
         return NULL;
+    if (c->ctx && stale(c->ctx)) {
+        redisFree(c->ctx);
+        c->ctx = NULL;
+    }
     if (c->ctx)
         return c->ctx;
     int64_t now = core_now_ms();
@@ -141,7 +154,6 @@ static redisContext *get_ctx(void) {
         return NULL;
     }
     atomic_fetch_add(&connects, 1);
-    mark(1, NULL);
     return c->ctx;
 }
 
@@ -201,6 +213,7 @@ store_status_t store_run_raw(int n, store_args_t *cmds, redisReply **replies) {
         }
         replies[i] = r;
     }
+    mark(1, NULL); /* up means answering, not merely accepting connections */
     return STORE_OK;
 }
 

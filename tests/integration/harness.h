@@ -1,0 +1,106 @@
+/*
+ * Integration test harness: real servers, real HTTP. It starts a throwaway
+ * redis-server and the real rtstate binary on free loopback ports in a temp
+ * dir, talks to the service with libcurl and to Redis with hiredis (to check
+ * what was stored), and stops both at the end.
+ *
+ * The service binary is $RTSTATE_BIN, or build/rtstate.
+ */
+#ifndef IT_HARNESS_H
+#define IT_HARNESS_H
+
+#include <cjson/cJSON.h>
+#include <hiredis/hiredis.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+typedef struct {
+    pid_t pid;
+    int port;
+    char dir[256];
+    char url[64]; /* redis://127.0.0.1:PORT/0 */
+    const char *const *extra; /* more redis-server arguments, NULL-terminated */
+} it_redis_t;
+
+typedef struct {
+    pid_t pid;
+    int port;
+    char base[64]; /* http://127.0.0.1:PORT */
+    char log[300];
+} it_service_t;
+
+typedef struct {
+    long status;
+    char *body; /* NUL-terminated (binary bodies too: body_len counts) */
+    size_t body_len;
+    char *headers; /* raw header block */
+    double seconds;
+} it_resp_t;
+
+/* A free TCP port on 127.0.0.1. */
+int it_free_port(void);
+
+/* Starts redis-server on a free port in a fresh temp dir; waits for PING. */
+bool it_redis_start(it_redis_t *r);
+/* Same, with more redis-server arguments (NULL-terminated, must outlive r). */
+bool it_redis_start_with(it_redis_t *r, const char *const *extra);
+/* Kills it (SIGKILL) without removing its dir: it_redis_restart brings it back. */
+void it_redis_kill(it_redis_t *r);
+/* Kills it (SIGKILL when hard) and removes its dir unless keep_dir. */
+void it_redis_stop(it_redis_t *r);
+/* Stops and starts it again on the same port (same data dir, nothing saved). */
+bool it_redis_restart(it_redis_t *r);
+/* A new hiredis connection to it (caller frees with redisFree). */
+redisContext *it_redis_connect(const it_redis_t *r);
+/* Runs a command on a fresh connection and returns the reply (caller frees). */
+redisReply *it_redis_cmd(const it_redis_t *r, const char *fmt, ...);
+
+/* Starts the service against redis_url with extra environment entries
+ * ("NAME=value", NULL-terminated list, may be NULL); waits for /livez. */
+bool it_service_start(it_service_t *s, const char *redis_url, const char *const *env);
+/* SIGTERM, waits; returns the exit status (or -1). */
+int it_service_stop(it_service_t *s);
+
+/* One request. headers: NULL-terminated "Name: value" list or NULL. */
+it_resp_t it_http(const it_service_t *s, const char *method, const char *path,
+                  const char *const *headers, const void *body, size_t len);
+/* Shorthand: JSON body with Content-Type: application/json (body may be NULL). */
+it_resp_t it_json_req(const it_service_t *s, const char *method, const char *path,
+                      const char *json);
+void it_resp_free(it_resp_t *r);
+
+/* A response header's value (case-insensitive name), copied into out. */
+bool it_header(const it_resp_t *r, const char *name, char *out, size_t cap);
+/* The body parsed as JSON (caller frees), or NULL. */
+cJSON *it_body_json(const it_resp_t *r);
+
+/* Asserts the response is problem+json with the given status, the four
+ * RFC 9457 members, and a detail containing detail_part (if not NULL). */
+void it_assert_problem(const it_resp_t *r, long status, const char *detail_part);
+
+/* JSON helpers for assertions. */
+const char *it_json_str(const cJSON *o, const char *name);
+double it_json_num(const cJSON *o, const char *name);
+
+/* Sleeps ms milliseconds. */
+void it_sleep_ms(int ms);
+
+/* Shared cmocka fixture: one redis + one service per test group, with extra
+ * service environment from it_fixture_env (NULL-terminated, set before the
+ * group runs). it_fx is the running fixture. */
+typedef struct {
+    it_redis_t redis;
+    it_service_t svc;
+} it_fixture_t;
+extern it_fixture_t it_fx;
+extern const char *const *it_fixture_env;
+int it_group_setup(void **state);
+/* For groups that run their own servers: library set-up only. */
+int it_global_setup(void **state);
+int it_global_teardown(void **state);
+int it_group_teardown(void **state);
+/* Per-test: FLUSHALL, so each test starts from an empty Redis. */
+int it_flush(void **state);
+
+#endif

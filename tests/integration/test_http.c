@@ -1,0 +1,206 @@
+/* The HTTP surface: probes, health formats, the served spec, and every
+ * protocol-level error (404, 405, 413, crafted ids) as problem+json. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "harness.h"
+
+static const char *const env[] = {"MAX_BODY_BYTES=1024", NULL};
+
+static void assert_header(const it_resp_t *r, const char *name, const char *want) {
+    char v[256];
+    if (!it_header(r, name, v, sizeof v))
+        fail_msg("no %s header", name);
+    assert_string_equal(v, want);
+}
+
+static void livez(void **state) {
+    (void)state;
+    for (int i = 0; i < 3; i++) { /* a shared response, reused */
+        it_resp_t r = it_http(&it_fx.svc, "GET", "/livez", NULL, NULL, 0);
+        assert_int_equal(r.status, 200);
+        assert_string_equal(r.body, "{\"status\":\"pass\"}");
+        assert_header(&r, "Content-Type", "application/json");
+        assert_header(&r, "X-Content-Type-Options", "nosniff");
+        char v[64];
+        assert_false(it_header(&r, "Server", v, sizeof v));
+        it_resp_free(&r);
+    }
+}
+
+static void readyz(void **state) {
+    (void)state;
+    it_resp_t r = it_http(&it_fx.svc, "GET", "/readyz", NULL, NULL, 0);
+    assert_int_equal(r.status, 200);
+    assert_string_equal(r.body, "ok");
+    it_resp_free(&r);
+    r = it_http(&it_fx.svc, "GET", "/readyz?verbose", NULL, NULL, 0);
+    assert_int_equal(r.status, 200);
+    assert_non_null(strstr(r.body, "[+]redis ok"));
+    it_resp_free(&r);
+}
+
+static void health_format(void **state) {
+    (void)state;
+    it_resp_t r = it_http(&it_fx.svc, "GET", "/health", NULL, NULL, 0);
+    assert_int_equal(r.status, 200);
+    assert_header(&r, "Content-Type", "application/health+json");
+    cJSON *j = it_body_json(&r);
+    assert_string_equal(it_json_str(j, "status"), "pass");
+    assert_non_null(it_json_str(j, "version"));
+    assert_string_equal(it_json_str(j, "serviceId"), "rtstate");
+    assert_non_null(it_json_str(j, "description"));
+    cJSON *rt = cJSON_GetObjectItem(cJSON_GetObjectItem(j, "checks"), "redis:responseTime");
+    assert_true(cJSON_IsArray(rt));
+    cJSON *c = cJSON_GetArrayItem(rt, 0);
+    assert_true(it_json_num(c, "observedValue") >= 0);
+    assert_string_equal(it_json_str(c, "observedUnit"), "ms");
+    assert_string_equal(it_json_str(c, "status"), "pass");
+    assert_non_null(it_json_str(c, "time"));
+    cJSON *services = cJSON_GetObjectItem(j, "services");
+    assert_string_equal(it_json_str(services, "redis"), "connected");
+    assert_string_equal(it_json_str(services, "mongodb"), "disabled");
+    cJSON_Delete(j);
+    it_resp_free(&r);
+}
+
+static void redis_health_and_stats(void **state) {
+    (void)state;
+    it_resp_t r = it_http(&it_fx.svc, "GET", "/redis/health", NULL, NULL, 0);
+    assert_int_equal(r.status, 200);
+    cJSON *j = it_body_json(&r);
+    assert_string_equal(it_json_str(j, "status"), "up");
+    assert_true(it_json_num(j, "latency_ms") >= 0);
+    cJSON_Delete(j);
+    it_resp_free(&r);
+
+    r = it_http(&it_fx.svc, "GET", "/redis/stats", NULL, NULL, 0);
+    assert_int_equal(r.status, 200);
+    j = it_body_json(&r);
+    cJSON *rd = cJSON_GetObjectItem(j, "redis"), *app = cJSON_GetObjectItem(j, "app");
+    assert_true(cJSON_IsTrue(cJSON_GetObjectItem(rd, "connected")));
+    char want[80];
+    snprintf(want, sizeof want, "redis://127.0.0.1:%d/0", it_fx.redis.port);
+    assert_string_equal(it_json_str(rd, "url"), want);
+    assert_memory_equal(it_json_str(rd, "version"), "7.", 2);
+    const char *nums[] = {"uptime_s",      "connected_clients", "used_memory_bytes",
+                          "ops_per_sec",   "keyspace_hits",     "keyspace_misses", "keys"};
+    for (size_t i = 0; i < sizeof nums / sizeof nums[0]; i++)
+        assert_true(it_json_num(rd, nums[i]) >= 0);
+    assert_true(it_json_num(rd, "used_memory_bytes") > 0);
+    assert_non_null(it_json_str(rd, "used_memory_human"));
+    const char *counters[] = {"total_clients", "online_users", "total_frames", "removed_inactive"};
+    for (size_t i = 0; i < 4; i++)
+        assert_int_equal((int)it_json_num(app, counters[i]), 0);
+    cJSON_Delete(j);
+    it_resp_free(&r);
+}
+
+static void serves_its_spec(void **state) {
+    (void)state;
+    it_resp_t r = it_http(&it_fx.svc, "GET", "/openapi.yaml", NULL, NULL, 0);
+    assert_int_equal(r.status, 200);
+    assert_header(&r, "Content-Type", "application/yaml");
+    assert_memory_equal(r.body, "openapi: 3.1", 12);
+    assert_non_null(strstr(r.body, "/clients/{id}/image"));
+    it_resp_free(&r);
+}
+
+static void unknown_paths_and_methods(void **state) {
+    (void)state;
+    const char *missing[] = {"/nope", "/clients/", "/clients//heartbeat", "/", "/clients/a/b/c/d"};
+    for (size_t i = 0; i < sizeof missing / sizeof missing[0]; i++) {
+        it_resp_t r = it_http(&it_fx.svc, "GET", missing[i], NULL, NULL, 0);
+        it_assert_problem(&r, 404, NULL);
+        assert_header(&r, "X-Content-Type-Options", "nosniff");
+        it_resp_free(&r);
+    }
+    it_resp_t r = it_http(&it_fx.svc, "PATCH", "/clients/x", NULL, NULL, 0);
+    it_assert_problem(&r, 405, "PATCH");
+    assert_header(&r, "Allow", "GET, HEAD, DELETE, OPTIONS");
+    it_resp_free(&r);
+    r = it_http(&it_fx.svc, "POST", "/livez", NULL, NULL, 0);
+    it_assert_problem(&r, 405, NULL);
+    assert_header(&r, "Allow", "GET, HEAD, OPTIONS");
+    it_resp_free(&r);
+    r = it_http(&it_fx.svc, "OPTIONS", "/clients/x/image", NULL, NULL, 0);
+    assert_int_equal(r.status, 204);
+    assert_header(&r, "Allow", "GET, HEAD, PUT, OPTIONS");
+    it_resp_free(&r);
+}
+
+static void body_limits(void **state) {
+    (void)state;
+    char big[2048];
+    memset(big, ' ', sizeof big);
+    memcpy(big, "{\"id\":\"x\"}", 10);
+    it_resp_t r = it_json_req(&it_fx.svc, "POST", "/clients", big);
+    (void)r;
+    it_resp_free(&r);
+    const char *h[] = {"Content-Type: application/json", NULL};
+    r = it_http(&it_fx.svc, "POST", "/clients", h, big, sizeof big);
+    it_assert_problem(&r, 413, "1024");
+    it_resp_free(&r);
+    /* no Content-Length: a chunked body is cut off at the limit all the same */
+    const char *chunked[] = {"Content-Type: application/json", "Transfer-Encoding: chunked",
+                             NULL};
+    r = it_http(&it_fx.svc, "POST", "/clients", chunked, big, sizeof big);
+    it_assert_problem(&r, 413, "1024");
+    it_resp_free(&r);
+    redisReply *n = it_redis_cmd(&it_fx.redis, "DBSIZE");
+    assert_int_equal(n->integer, 0);
+    freeReplyObject(n);
+    /* and the service still serves */
+    r = it_http(&it_fx.svc, "GET", "/livez", NULL, NULL, 0);
+    assert_int_equal(r.status, 200);
+    it_resp_free(&r);
+}
+
+static void crafted_ids_never_reach_redis(void **state) {
+    (void)state;
+    const char *paths[] = {
+        "/clients/*",          "/clients/a:b",         "/clients/%7Bx%7D",   "/clients/%5Ba%5D",
+        "/clients/a%3Fb",      "/clients/a%00b",       "/clients/..",        "/clients/.",
+        "/clients/a%20b",      "/clients/%C3%A9",      "/clients/a%2Fb/image",
+    };
+    for (size_t i = 0; i < sizeof paths / sizeof paths[0]; i++) {
+        char path[128];
+        snprintf(path, sizeof path, "%s", paths[i]);
+        it_resp_t r = it_http(&it_fx.svc, "DELETE", path, NULL, NULL, 0);
+        if (r.status != 400 && r.status != 404)
+            fail_msg("%s gave %ld", path, r.status);
+        it_assert_problem(&r, r.status, NULL);
+        it_resp_free(&r);
+        snprintf(path, sizeof path, "%s/heartbeat", paths[i]);
+        r = it_http(&it_fx.svc, "POST", path, NULL, NULL, 0);
+        assert_true(r.status == 400 || r.status == 404);
+        it_resp_free(&r);
+    }
+    redisReply *info = it_redis_cmd(&it_fx.redis, "INFO commandstats");
+    /* no script ran at all: every one of those was refused before the store */
+    assert_null(strstr(info->str, "cmdstat_evalsha"));
+    freeReplyObject(info);
+}
+
+int main(void) {
+    it_fixture_env = env;
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(crafted_ids_never_reach_redis),
+        cmocka_unit_test(livez),
+        cmocka_unit_test(readyz),
+        cmocka_unit_test(health_format),
+        cmocka_unit_test(redis_health_and_stats),
+        cmocka_unit_test(serves_its_spec),
+        cmocka_unit_test(unknown_paths_and_methods),
+        cmocka_unit_test_setup(body_limits, it_flush),
+    };
+    return cmocka_run_group_tests_name("integration: http", tests, it_group_setup,
+                                       it_group_teardown);
+}
