@@ -30,8 +30,10 @@ void api_methods_format(unsigned mask, char *out, size_t cap) {
         if (!(mask & methods[i].m))
             continue;
         int n = snprintf(out + used, cap - used, "%s%s", used ? ", " : "", methods[i].name);
-        if (n < 0 || (size_t)n >= cap - used)
+        if (n < 0 || (size_t)n >= cap - used) {
+            out[used] = '\0'; /* drop the partial name: a list of whole names or less */
             return;
+        }
         used += (size_t)n;
     }
 }

@@ -4,6 +4,7 @@
 #include <limits.h>
 #include <openssl/evp.h>
 #include <stdlib.h>
+#include <string.h>
 
 size_t core_b64_encoded_len(size_t n) { return (n + 2) / 3 * 4; }
 
@@ -37,6 +38,14 @@ unsigned char *core_b64_decode(const char *s, size_t len, size_t *out_len) {
         pad++;
     for (size_t i = 0; i < len - pad; i++) {
         if (!b64_char((unsigned char)s[i]))
+            return NULL;
+    }
+    /* Canonical only: the bits the padding leaves over must be zero ("Zh==" is not "Zg=="). */
+    if (pad) {
+        static const char alphabet[] =
+            "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+        int v = (int)(strchr(alphabet, s[len - pad - 1]) - alphabet);
+        if (v & (pad == 2 ? 0x0F : 0x03))
             return NULL;
     }
     unsigned char *out = malloc(len / 4 * 3 + 1);

@@ -73,7 +73,8 @@ static bool set_value(config_t *cfg, const option_t *o, const char *value, const
     char *end;
     errno = 0;
     long v = strtol(value, &end, 10);
-    if (errno || end == value || *end || v < o->min || v > o->max) {
+    bool plain = isdigit((unsigned char)value[0]) || (value[0] == '-' && isdigit((unsigned char)value[1]));
+    if (!plain || errno || end == value || *end || v < o->min || v > o->max) {
         fprintf(err, "%s: %s must be a whole number from %ld to %ld, not '%s'\n", origin, o->env,
                 o->min, o->max, value);
         return false;
@@ -120,7 +121,8 @@ config_result_t config_load(config_t *cfg, int argc, char **argv, FILE *out, FIL
     longopts[NOPTIONS + 1] = (struct option){"version", no_argument, NULL, 'V'};
     longopts[NOPTIONS + 2] = (struct option){0};
 
-    optind = 1;
+    /* 0, not 1: glibc and musl then also forget a half-read "-hV" from an earlier call. */
+    optind = 0;
     opterr = 0;
     int c;
     while ((c = getopt_long(argc, argv, "hV", longopts, NULL)) != -1) {

@@ -57,7 +57,11 @@ static bool parse_int(const char *s, size_t n, int lo, int hi, int *out) {
 /* Splits "[user]:password@" off the front of *p (up to end). */
 static bool parse_userinfo(const char **p, const char *end, core_redis_url_t *u,
                            const char **err) {
-    const char *at = memchr(*p, '@', (size_t)(end - *p));
+    /* The last '@' ends the credentials, so an unencoded '@' in a password still works. */
+    const char *at = NULL;
+    for (const char *q = *p; q < end; q++)
+        if (*q == '@')
+            at = q;
     if (!at)
         return true;
     const char *colon = memchr(*p, ':', (size_t)(at - *p));
@@ -84,7 +88,9 @@ static bool parse_unix(const char *p, core_redis_url_t *u, const char **err) {
     const char *end = p + strlen(p);
     const char *q = strchr(p, '?');
     const char *path_end = q ? q : end;
-    if (!parse_userinfo(&p, path_end, u, err))
+    /* Credentials end where the path begins: an '@' inside the path is the path's. */
+    const char *slash = memchr(p, '/', (size_t)(path_end - p));
+    if (!parse_userinfo(&p, slash ? slash : path_end, u, err))
         return false;
     size_t n = (size_t)(path_end - p);
     if (n == 0 || *p != '/') {
