@@ -15,6 +15,7 @@
 #include "../store/images.h"
 #include "handlers.h"
 #include "input.h"
+#include "negotiate.h"
 #include "problem.h"
 
 typedef struct {
@@ -122,10 +123,16 @@ void api_images_put(api_req_t *r) {
     api_reply_header(r, MHD_HTTP_HEADER_ETAG, img.etag);
 }
 
-/* JSON is chosen when the client names application/json and no image type. */
-static bool wants_json(const api_req_t *r) {
+/* JSON when Accept prefers application/json to the frame's own type. */
+static bool wants_json(const api_req_t *r, const char *mime) {
     const char *accept = api_header(r, MHD_HTTP_HEADER_ACCEPT);
-    return accept && strstr(accept, "application/json") && !strstr(accept, "image/");
+    return api_accept_quality(accept, "application/json") > api_accept_quality(accept, mime);
+}
+
+static bool accepts_either(const api_req_t *r, const char *mime) {
+    const char *accept = api_header(r, MHD_HTTP_HEADER_ACCEPT);
+    return api_accept_quality(accept, "application/json") > 0 ||
+           api_accept_quality(accept, mime) > 0;
 }
 
 static void add_frame_headers(api_req_t *r, const store_image_t *img) {
@@ -153,7 +160,8 @@ static void reply_json_frame(api_req_t *r, store_image_t *img) {
     cJSON_AddStringToObject(o, "data", b64);
     free(b64);
     cJSON_AddNumberToObject(o, "size", (double)img->size);
-    cJSON_AddStringToObject(o, "format", core_img_name(img->format));
+    cJSON_AddStringToObject(o, "format",
+                            core_img_name(img->format) ? core_img_name(img->format) : "unknown");
     cJSON_AddStringToObject(o, "timestamp", img->timestamp);
     cJSON_AddNumberToObject(o, "frame_number", (double)img->frame_number);
     api_reply_json(r, 200, o);
@@ -173,9 +181,16 @@ void api_images_get(api_req_t *r) {
         api_problem_store(r, st, w);
         return;
     }
+    const char *mime = core_img_mime(img.format) ? core_img_mime(img.format)
+                                                 : "application/octet-stream";
+    if (!accepts_either(r, mime)) {
+        store_image_release(&img);
+        api_problem(r, 406, "the frame is available as %s or application/json only", mime);
+        return;
+    }
     if (not_modified) {
         api_reply_empty(r, 304);
-    } else if (wants_json(r)) {
+    } else if (wants_json(r, mime)) {
         reply_json_frame(r, &img);
         store_image_release(&img);
     } else {
@@ -187,10 +202,9 @@ void api_images_get(api_req_t *r) {
             api_problem(r, 500, "out of memory while sending the frame");
             return;
         }
-        MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, core_img_mime(img.format)
-                                                                       ? core_img_mime(img.format)
-                                                                       : "application/octet-stream");
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, mime);
         api_reply(r, 200, resp);
     }
-    add_frame_headers(r, &img);
+    if (r->status == 200 || r->status == 304)
+        add_frame_headers(r, &img);
 }

@@ -1,6 +1,7 @@
 /* Request accessors and replies; see request.h. */
 #include "request.h"
 
+#include <ctype.h>
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
@@ -41,7 +42,7 @@ bool api_query_int(api_req_t *r, const char *name, int def, int min, int max, in
     }
     char *end;
     long n = v ? strtol(v, &end, 10) : 0;
-    if (!v || !*v || *end || n < min || n > max) {
+    if (!v || !isdigit((unsigned char)v[0]) || *end || n < min || n > max) {
         api_problem(r, 400, "query parameter '%s' must be a whole number from %d to %d", name, min,
                     max);
         return false;

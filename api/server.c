@@ -5,8 +5,9 @@
  * Early rejections (404, 405, 413 by Content-Length) are answered on the
  * first call, before any body is read.
  *
- * Paths are decoded by our own unescape callback: %00 is never decoded, so
- * no NUL can cut a path or query value short behind the router's back.
+ * Paths are decoded by our own unescape callback: %00 and %2F are never
+ * decoded, so no NUL can cut a path or query value short behind the router's
+ * back, and an encoded slash cannot split a path segment in two.
  */
 #define _GNU_SOURCE
 #include "server.h"
@@ -63,7 +64,8 @@ static size_t unescape(void *cls, struct MHD_Connection *c, char *s) {
     for (const char *p = s; *p;) {
         if (p[0] == '%' && hexval(p[1]) >= 0 && hexval(p[2]) >= 0) {
             int v = hexval(p[1]) * 16 + hexval(p[2]);
-            if (v != 0) {
+            /* %00 would cut the string; %2F would become a path separator. */
+            if (v != 0 && v != '/') {
                 *w++ = (char)v;
                 p += 3;
                 continue;

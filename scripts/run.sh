@@ -3,7 +3,8 @@
 # private redis-server under ./var/redis first (unix socket) and stops it
 # again when the service stops; Ctrl-C stops both.
 set -euo pipefail
-bin=${1:?usage: run.sh path/to/rtstate}
+bin=${1:?usage: run.sh path/to/rtstate [flags]}
+shift
 root=$(cd "$(dirname "$0")/.." && pwd)
 
 redis_pid=""

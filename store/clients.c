@@ -5,6 +5,10 @@
  * reaper finds expired clients without scanning everyone). Scripts keep the
  * four in step; no reader ever sees a half-registered client.
  *
+ * A reconnect (POST of an existing id) writes all four, so a client that
+ * another program registered with only the documented set and hash is
+ * adopted into the indexes the first time it reconnects.
+ *
  * Scripts that return a client use one shape, read by read_client():
  *   status, connected_at, last_seen, frame_number ('' when no frame)
  */
@@ -26,9 +30,9 @@ static store_script_t connect_script = STORE_SCRIPT(
     "else\n"
     "  redis.call('HSET', KEYS[1], 'connected_at', ARGV[2], 'last_seen', ARGV[2],\n"
     "             'status', 'connected')\n"
-    "  redis.call('SADD', KEYS[3], ARGV[1])\n"
-    "  redis.call('ZADD', KEYS[4], 0, ARGV[1])\n"
     "end\n"
+    "redis.call('SADD', KEYS[3], ARGV[1])\n"
+    "redis.call('ZADD', KEYS[4], 0, ARGV[1])\n"
     "redis.call('ZADD', KEYS[5], ARGV[3], ARGV[1])\n"
     "local c = redis.call('HMGET', KEYS[1], 'status', 'connected_at', 'last_seen')\n"
     "return {exists and 0 or 1, c[1] or '', c[2] or '', c[3] or '',\n"

@@ -109,6 +109,8 @@ store_status_t store_images_get(const char *id, const char *if_none_match, store
     out->data = data->str;
     out->size = data->len;
     out->owner = r;
+    if (out->format == CORE_IMG_NONE) /* written by someone else: trust the bytes */
+        out->format = core_img_sniff((const unsigned char *)data->str, data->len);
     return STORE_OK;
 }
 

@@ -43,8 +43,28 @@ int it_free_port(void) {
     return ntohs(a.sin_port);
 }
 
+/* Every child ever spawned, so that a failed assertion (which skips the rest
+ * of its test) cannot leave a server running after the test binary ends. */
+static pid_t children[256];
+static int nchildren;
+
+static void kill_children(void) {
+    for (int i = 0; i < nchildren; i++) {
+        if (children[i] > 0 && kill(children[i], SIGKILL) == 0)
+            waitpid(children[i], NULL, 0);
+    }
+    nchildren = 0;
+}
+
 static pid_t spawn(char *const argv[], char *const envp[], const char *log) {
+    static bool registered;
+    if (!registered) {
+        atexit(kill_children);
+        registered = true;
+    }
     pid_t pid = fork();
+    if (pid > 0 && nchildren < (int)(sizeof children / sizeof children[0]))
+        children[nchildren++] = pid;
     if (pid != 0)
         return pid;
     int fd = open(log, O_WRONLY | O_CREAT | O_APPEND, 0644);

@@ -95,6 +95,27 @@ static void given_id_then_reconnect(void **state) {
     it_resp_free(&r);
 }
 
+static void reconnect_adopts_a_client_written_by_another_program(void **state) {
+    (void)state;
+    /* only the documented layout: the set and the hash */
+    redisReply *r = it_redis_cmd(&it_fx.redis, "SADD clients legacy");
+    freeReplyObject(r);
+    r = it_redis_cmd(&it_fx.redis,
+                     "HSET client:legacy connected_at 2025-01-01T00:00:00.000Z last_seen "
+                     "2025-01-01T00:00:00.000Z status connected");
+    freeReplyObject(r);
+    create("legacy", 200);
+    it_resp_t resp = it_http(&it_fx.svc, "GET", "/clients", NULL, NULL, 0);
+    cJSON *j = it_body_json(&resp);
+    cJSON *c = cJSON_GetArrayItem(cJSON_GetObjectItem(j, "clients"), 0);
+    assert_non_null(c);
+    assert_string_equal(it_json_str(c, "id"), "legacy");
+    assert_string_equal(it_json_str(c, "connected_at"), "2025-01-01T00:00:00.000Z");
+    cJSON_Delete(j);
+    it_resp_free(&resp);
+    assert_true(zscore("clients:last_seen", "legacy") > 0); /* the reaper sees it now */
+}
+
 static void get_one(void **state) {
     (void)state;
     create("cam.2_x-Y", 201);
@@ -261,6 +282,7 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup(generated_id, it_flush),
         cmocka_unit_test_setup(given_id_then_reconnect, it_flush),
+        cmocka_unit_test_setup(reconnect_adopts_a_client_written_by_another_program, it_flush),
         cmocka_unit_test_setup(get_one, it_flush),
         cmocka_unit_test_setup(heartbeat, it_flush),
         cmocka_unit_test_setup(delete_removes_everything, it_flush),

@@ -169,14 +169,13 @@ static void crafted_ids_never_reach_redis(void **state) {
         "/clients/*",          "/clients/a:b",         "/clients/%7Bx%7D",   "/clients/%5Ba%5D",
         "/clients/a%3Fb",      "/clients/a%00b",       "/clients/..",        "/clients/.",
         "/clients/a%20b",      "/clients/%C3%A9",      "/clients/a%2Fb/image",
+        "/clients/a%2fimage",
     };
     for (size_t i = 0; i < sizeof paths / sizeof paths[0]; i++) {
         char path[128];
         snprintf(path, sizeof path, "%s", paths[i]);
-        it_resp_t r = it_http(&it_fx.svc, "DELETE", path, NULL, NULL, 0);
-        if (r.status != 400 && r.status != 404)
-            fail_msg("%s gave %ld", path, r.status);
-        it_assert_problem(&r, r.status, NULL);
+        it_resp_t r = it_http(&it_fx.svc, "GET", path, NULL, NULL, 0);
+        it_assert_problem(&r, 400, "client id");
         it_resp_free(&r);
         snprintf(path, sizeof path, "%s/heartbeat", paths[i]);
         r = it_http(&it_fx.svc, "POST", path, NULL, NULL, 0);

@@ -174,6 +174,37 @@ static void json_upload_and_download(void **state) {
     free(img);
 }
 
+static void accept_negotiation(void **state) {
+    (void)state;
+    create("cam");
+    it_resp_t r = put_raw("cam", "image/png", "\x89PNG\r\n\x1a\nabcd", 12);
+    it_resp_free(&r);
+    struct {
+        const char *accept, *want;
+    } cases[] = {
+        {"Accept: image/png, application/json;q=0.5", "image/png"},
+        {"Accept: application/json, image/*;q=0", "application/json"},
+        {"Accept: application/json;q=0.9, image/*;q=0.8", "application/json"},
+        {"Accept: */*", "image/png"},
+        {"Accept: application/jsonx, image/png", "image/png"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        const char *hs[] = {cases[i].accept, NULL};
+        r = it_http(&it_fx.svc, "GET", "/clients/cam/image", hs, NULL, 0);
+        assert_int_equal(r.status, 200);
+        char ct[64];
+        it_header(&r, "Content-Type", ct, sizeof ct);
+        assert_string_equal(ct, cases[i].want);
+        it_resp_free(&r);
+    }
+    const char *html[] = {"Accept: text/html", NULL};
+    r = it_http(&it_fx.svc, "GET", "/clients/cam/image", html, NULL, 0);
+    it_assert_problem(&r, 406, "image/png");
+    char v[64];
+    assert_false(it_header(&r, "ETag", v, sizeof v)); /* frame headers only on a frame */
+    it_resp_free(&r);
+}
+
 static void bad_uploads_store_nothing(void **state) {
     (void)state;
     create("cam");
@@ -308,6 +339,7 @@ int main(void) {
         cmocka_unit_test_setup(frames_count_up_and_replace, it_flush),
         cmocka_unit_test_setup(etag_and_not_modified, it_flush),
         cmocka_unit_test_setup(json_upload_and_download, it_flush),
+        cmocka_unit_test_setup(accept_negotiation, it_flush),
         cmocka_unit_test_setup(bad_uploads_store_nothing, it_flush),
         cmocka_unit_test_setup(over_the_limit_is_413, it_flush),
         cmocka_unit_test_setup(unknown_client_and_missing_frame, it_flush),
