@@ -98,7 +98,8 @@ void api_health_health(api_req_t *r) {
     cJSON *up = cJSON_AddArrayToObject(checks, "uptime");
     c = cJSON_CreateObject();
     cJSON_AddStringToObject(c, "componentType", "system");
-    cJSON_AddNumberToObject(c, "observedValue", (double)(core_now_ms() - api_server_started_ms()) / 1e3);
+    cJSON_AddNumberToObject(c, "observedValue",
+                            (double)(core_now_ms() - api_server_started_ms()) / 1e3);
     cJSON_AddStringToObject(c, "observedUnit", "s");
     cJSON_AddStringToObject(c, "status", "pass");
     cJSON_AddStringToObject(c, "time", now);

@@ -181,8 +181,8 @@ void api_images_get(api_req_t *r) {
         api_problem_store(r, st, w);
         return;
     }
-    const char *mime = core_img_mime(img.format) ? core_img_mime(img.format)
-                                                 : "application/octet-stream";
+    const char *mime =
+        core_img_mime(img.format) ? core_img_mime(img.format) : "application/octet-stream";
     if (!accepts_either(r, mime)) {
         store_image_release(&img);
         api_problem(r, 406, "the frame is available as %s or application/json only", mime);

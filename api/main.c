@@ -18,14 +18,9 @@
 int main(int argc, char **argv) {
     config_t cfg;
     switch (config_load(&cfg, argc, argv, stdout, stderr)) {
-    case CONFIG_EXIT:
-        config_free(&cfg);
-        return 0;
-    case CONFIG_ERROR:
-        config_free(&cfg);
-        return 2;
-    case CONFIG_OK:
-        break;
+    case CONFIG_EXIT: config_free(&cfg); return 0;
+    case CONFIG_ERROR: config_free(&cfg); return 2;
+    case CONFIG_OK: break;
     }
     core_redis_url_t url;
     const char *err;
@@ -60,8 +55,9 @@ int main(int argc, char **argv) {
         return 1;
     }
     log_event(LOG_INFO,
-              RTSTATE_NAME " " RTSTATE_VERSION " listening on %s:%d with %d threads; redis %s"
-              " (timeout %d ms, key prefix '%s')",
+              RTSTATE_NAME " " RTSTATE_VERSION
+                           " listening on %s:%d with %d threads; redis %s"
+                           " (timeout %d ms, key prefix '%s')",
               cfg.bind, cfg.port, api_server_threads(&cfg), redacted, cfg.redis_timeout_ms,
               cfg.key_prefix);
 

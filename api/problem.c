@@ -42,8 +42,9 @@ void api_problem(api_req_t *r, unsigned status, const char *fmt, ...) {
     char *text = cJSON_PrintUnformatted(body);
     cJSON_Delete(body);
     /* If even this allocation fails, fall back to a fixed body: never an empty error. */
-    static const char oom[] = "{\"type\":\"about:blank\",\"title\":\"Internal Server Error\","
-                              "\"status\":500,\"detail\":\"out of memory\"}";
+    static const char oom[] =
+        "{\"type\":\"about:blank\",\"title\":\"Internal Server Error\","
+        "\"status\":500,\"detail\":\"out of memory\"}";
     struct MHD_Response *resp =
         text ? MHD_create_response_from_buffer(strlen(text), text, MHD_RESPMEM_MUST_FREE)
              : MHD_create_response_from_buffer(sizeof oom - 1, (void *)oom, MHD_RESPMEM_PERSISTENT);
@@ -55,15 +56,9 @@ void api_problem(api_req_t *r, unsigned status, const char *fmt, ...) {
 
 void api_problem_store(api_req_t *r, store_status_t st, const char *what) {
     switch (st) {
-    case STORE_OK:
-        api_problem(r, 500, "internal error: success reported as failure");
-        return;
-    case STORE_NOT_FOUND:
-        api_problem(r, 404, "%s not found", what);
-        return;
-    case STORE_CONFLICT:
-        api_problem(r, 409, "%s already exists", what);
-        return;
+    case STORE_OK: api_problem(r, 500, "internal error: success reported as failure"); return;
+    case STORE_NOT_FOUND: api_problem(r, 404, "%s not found", what); return;
+    case STORE_CONFLICT: api_problem(r, 409, "%s already exists", what); return;
     case STORE_UNAVAILABLE:
         api_problem(r, 503, "Redis is unavailable or did not answer in time; try again");
         api_reply_header(r, MHD_HTTP_HEADER_RETRY_AFTER, "1");

@@ -12,7 +12,7 @@ static const struct {
     api_method_t m;
     const char *name;
 } methods[] = {
-    {API_GET, "GET"}, {API_HEAD, "HEAD"},     {API_POST, "POST"},       {API_PUT, "PUT"},
+    {API_GET, "GET"},       {API_HEAD, "HEAD"},   {API_POST, "POST"},       {API_PUT, "PUT"},
     {API_DELETE, "DELETE"}, {API_PATCH, "PATCH"}, {API_OPTIONS, "OPTIONS"},
 };
 
@@ -106,8 +106,8 @@ api_match_status_t api_router_match(const api_route_t *routes, size_t n, api_met
             continue;
         out->allowed |= routes[i].method;
         if (routes[i].method == want && !out->route) {
-            *out = (api_match_t){.route = &routes[i], .nparams = m.nparams,
-                                 .allowed = out->allowed};
+            *out =
+                (api_match_t){.route = &routes[i], .nparams = m.nparams, .allowed = out->allowed};
             memcpy(out->params, m.params, sizeof m.params);
         }
     }

@@ -37,10 +37,10 @@ typedef struct {
 typedef enum { API_MATCH_FOUND, API_MATCH_NOT_FOUND, API_MATCH_BAD_METHOD } api_match_status_t;
 
 typedef struct {
-    const api_route_t *route;       /* the route, when FOUND */
+    const api_route_t *route; /* the route, when FOUND */
     const char *params[API_MAX_PARAMS];
     int nparams;
-    unsigned allowed;               /* methods the path has, when BAD_METHOD (or FOUND) */
+    unsigned allowed; /* methods the path has, when BAD_METHOD (or FOUND) */
 } api_match_t;
 
 /* Parses "GET", "POST", ... into an api_method_t; 0 for anything else. */

@@ -24,8 +24,8 @@ size_t core_b64_encode(const unsigned char *in, size_t n, char *out) {
 }
 
 static bool b64_char(unsigned char c) {
-    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-           c == '+' || c == '/';
+    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '+' ||
+           c == '/';
 }
 
 unsigned char *core_b64_decode(const char *s, size_t len, size_t *out_len) {

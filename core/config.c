@@ -73,7 +73,8 @@ static bool set_value(config_t *cfg, const option_t *o, const char *value, const
     char *end;
     errno = 0;
     long v = strtol(value, &end, 10);
-    bool plain = isdigit((unsigned char)value[0]) || (value[0] == '-' && isdigit((unsigned char)value[1]));
+    bool plain =
+        isdigit((unsigned char)value[0]) || (value[0] == '-' && isdigit((unsigned char)value[1]));
     if (!plain || errno || end == value || *end || v < o->min || v > o->max) {
         fprintf(err, "%s: %s must be a whole number from %ld to %ld, not '%s'\n", origin, o->env,
                 o->min, o->max, value);
@@ -87,18 +88,19 @@ static bool set_value(config_t *cfg, const option_t *o, const char *value, const
 }
 
 static void usage(FILE *out) {
-    fprintf(out,
-            "Usage: " RTSTATE_NAME " [--flag value]...\n"
-            "Real-time state service: HTTP API over Redis.\n\n"
-            "Every setting is an environment variable, overridden by its flag:\n");
+    fprintf(out, "Usage: " RTSTATE_NAME
+                 " [--flag value]...\n"
+                 "Real-time state service: HTTP API over Redis.\n\n"
+                 "Every setting is an environment variable, overridden by its flag:\n");
     for (size_t i = 0; i < NOPTIONS; i++) {
         char flag[64];
         flag_name(options[i].env, flag, sizeof flag);
         fprintf(out, "  --%-22s %-20s %s (default: '%s')\n", flag, options[i].env, options[i].help,
                 options[i].def);
     }
-    fprintf(out, "  --help                                        this text\n"
-                 "  --version                                     print the version\n");
+    fprintf(out,
+            "  --help                                        this text\n"
+            "  --version                                     print the version\n");
 }
 
 config_result_t config_load(config_t *cfg, int argc, char **argv, FILE *out, FILE *err) {

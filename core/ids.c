@@ -5,8 +5,8 @@
 #include <string.h>
 
 static bool id_char(unsigned char c) {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-           c == '.' || c == '_' || c == '-';
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
+           c == '_' || c == '-';
 }
 
 bool core_id_valid(const char *s) {
@@ -21,8 +21,7 @@ bool core_id_valid(const char *s) {
 }
 
 bool core_random_id(char *out, size_t cap, const char *prefix, size_t n) {
-    static const char alphabet[] =
-        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+    static const char alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
     size_t plen = strlen(prefix);
     if (plen + n + 1 > cap)
         return false;

@@ -55,8 +55,7 @@ static bool parse_int(const char *s, size_t n, int lo, int hi, int *out) {
 }
 
 /* Splits "[user]:password@" off the front of *p (up to end). */
-static bool parse_userinfo(const char **p, const char *end, core_redis_url_t *u,
-                           const char **err) {
+static bool parse_userinfo(const char **p, const char *end, core_redis_url_t *u, const char **err) {
     /* The last '@' ends the credentials, so an unencoded '@' in a password still works. */
     const char *at = NULL;
     for (const char *q = *p; q < end; q++)
@@ -70,8 +69,8 @@ static bool parse_userinfo(const char **p, const char *end, core_redis_url_t *u,
         *err = "bad user name in REDIS_URL";
         return false;
     }
-    if (colon && !pct_decode(colon + 1, (size_t)(at - colon - 1), u->password,
-                             sizeof u->password)) {
+    if (colon &&
+        !pct_decode(colon + 1, (size_t)(at - colon - 1), u->password, sizeof u->password)) {
         *err = "bad password in REDIS_URL";
         return false;
     }
@@ -105,7 +104,8 @@ static bool parse_unix(const char *p, core_redis_url_t *u, const char **err) {
     u->path[n] = '\0';
     if (q) {
         const char *arg = q + 1;
-        if (strncmp(arg, "db=", 3) != 0 || !parse_int(arg + 3, strlen(arg + 3), 0, 1 << 20, &u->db)) {
+        if (strncmp(arg, "db=", 3) != 0 ||
+            !parse_int(arg + 3, strlen(arg + 3), 0, 1 << 20, &u->db)) {
             *err = "unix:// URL accepts only ?db=N";
             return false;
         }

@@ -40,8 +40,8 @@ void core_http_date(int64_t ms, char out[CORE_HTTP_DATE_LEN]) {
     struct tm tm;
     int millis;
     split(ms, &tm, &millis);
-    snprintf(out, CORE_HTTP_DATE_LEN, "%s, %02d %s %04d %02d:%02d:%02d GMT", days[tm.tm_wday], tm.tm_mday,
-             months[tm.tm_mon], tm.tm_year + 1900, tm.tm_hour, tm.tm_min, tm.tm_sec);
+    snprintf(out, CORE_HTTP_DATE_LEN, "%s, %02d %s %04d %02d:%02d:%02d GMT", days[tm.tm_wday],
+             tm.tm_mday, months[tm.tm_mon], tm.tm_year + 1900, tm.tm_hour, tm.tm_min, tm.tm_sec);
 }
 
 /* Reads exactly n digits; returns -1 when they are not all there. */

@@ -218,9 +218,9 @@ store_status_t store_run_raw(int n, store_args_t *cmds, redisReply **replies) {
 }
 
 store_status_t store_error_status(const redisReply *r) {
-    static const char *unavailable[] = {"LOADING",    "BUSY",     "MASTERDOWN", "READONLY",
-                                        "OOM",        "NOAUTH",   "WRONGPASS",  "NOPERM",
-                                        "TRYAGAIN",   "CLUSTERDOWN"};
+    static const char *unavailable[] = {"LOADING",  "BUSY",       "MASTERDOWN", "READONLY",
+                                        "OOM",      "NOAUTH",     "WRONGPASS",  "NOPERM",
+                                        "TRYAGAIN", "CLUSTERDOWN"};
     for (size_t i = 0; i < sizeof unavailable / sizeof unavailable[0]; i++) {
         size_t n = strlen(unavailable[i]);
         if (r->len >= n && strncmp(r->str, unavailable[i], n) == 0)

@@ -18,7 +18,8 @@ typedef struct {
     atomic_int ready;
 } store_script_t;
 
-#define STORE_SCRIPT(source) {.src = (source), .sha = {0}, .ready = 0}
+#define STORE_SCRIPT(source)                                                                       \
+    { .src = (source), .sha = {0}, .ready = 0 }
 
 /* Runs script with nkeys keys followed by the other arguments, all in args.
  * Same contract as store_cmd: on STORE_OK the caller frees *reply. */

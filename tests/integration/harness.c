@@ -106,9 +106,21 @@ static bool redis_launch(it_redis_t *r) {
     char port[16], log[300];
     snprintf(port, sizeof port, "%d", r->port);
     snprintf(log, sizeof log, "%s/redis.log", r->dir);
-    char *argv[64] = {"redis-server", "--port", port,      "--bind",       "127.0.0.1",
-                      "--dir",        r->dir,   "--save",  "",             "--appendonly",
-                      "no",           "--daemonize", "no", "--enable-debug-command", "local"};
+    char *argv[64] = {"redis-server",
+                      "--port",
+                      port,
+                      "--bind",
+                      "127.0.0.1",
+                      "--dir",
+                      r->dir,
+                      "--save",
+                      "",
+                      "--appendonly",
+                      "no",
+                      "--daemonize",
+                      "no",
+                      "--enable-debug-command",
+                      "local"};
     int n = 15;
     for (int i = 0; r->extra && r->extra[i] && n < 63; i++)
         argv[n++] = (char *)r->extra[i];
@@ -130,7 +142,8 @@ bool it_redis_start(it_redis_t *r) { return it_redis_start_with(r, NULL); }
 bool it_redis_start_with(it_redis_t *r, const char *const *extra) {
     memset(r, 0, sizeof *r);
     r->extra = extra;
-    snprintf(r->dir, sizeof r->dir, "%s/rtstate-it-XXXXXX", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
+    snprintf(r->dir, sizeof r->dir, "%s/rtstate-it-XXXXXX",
+             getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
     if (!mkdtemp(r->dir))
         return false;
     r->port = it_free_port();

@@ -19,7 +19,7 @@ typedef struct {
     pid_t pid;
     int port;
     char dir[256];
-    char url[64]; /* redis://127.0.0.1:PORT/0 */
+    char url[64];             /* redis://127.0.0.1:PORT/0 */
     const char *const *extra; /* more redis-server arguments, NULL-terminated */
 } it_redis_t;
 

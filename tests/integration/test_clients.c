@@ -54,7 +54,8 @@ static void generated_id(void **state) {
     assert_int_equal(strlen(id), 16);
     assert_memory_equal(id, "Client-", 7);
     for (int i = 7; i < 16; i++)
-        assert_true(strchr("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789", id[i]));
+        assert_true(
+            strchr("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789", id[i]));
     char loc[128], want[128];
     snprintf(want, sizeof want, "/clients/%s", id);
     assert_true(it_header(&r, "Location", loc, sizeof loc));
@@ -225,7 +226,7 @@ static void list_defaults_and_bad_params(void **state) {
     cJSON_Delete(j);
     it_resp_free(&r);
     const char *bad[] = {"/clients?limit=0", "/clients?limit=1001", "/clients?limit=abc",
-                         "/clients?limit=", "/clients?cursor=a:b", "/clients?cursor=%2A"};
+                         "/clients?limit=",  "/clients?cursor=a:b", "/clients?cursor=%2A"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         r = it_http(&it_fx.svc, "GET", bad[i], NULL, NULL, 0);
         it_assert_problem(&r, 400, strstr(bad[i], "limit") ? "limit" : "cursor");
@@ -252,8 +253,8 @@ static void bad_bodies_write_nothing(void **state) {
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         const char *h[] = {cases[i].ct, NULL};
-        it_resp_t r = it_http(&it_fx.svc, "POST", "/clients", h, cases[i].body,
-                              strlen(cases[i].body));
+        it_resp_t r =
+            it_http(&it_fx.svc, "POST", "/clients", h, cases[i].body, strlen(cases[i].body));
         it_assert_problem(&r, cases[i].status, cases[i].detail);
         it_resp_free(&r);
     }

@@ -120,7 +120,7 @@ static void rejects_missing_padding(void **state) {
 
 static void rejects_bad_characters(void **state) {
     (void)state;
-    decode_bad("Zm9-");  /* base64url */
+    decode_bad("Zm9-"); /* base64url */
     decode_bad("Zm9_");
     decode_bad("Zm9v!!!!");
     decode_bad("Zm.v");
@@ -150,7 +150,7 @@ static void rejects_misplaced_padding(void **state) {
     decode_bad("=Zm9");
     decode_bad("Z=m9");
     decode_bad("Zm=v");
-    decode_bad("Zg==Zm9v");  /* padding in the middle */
+    decode_bad("Zg==Zm9v"); /* padding in the middle */
     decode_bad("Zm8=Zm8=");
     decode_bad("Zg=a");
     decode_bad("Zg==Zg==");
@@ -159,7 +159,7 @@ static void rejects_misplaced_padding(void **state) {
 static void rejects_non_canonical_padding_bits(void **state) {
     (void)state;
     decode_bad("Zh=="); /* "Zg==" with a stray low bit: not canonical */
-    decode_bad("Zm9=");  /* "Zm8=" likewise */
+    decode_bad("Zm9="); /* "Zm8=" likewise */
     size_t n;
     unsigned char *out = core_b64_decode("Zm8=", 4, &n);
     assert_non_null(out);

@@ -12,9 +12,18 @@
 #include "../../core/config.h"
 
 static const char *const settings[] = {
-    "PORT",           "BIND",           "REDIS_URL",         "REDIS_TIMEOUT_MS",
-    "KEY_PREFIX",     "THREADS",        "CLIENT_TIMEOUT_MS", "CLEANUP_INTERVAL_MS",
-    "PRESENCE_TTL_S", "MAX_IMAGE_BYTES", "MAX_BODY_BYTES",   "SERVICE_ID",
+    "PORT",
+    "BIND",
+    "REDIS_URL",
+    "REDIS_TIMEOUT_MS",
+    "KEY_PREFIX",
+    "THREADS",
+    "CLIENT_TIMEOUT_MS",
+    "CLEANUP_INTERVAL_MS",
+    "PRESENCE_TTL_S",
+    "MAX_IMAGE_BYTES",
+    "MAX_BODY_BYTES",
+    "SERVICE_ID",
 };
 
 /* One config_load: its result, the config, and what it printed. */
@@ -144,8 +153,8 @@ static void empty_string_environment_is_kept(void **state) {
 }
 
 static void flag_with_separate_value(void **state) {
-    run_t *r = load(state, ARGS("--port", "9", "--redis-url", "unix:///tmp/r.sock",
-                                "--key-prefix", "p:", "--max-image-bytes", "4096"));
+    run_t *r = load(state, ARGS("--port", "9", "--redis-url", "unix:///tmp/r.sock", "--key-prefix",
+                                "p:", "--max-image-bytes", "4096"));
     assert_int_equal(r->rc, CONFIG_OK);
     assert_string_equal(r->err, "");
     assert_int_equal(r->cfg.port, 9);
@@ -202,14 +211,24 @@ static void bad_numbers_in_environment(void **state) {
     static const struct {
         const char *var, *value;
     } cases[] = {
-        {"PORT", "abc"},          {"PORT", ""},          {"PORT", "0"},
-        {"PORT", "65536"},        {"PORT", "80x"},       {"PORT", "8.5"},
-        {"PORT", "-80"},          {"THREADS", "-1"},     {"THREADS", "1025"},
-        {"REDIS_TIMEOUT_MS", "9"}, {"MAX_BODY_BYTES", "255"},
+        {"PORT", "abc"},
+        {"PORT", ""},
+        {"PORT", "0"},
+        {"PORT", "65536"},
+        {"PORT", "80x"},
+        {"PORT", "8.5"},
+        {"PORT", "-80"},
+        {"THREADS", "-1"},
+        {"THREADS", "1025"},
+        {"REDIS_TIMEOUT_MS", "9"},
+        {"MAX_BODY_BYTES", "255"},
         {"MAX_IMAGE_BYTES", "536870913"},
         {"MAX_IMAGE_BYTES", "99999999999999999999999"}, /* out of range for long */
-        {"CLIENT_TIMEOUT_MS", "86400001"}, {"PRESENCE_TTL_S", "0"},
-        {"PORT", " 80"},          {"PORT", "+80"},       {"PORT", "0x50"},
+        {"CLIENT_TIMEOUT_MS", "86400001"},
+        {"PRESENCE_TTL_S", "0"},
+        {"PORT", " 80"},
+        {"PORT", "+80"},
+        {"PORT", "0x50"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         unset_all();

@@ -30,7 +30,7 @@ static void accepts_plain_ids(void **state) {
     assert_valid("ABCxyz019");
     assert_valid("-");
     assert_valid("_");
-    assert_valid("...");          /* only "." and ".." are special */
+    assert_valid("..."); /* only "." and ".." are special */
     assert_valid(".hidden");
     assert_valid("a..b");
     assert_valid("550e8400-e29b-41d4-a716-446655440000");
@@ -61,10 +61,10 @@ static void rejects_key_and_glob_metacharacters(void **state) {
     (void)state;
     assert_invalid("*");
     assert_invalid("a*");
-    assert_invalid("a:b");   /* would change a key's meaning */
+    assert_invalid("a:b"); /* would change a key's meaning */
     assert_invalid("a b");
-    assert_invalid("{x}");   /* a Redis Cluster hash tag */
-    assert_invalid("[a]");   /* a glob class */
+    assert_invalid("{x}"); /* a Redis Cluster hash tag */
+    assert_invalid("[a]"); /* a glob class */
     assert_invalid("?");
     assert_invalid("a?b");
     assert_invalid("a/b");
@@ -86,8 +86,8 @@ static void rejects_key_and_glob_metacharacters(void **state) {
 
 static void rejects_non_ascii(void **state) {
     (void)state;
-    assert_invalid("caf\xc3\xa9");     /* "café" in UTF-8 */
-    assert_invalid("\xe2\x98\x83");    /* U+2603 */
+    assert_invalid("caf\xc3\xa9");  /* "café" in UTF-8 */
+    assert_invalid("\xe2\x98\x83"); /* U+2603 */
     assert_invalid("a\xff");
     assert_invalid("\x80");
 }

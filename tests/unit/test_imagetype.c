@@ -10,10 +10,10 @@
 #include "../../core/imagetype.h"
 
 static const unsigned char jpeg[] = {0xFF, 0xD8, 0xFF, 0xE0, 0x00, 0x10, 'J', 'F', 'I', 'F', 0x00};
-static const unsigned char png[] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1A, '\n',
-                                    0x00, 0x00, 0x00, 0x0D, 'I',  'H', 'D',  'R'};
+static const unsigned char png[] = {0x89, 'P',  'N',  'G',  '\r', '\n', 0x1A, '\n',
+                                    0x00, 0x00, 0x00, 0x0D, 'I',  'H',  'D',  'R'};
 static const unsigned char webp[] = {'R', 'I', 'F', 'F', 0x24, 0x00, 0x00, 0x00,
-                                     'W', 'E', 'B', 'P', 'V',  'P', '8',  ' '};
+                                     'W', 'E', 'B', 'P', 'V',  'P',  '8',  ' '};
 
 static void sniffs_jpeg(void **state) {
     (void)state;
@@ -57,8 +57,8 @@ static void near_misses_are_nothing(void **state) {
     /* RIFF is also WAV and AVI */
     static const unsigned char wav[] = {'R', 'I', 'F', 'F', 0x24, 0, 0, 0, 'W', 'A', 'V', 'E'};
     assert_int_equal(core_img_sniff(wav, sizeof wav), CORE_IMG_NONE);
-    static const unsigned char webp_no_riff[] = {'R', 'I', 'F', 'X', 0, 0, 0, 0,
-                                                 'W', 'E', 'B', 'P'};
+    static const unsigned char webp_no_riff[] = {'R', 'I', 'F', 'X', 0,   0,
+                                                 0,   0,   'W', 'E', 'B', 'P'};
     assert_int_equal(core_img_sniff(webp_no_riff, sizeof webp_no_riff), CORE_IMG_NONE);
     static const unsigned char gif[] = {'G', 'I', 'F', '8', '9', 'a', 1, 0, 1, 0, 0, 0};
     assert_int_equal(core_img_sniff(gif, sizeof gif), CORE_IMG_NONE);

@@ -88,14 +88,15 @@ static void leaves_other_fields_alone(void **state) {
 static void names_must_match_whole(void **state) {
     (void)state;
     /* longer names that start with a wanted one come first and must be skipped */
-    static const char info[] = "used_memory_human:9.99G\r\n"
-                               "used_memory_rss:999\r\n"
-                               "used_memory:1024\r\n"
-                               "xredis_version:0.0.0\r\n"
-                               "redis_version_extra:1.1.1\r\n"
-                               "redis_version:6.2.14\r\n"
-                               "connected_clients_max:77\r\n"
-                               "connected_clients:3\r\n";
+    static const char info[] =
+        "used_memory_human:9.99G\r\n"
+        "used_memory_rss:999\r\n"
+        "used_memory:1024\r\n"
+        "xredis_version:0.0.0\r\n"
+        "redis_version_extra:1.1.1\r\n"
+        "redis_version:6.2.14\r\n"
+        "connected_clients_max:77\r\n"
+        "connected_clients:3\r\n";
     store_stats_t s;
     memset(&s, 0, sizeof s);
     store_stats_parse_info(info, &s);
@@ -135,9 +136,10 @@ static void empty_reply(void **state) {
 
 static void last_line_without_newline_and_bare_lf(void **state) {
     (void)state;
-    static const char info[] = "redis_version:7.4.1\n"
-                               "uptime_in_seconds:5\n"
-                               "keyspace_misses:12";
+    static const char info[] =
+        "redis_version:7.4.1\n"
+        "uptime_in_seconds:5\n"
+        "keyspace_misses:12";
     store_stats_t s;
     memset(&s, 0, sizeof s);
     store_stats_parse_info(info, &s);
@@ -148,8 +150,9 @@ static void last_line_without_newline_and_bare_lf(void **state) {
 
 static void long_values_are_cut_to_fit(void **state) {
     (void)state;
-    static const char info[] = "redis_version:255.255.255-this-is-a-very-long-version-string\r\n"
-                               "used_memory_human:1.05M\r\n";
+    static const char info[] =
+        "redis_version:255.255.255-this-is-a-very-long-version-string\r\n"
+        "used_memory_human:1.05M\r\n";
     store_stats_t s;
     memset(&s, 0, sizeof s);
     store_stats_parse_info(info, &s);
@@ -160,8 +163,9 @@ static void long_values_are_cut_to_fit(void **state) {
 
 static void large_counters(void **state) {
     (void)state;
-    static const char info[] = "keyspace_hits:9007199254740993\r\n"
-                               "used_memory:68719476736\r\n";
+    static const char info[] =
+        "keyspace_hits:9007199254740993\r\n"
+        "used_memory:68719476736\r\n";
     store_stats_t s;
     memset(&s, 0, sizeof s);
     store_stats_parse_info(info, &s);
