@@ -60,14 +60,14 @@ run:
 
 test:
 	@scripts/deps.sh test
-	@$(MAKE) --no-print-directory $(BIN) $(UNIT_BIN) $(IT_BIN)
-	@scripts/test.sh $(UNIT_BIN) -- $(IT_BIN)
+	@$(MAKE) --no-print-directory $(BIN) $(UNIT_BIN) $(IT_BIN) $(TEST_EXTRA_BUILD)
+	@RTSTATE_BIN=$(BIN) scripts/test.sh $(UNIT_BIN) -- $(IT_BIN) $(TEST_EXTRA_RUN)
 
 unit: deps $(UNIT_BIN)
 	@scripts/test.sh $(UNIT_BIN) --
 
 integration: deps $(BIN) $(IT_BIN)
-	@scripts/test.sh -- $(IT_BIN)
+	@RTSTATE_BIN=$(BIN) scripts/test.sh -- $(IT_BIN)
 
 format:
 	@scripts/deps.sh lint
@@ -81,5 +81,10 @@ lint:
 
 clean:
 	rm -rf $(BUILD)
+
+# Each further suite (fuzzing, contract tests, benchmarks) keeps its rules in
+# a fragment of its own; a fragment may add to TEST_EXTRA_BUILD (targets that
+# make test builds) and TEST_EXTRA_RUN (commands scripts/test.sh runs).
+-include $(wildcard mk/*.mk)
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
