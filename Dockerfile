@@ -6,23 +6,22 @@ FROM debian:bookworm AS build
 RUN apt-get update \
  && apt-get install -y --no-install-recommends \
       gcc make pkg-config \
-      libmicrohttpd-dev libhiredis-dev libcjson-dev libssl-dev \
+      libmicrohttpd-dev libhiredis-dev libcjson-dev libssl-dev libmongoc-dev \
  && rm -rf /var/lib/apt/lists/*
-# libmongoc-dev joins the list above with the MongoDB issue.
 WORKDIR /src
 COPY . .
 # Only the binary: `make all` would also run scripts/deps.sh, and the tests need
-# a Redis server that an image build does not have.
+# Redis and MongoDB-compatible servers that an image build does not have.
 RUN make build/rtstate
 
 FROM debian:bookworm-slim
 RUN apt-get update \
  && apt-get install -y --no-install-recommends \
-      libmicrohttpd12 libhiredis0.14 libcjson1 libssl3 ca-certificates \
+      libmicrohttpd12 libhiredis0.14 libcjson1 libssl3 libmongoc-1.0-0 libbson-1.0-0 \
+      ca-certificates \
  && rm -rf /var/lib/apt/lists/* \
  && useradd --system --uid 10001 --no-create-home --home-dir /nonexistent \
       --shell /usr/sbin/nologin rtstate
-# libmongoc-1.0-0 joins the runtime list with the MongoDB issue.
 COPY --from=build /src/build/rtstate /usr/local/bin/rtstate
 USER 10001:10001
 ENV PORT=8080 BIND=0.0.0.0

@@ -4,7 +4,8 @@
 CC      ?= gcc
 CFLAGS  ?= -O2 -g
 CFLAGS  += -std=c11 -D_POSIX_C_SOURCE=200809L -Wall -Wextra -Werror -Wno-format-truncation -pthread -MMD -MP
-PKGS    := libmicrohttpd hiredis libcjson openssl
+PKGS    := libmicrohttpd hiredis libcjson openssl libmongoc-1.0
+CFLAGS  += $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 LDLIBS  := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -pthread
 TESTLIBS:= $(shell pkg-config --libs cmocka libcurl 2>/dev/null)
 
@@ -13,8 +14,9 @@ BIN     := $(BUILD)/rtstate
 
 CORE_SRC  := $(wildcard core/*.c)
 STORE_SRC := $(wildcard store/*.c)
+MONGO_SRC := $(wildcard mongo/*.c)
 API_SRC   := $(filter-out api/main.c,$(wildcard api/*.c))
-LIB_OBJ   := $(patsubst %.c,$(BUILD)/%.o,$(CORE_SRC) $(STORE_SRC) $(API_SRC))
+LIB_OBJ   := $(patsubst %.c,$(BUILD)/%.o,$(CORE_SRC) $(STORE_SRC) $(MONGO_SRC) $(API_SRC))
 
 UNIT_SRC  := $(wildcard tests/unit/test_*.c)
 UNIT_BIN  := $(patsubst tests/unit/%.c,$(BUILD)/tests/unit/%,$(UNIT_SRC))
@@ -37,6 +39,7 @@ $(BUILD)/%.o: %.c
 
 # the spec is embedded with .incbin: rebuild when it changes
 $(BUILD)/api/spec.o: openapi.yaml
+$(BUILD)/api/dashboard.o: web/dashboard.html
 
 $(BIN): $(LIB_OBJ) $(BUILD)/api/main.o
 	@echo "  LINK  $@"
@@ -47,12 +50,14 @@ $(BUILD)/tests/unit/%: tests/unit/%.c $(LIB_OBJ)
 	@echo "  LINK  $@"
 	@$(CC) $(CFLAGS) -o $@ $(filter %.c %.o,$^) $(LDLIBS) $(TESTLIBS)
 
-$(BUILD)/tests/integration/%: tests/integration/%.c $(IT_LIB) $(BUILD)/core/base64.o
+$(BUILD)/tests/integration/%: tests/integration/%.c $(IT_LIB) $(BUILD)/core/base64.o \
+                            $(BUILD)/core/timefmt.o
 	@mkdir -p $(dir $@)
 	@echo "  LINK  $@"
 	@$(CC) $(CFLAGS) -o $@ $(filter %.c %.o,$^) $(LDLIBS) $(TESTLIBS)
 
-# Runs the service with its own Redis unless REDIS_URL points at one.
+# Runs the service with its own Redis and MongoDB-compatible server unless
+# REDIS_URL and MONGODB_URI point at existing ones.
 run:
 	@scripts/deps.sh run
 	@$(MAKE) --no-print-directory $(BIN)
@@ -61,13 +66,15 @@ run:
 test:
 	@scripts/deps.sh test
 	@$(MAKE) --no-print-directory $(BIN) $(UNIT_BIN) $(IT_BIN) $(TEST_EXTRA_BUILD)
-	@RTSTATE_BIN=$(BIN) scripts/test.sh $(UNIT_BIN) -- $(IT_BIN) $(TEST_EXTRA_RUN)
+	@mongo=$$(scripts/mongo-server.sh) && MONGO_SERVER_BIN=$$mongo RTSTATE_BIN=$(BIN) \
+	  scripts/test.sh $(UNIT_BIN) -- $(IT_BIN) $(TEST_EXTRA_RUN)
 
 unit: deps $(UNIT_BIN)
 	@scripts/test.sh $(UNIT_BIN) --
 
 integration: deps $(BIN) $(IT_BIN)
-	@RTSTATE_BIN=$(BIN) scripts/test.sh -- $(IT_BIN)
+	@mongo=$$(scripts/mongo-server.sh) && MONGO_SERVER_BIN=$$mongo RTSTATE_BIN=$(BIN) \
+	  scripts/test.sh -- $(IT_BIN)
 
 format:
 	@scripts/deps.sh lint

@@ -24,6 +24,59 @@ void api_presence_delete(api_req_t *r);
 void api_presence_get(api_req_t *r);
 void api_presence_list(api_req_t *r);
 
+/* api/sessions.c */
+void api_sessions_create(api_req_t *r);
+void api_sessions_get(api_req_t *r);
+void api_sessions_move(api_req_t *r);
+void api_sessions_delete(api_req_t *r);
+void api_sessions_heartbeat(api_req_t *r);
+void api_sessions_of_user(api_req_t *r);
+void api_sessions_in_region(api_req_t *r);
+
+/* api/rooms.c */
+void api_rooms_list(api_req_t *r);
+void api_rooms_participants(api_req_t *r);
+void api_rooms_join(api_req_t *r);
+void api_rooms_leave(api_req_t *r);
+void api_rooms_of_user(api_req_t *r);
+
+/* api/typing.c */
+void api_typing_list(api_req_t *r);
+void api_typing_start(api_req_t *r);
+void api_typing_stop(api_req_t *r);
+
+/* api/messages.c */
+void api_messages_send(api_req_t *r);
+void api_messages_list(api_req_t *r);
+void api_messages_offline_get(api_req_t *r);
+void api_messages_offline_clear(api_req_t *r);
+
+/* api/notifications.c */
+void api_notifications_create(api_req_t *r);
+void api_notifications_of_user(api_req_t *r);
+void api_notifications_pop(api_req_t *r);
+
+/* api/admin.c */
+void api_admin_cleanup(api_req_t *r);
+void api_admin_ephemeral(api_req_t *r);
+
+/* api/users.c */
+void api_users_create(api_req_t *r);
+void api_users_list(api_req_t *r);
+void api_users_get(api_req_t *r);
+void api_users_update(api_req_t *r);
+void api_users_delete(api_req_t *r);
+
+/* api/observations.c */
+void api_observations_create(api_req_t *r);
+void api_observations_batch(api_req_t *r);
+void api_observations_list(api_req_t *r);
+void api_observations_get(api_req_t *r);
+
+/* api/segments.c */
+void api_segments_list(api_req_t *r);
+void api_segments_get(api_req_t *r);
+
 /* api/health.c */
 void api_health_livez(api_req_t *r);
 void api_health_readyz(api_req_t *r);
@@ -33,7 +86,13 @@ void api_health_redis(api_req_t *r);
 /* api/stats.c */
 void api_stats_get(api_req_t *r);
 
+/* api/metrics.c */
+void api_metrics_get(api_req_t *r);
+
 /* api/spec.c */
 void api_spec_get(api_req_t *r);
+
+/* api/dashboard.c */
+void api_dashboard_get(api_req_t *r);
 
 #endif

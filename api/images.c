@@ -204,6 +204,7 @@ void api_images_get(api_req_t *r) {
         }
         MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, mime);
         api_reply(r, 200, resp);
+        r->resp_bytes = img.size;
     }
     if (r->status == 200 || r->status == 304)
         add_frame_headers(r, &img);

@@ -1,11 +1,13 @@
 /* JSON body validation; see input.h. */
 #include "input.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
 
 #include "../core/ids.h"
+#include "../core/utf8.h"
 #include "problem.h"
 
 bool api_content_type_is(const char *ct, const char *type) {
@@ -33,7 +35,34 @@ static bool has_escaped_nul(const char *s, size_t n) {
     return false;
 }
 
-bool api_body_json(api_req_t *r, bool required, cJSON **out) {
+cJSON *api_json_object_parse(const char *body, size_t len, const char **why) {
+    if (memchr(body, '\0', len) || has_escaped_nul(body, len)) {
+        *why = "the JSON body must not contain NUL characters";
+        return NULL;
+    }
+    const char *end = NULL;
+    cJSON *json = cJSON_ParseWithLengthOpts(body, len, &end, 0);
+    if (json && end) {
+        while (end < body + len && strchr(" \t\r\n", *end))
+            end++;
+        if (end != body + len) {
+            cJSON_Delete(json);
+            json = NULL;
+        }
+    }
+    if (!json) {
+        *why = "the body is not valid JSON";
+        return NULL;
+    }
+    if (!cJSON_IsObject(json)) {
+        cJSON_Delete(json);
+        *why = "the body must be a JSON object";
+        return NULL;
+    }
+    return json;
+}
+
+bool api_body_parse(api_req_t *r, bool required, cJSON **out) {
     *out = NULL;
     if (r->body_len == 0) {
         if (!required)
@@ -65,36 +94,70 @@ bool api_body_json(api_req_t *r, bool required, cJSON **out) {
         api_problem(r, 400, "the body is not valid JSON");
         return false;
     }
-    if (!cJSON_IsObject(json)) {
-        cJSON_Delete(json);
-        api_problem(r, 400, "the body must be a JSON object");
-        return false;
-    }
     *out = json;
     return true;
 }
 
-bool api_field_string(api_req_t *r, const cJSON *obj, const char *name, bool required, size_t min,
-                      size_t max, const char **out) {
+bool api_body_json(api_req_t *r, bool required, cJSON **out) {
+    if (!api_body_parse(r, required, out))
+        return false;
+    if (*out && !cJSON_IsObject(*out)) {
+        cJSON_Delete(*out);
+        *out = NULL;
+        api_problem(r, 400, "the body must be a JSON object");
+        return false;
+    }
+    return true;
+}
+
+bool api_check_string(const cJSON *obj, const char *name, bool required, size_t min, size_t max,
+                      const char **out, char *err) {
     const cJSON *v = obj ? cJSON_GetObjectItemCaseSensitive(obj, name) : NULL;
     *out = NULL;
     if (!v || cJSON_IsNull(v)) {
-        if (!required)
-            return true;
-        api_problem(r, 400, "field '%s' is required", name);
-        return false;
+        if (required)
+            snprintf(err, API_ERR_MAX, "field '%s' is required", name);
+        return !required;
     }
-    if (!cJSON_IsString(v)) {
-        api_problem(r, 400, "field '%s' must be a string", name);
-        return false;
+    size_t len = cJSON_IsString(v) ? strlen(v->valuestring) : 0;
+    if (!cJSON_IsString(v))
+        snprintf(err, API_ERR_MAX, "field '%s' must be a string", name);
+    else if (!core_utf8_valid(v->valuestring, len))
+        snprintf(err, API_ERR_MAX, "field '%s' is not valid UTF-8", name);
+    else if (len < min || len > max)
+        snprintf(err, API_ERR_MAX, "field '%s' must be %zu to %zu bytes long", name, min, max);
+    else
+        *out = v->valuestring;
+    return *out != NULL;
+}
+
+bool api_check_number(const cJSON *obj, const char *name, bool required, double min, double max,
+                      double *out, bool *present, char *err) {
+    const cJSON *v = obj ? cJSON_GetObjectItemCaseSensitive(obj, name) : NULL;
+    *present = false;
+    if (!v || cJSON_IsNull(v)) {
+        if (required)
+            snprintf(err, API_ERR_MAX, "field '%s' is required", name);
+        return !required;
     }
-    size_t len = strlen(v->valuestring);
-    if (len < min || len > max) {
-        api_problem(r, 400, "field '%s' must be %zu to %zu bytes long", name, min, max);
-        return false;
-    }
-    *out = v->valuestring;
-    return true;
+    if (!cJSON_IsNumber(v) || !isfinite(v->valuedouble))
+        snprintf(err, API_ERR_MAX, "field '%s' must be a number", name);
+    else if (v->valuedouble < min || v->valuedouble > max)
+        snprintf(err, API_ERR_MAX, "field '%s' must be from %g to %g", name, min, max);
+    else
+        *present = true;
+    if (*present)
+        *out = v->valuedouble;
+    return *present;
+}
+
+bool api_field_string(api_req_t *r, const cJSON *obj, const char *name, bool required, size_t min,
+                      size_t max, const char **out) {
+    char err[API_ERR_MAX];
+    if (api_check_string(obj, name, required, min, max, out, err))
+        return true;
+    api_problem(r, 400, "%s", err);
+    return false;
 }
 
 bool api_field_id(api_req_t *r, const cJSON *obj, const char *name, bool required,
@@ -107,6 +170,15 @@ bool api_field_id(api_req_t *r, const cJSON *obj, const char *name, bool require
         return false;
     }
     return true;
+}
+
+bool api_field_number(api_req_t *r, const cJSON *obj, const char *name, bool required, double min,
+                      double max, double *out, bool *present) {
+    char err[API_ERR_MAX];
+    if (api_check_number(obj, name, required, min, max, out, present, err))
+        return true;
+    api_problem(r, 400, "%s", err);
+    return false;
 }
 
 bool api_field_enum(api_req_t *r, const cJSON *obj, const char *name, const char *const *allowed,

@@ -9,9 +9,13 @@
 #include "../core/config.h"
 #include "../core/log.h"
 #include "../core/redis_url.h"
+#include "../mongo/pool.h"
 #include "../store/conn.h"
 #include "../store/keys.h"
 #include "../store/reaper.h"
+#include "auth.h"
+#include "cors.h"
+#include "metrics.h"
 #include "routes.h"
 #include "server.h"
 
@@ -31,6 +35,18 @@ int main(int argc, char **argv) {
     }
     char redacted[512];
     core_redis_url_redact(&url, redacted, sizeof redacted);
+    if (!log_configure(cfg.log_level, cfg.log_format)) {
+        fprintf(stderr, "LOG_LEVEL must be debug, info, warn or error; LOG_FORMAT json or text\n");
+        config_free(&cfg);
+        return 2;
+    }
+    if (!api_auth_init(&cfg, &err)) {
+        fprintf(stderr, "tokens: %s\n", err);
+        config_free(&cfg);
+        return 2;
+    }
+    api_cors_init(cfg.cors_origins);
+    api_metrics_init(api_routes, api_routes_count);
 
     /* Signals are taken by sigwait below; every thread started after this
      * inherits the mask. A closed socket must not kill the process. */
@@ -43,6 +59,13 @@ int main(int argc, char **argv) {
 
     store_keys_set_prefix(cfg.key_prefix);
     store_conn_configure(&url, cfg.redis_timeout_ms);
+    /* every worker, plus the reaper and a margin */
+    int mongo_clients = api_server_threads(&cfg) + 8;
+    if (!mongo_init(cfg.mongodb_uri, cfg.mongodb_timeout_ms, mongo_clients, &err)) {
+        fprintf(stderr, "MONGODB_URI: %s\n", err);
+        config_free(&cfg);
+        return 2;
+    }
     if (store_reaper_start(cfg.cleanup_interval_ms, cfg.client_timeout_ms) != 0) {
         log_event(LOG_ERROR, "cannot start the reaper thread");
         config_free(&cfg);
@@ -60,12 +83,26 @@ int main(int argc, char **argv) {
                            " (timeout %d ms, key prefix '%s')",
               cfg.bind, cfg.port, api_server_threads(&cfg), redacted, cfg.redis_timeout_ms,
               cfg.key_prefix);
+    if (mongo_enabled())
+        log_event(LOG_INFO, "mongodb %s (timeout %d ms%s)", mongo_redacted_uri(),
+                  cfg.mongodb_timeout_ms, cfg.mongodb_required ? ", required for readiness" : "");
+    else
+        log_event(LOG_INFO, "mongodb disabled: persistence endpoints answer 503 (set MONGODB_URI)");
+
+    char auth[128];
+    log_event(LOG_INFO, "limits: body %ld B, frame %ld B, headers %ld B, %d connections (%d per "
+              "address), idle timeout %d s; %s; CORS origins '%s'",
+              cfg.max_body_bytes, cfg.max_image_bytes, cfg.max_header_bytes, cfg.max_connections,
+              cfg.max_connections_per_ip, cfg.idle_timeout_s, api_auth_summary(auth, sizeof auth),
+              cfg.cors_origins);
 
     int sig = 0;
     sigwait(&stop, &sig);
-    log_event(LOG_INFO, "signal %d: stopping", sig);
+    log_event(LOG_INFO, "signal %d: shutting down", sig);
+    api_server_drain(server, cfg.shutdown_delay_s, cfg.shutdown_grace_s);
     api_server_stop(server);
     store_reaper_stop();
+    mongo_shutdown();
     log_event(LOG_INFO, "stopped");
     config_free(&cfg);
     return 0;

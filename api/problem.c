@@ -51,21 +51,48 @@ void api_problem(api_req_t *r, unsigned status, const char *fmt, ...) {
     if (!resp)
         return;
     MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "application/problem+json");
+    size_t len = text ? strlen(text) : sizeof oom - 1;
     api_reply(r, text ? status : 500, resp);
+    r->resp_bytes = len;
 }
 
-void api_problem_store(api_req_t *r, store_status_t st, const char *what) {
+/* The one mapping from a store status to an HTTP status; backend names the
+ * store in the 503 text, retry_after_s is the Retry-After of a 429. */
+static void store_problem(api_req_t *r, store_status_t st, const char *what, const char *backend,
+                          int retry_after_s) {
+    char after[16];
     switch (st) {
     case STORE_OK: api_problem(r, 500, "internal error: success reported as failure"); return;
     case STORE_NOT_FOUND: api_problem(r, 404, "%s not found", what); return;
     case STORE_CONFLICT: api_problem(r, 409, "%s already exists", what); return;
     case STORE_UNAVAILABLE:
-        api_problem(r, 503, "Redis is unavailable or did not answer in time; try again");
+        api_problem(r, 503, "%s is unavailable or did not answer in time; try again", backend);
         api_reply_header(r, MHD_HTTP_HEADER_RETRY_AFTER, "1");
         return;
+    case STORE_DISABLED:
+        api_problem(r, 503, "%s persistence is disabled: the service runs without MONGODB_URI",
+                    backend);
+        return;
+    case STORE_RATE_LIMITED:
+        snprintf(after, sizeof after, "%d", retry_after_s > 0 ? retry_after_s : 1);
+        api_problem(r, 429, "%s is over the rate limit; try again in %s s", what, after);
+        api_reply_header(r, MHD_HTTP_HEADER_RETRY_AFTER, after);
+        return;
     case STORE_ERROR:
-        log_event(LOG_ERROR, "store error on %s", what);
-        api_problem(r, 500, "the store failed to handle the request for %s", what);
+        log_event(LOG_ERROR, "%s error on %s", backend, what);
+        api_problem(r, 500, "%s failed to handle the request for %s", backend, what);
         return;
     }
+}
+
+void api_problem_store(api_req_t *r, store_status_t st, const char *what) {
+    store_problem(r, st, what, "Redis", 1);
+}
+
+void api_problem_store_after(api_req_t *r, store_status_t st, const char *what, int retry_after_s) {
+    store_problem(r, st, what, "Redis", retry_after_s);
+}
+
+void api_problem_mongo(api_req_t *r, store_status_t st, const char *what) {
+    store_problem(r, st, what, "MongoDB", 1);
 }

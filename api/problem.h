@@ -15,8 +15,16 @@ void api_problem(api_req_t *r, unsigned status, const char *fmt, ...)
 
 /* Replies the problem for a failed store call: NOT_FOUND 404 ("<what> not
  * found"), CONFLICT 409 ("<what> already exists"), UNAVAILABLE 503 with
- * Retry-After, ERROR 500. what names the resource: "client 'cam-1'". */
+ * Retry-After, RATE_LIMITED 429 with Retry-After: 1, ERROR 500. what names the
+ * resource: "client 'cam-1'". */
 void api_problem_store(api_req_t *r, store_status_t st, const char *what);
+
+/* api_problem_store, where a RATE_LIMITED status (429) says when to retry:
+ * Retry-After is retry_after_s (at least 1). */
+void api_problem_store_after(api_req_t *r, store_status_t st, const char *what, int retry_after_s);
+
+/* The same for a failed mongo call; DISABLED (no MONGODB_URI) is a 503 too. */
+void api_problem_mongo(api_req_t *r, store_status_t st, const char *what);
 
 /* The reason phrase of an HTTP status ("Not Found"). */
 const char *api_status_title(unsigned status);

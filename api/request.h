@@ -12,14 +12,20 @@
 #include <microhttpd.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <time.h>
+#include <stdint.h>
 
 #include "../core/config.h"
 #include "router.h"
 
 struct api_req {
     struct MHD_Connection *conn;
+    struct timespec started;
+    char request_id[72]; /* X-Request-Id: the client's if valid, else generated */
+    char method_name[16];
     api_method_t method;
     const api_route_t *route;
+    const api_route_t *path_route; /* names the path in logs and metrics, even for a 405 */
     char *path; /* owned copy, cut into params by the router */
     const char *params[API_MAX_PARAMS];
     int nparams;
@@ -32,6 +38,7 @@ struct api_req {
     struct MHD_Response *resp; /* owned until queued, unless resp_shared */
     bool resp_shared;          /* a response made once and reused: never modified */
     unsigned status;
+    size_t resp_bytes; /* body size, for the request log */
 };
 
 /* The service's configuration (set once at start-up by the server). */
@@ -43,6 +50,10 @@ const char *api_param(const api_req_t *r, int i);
 /* Path parameter i checked with core_id_valid; on failure replies 400 naming
  * what (e.g. "client id") and returns NULL. */
 const char *api_param_id(api_req_t *r, int i, const char *what);
+
+/* Path parameter i checked as a 24-hex-digit ObjectId; on failure replies
+ * 400 naming what and returns NULL. */
+const char *api_param_oid(api_req_t *r, int i, const char *what);
 
 /* A request header (case-insensitive name) or NULL. */
 const char *api_header(const api_req_t *r, const char *name);
@@ -60,6 +71,25 @@ bool api_query_int(api_req_t *r, const char *name, int def, int min, int max, in
 /* An optional id-shaped query argument ("cursor"); NULL when absent. On a bad
  * value replies 400 naming it and returns false. */
 bool api_query_id(api_req_t *r, const char *name, const char **out);
+
+/* Lower-cases the hex digits of an ObjectId in place: ids are stored and
+ * compared in the canonical lower-case form. */
+void api_oid_lower(char *hex);
+
+/* An optional ObjectId query argument (24 hex digits); NULL when absent. */
+bool api_query_oid(api_req_t *r, const char *name, const char **out);
+
+/* An ISO 8601 time query argument; *has = false when absent; 400 when bad. */
+bool api_query_time(api_req_t *r, const char *name, bool *has, int64_t *ms);
+
+/* "bbox=minLon,minLat,maxLon,maxLat" (degrees; minLon > maxLon crosses the
+ * antimeridian); *has = false when absent; 400 naming the problem when bad. */
+bool api_query_bbox(api_req_t *r, bool *has, double *min_lon, double *min_lat, double *max_lon,
+                    double *max_lat);
+
+/* An optional boolean query argument, "true" or "false"; false when absent.
+ * On any other value replies 400 naming it and returns false. */
+bool api_query_bool(api_req_t *r, const char *name, bool *out);
 
 /* Replies with resp (ownership passes to the request). */
 void api_reply(api_req_t *r, unsigned status, struct MHD_Response *resp);

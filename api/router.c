@@ -63,24 +63,30 @@ static int split(char *path, char **segs) {
     }
 }
 
-/* Compares one template against the split path; fills params on a match. */
+/* Compares one template against the split path; fills params on a match.
+ * Returns 0 for no match, else 1 + the number of literal segments matched:
+ * the more literal a template, the more specific its match. */
 static int template_match(const char *pattern, char **segs, int nsegs, api_match_t *out) {
     const char *p = pattern;
-    int i = 0, np = 0;
+    int i = 0, np = 0, literal = 0;
     while (*p == '/') {
         p++;
         if (*p == '\0')
             break;
+        /* Every request scans the whole table, and most templates differ from
+         * the path in a segment's first letter: reject those before measuring. */
+        if (i >= nsegs || (p[0] != '{' && p[0] != segs[i][0]))
+            return 0;
         const char *end = strchr(p, '/');
         size_t len = end ? (size_t)(end - p) : strlen(p);
-        if (i >= nsegs)
-            return 0;
         if (p[0] == '{') {
             if (np == API_MAX_PARAMS)
                 return 0;
             out->params[np++] = segs[i];
         } else if (strlen(segs[i]) != len || strncmp(segs[i], p, len) != 0) {
             return 0;
+        } else {
+            literal++;
         }
         i++;
         p += len;
@@ -88,7 +94,7 @@ static int template_match(const char *pattern, char **segs, int nsegs, api_match
     if (i != nsegs)
         return 0;
     out->nparams = np;
-    return 1;
+    return 1 + literal;
 }
 
 api_match_status_t api_router_match(const api_route_t *routes, size_t n, api_method_t method,
@@ -100,14 +106,25 @@ api_match_status_t api_router_match(const api_route_t *routes, size_t n, api_met
         return API_MATCH_NOT_FOUND;
     api_method_t want = method == API_HEAD ? API_GET : method;
     api_match_t m;
+    /* Only the most specific templates count: /observations/batch, not
+     * /observations/{id}, is what "/observations/batch" names, so a GET there
+     * is a 405, not a request for an observation called "batch". */
+    int best = 0;
     for (size_t i = 0; i < n; i++) {
         memset(&m, 0, sizeof m);
-        if (!template_match(routes[i].pattern, segs, nsegs, &m))
+        int spec = template_match(routes[i].pattern, segs, nsegs, &m);
+        if (spec < best || spec == 0)
             continue;
+        if (spec > best) {
+            best = spec;
+            memset(out, 0, sizeof *out);
+        }
         out->allowed |= routes[i].method;
+        if (!out->path_route)
+            out->path_route = &routes[i];
         if (routes[i].method == want && !out->route) {
-            *out =
-                (api_match_t){.route = &routes[i], .nparams = m.nparams, .allowed = out->allowed};
+            *out = (api_match_t){.route = &routes[i], .path_route = out->path_route,
+                                 .nparams = m.nparams, .allowed = out->allowed};
             memcpy(out->params, m.params, sizeof m.params);
         }
     }

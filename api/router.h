@@ -22,7 +22,7 @@ typedef enum {
 } api_method_t;
 
 /* What a route reads from the request body, which decides its size limit. */
-typedef enum { API_BODY_NONE, API_BODY_JSON, API_BODY_IMAGE } api_body_t;
+typedef enum { API_BODY_NONE, API_BODY_JSON, API_BODY_IMAGE, API_BODY_BATCH } api_body_t;
 
 typedef struct api_req api_req_t;
 typedef void (*api_handler_fn)(api_req_t *req);
@@ -38,6 +38,7 @@ typedef enum { API_MATCH_FOUND, API_MATCH_NOT_FOUND, API_MATCH_BAD_METHOD } api_
 
 typedef struct {
     const api_route_t *route; /* the route, when FOUND */
+    const api_route_t *path_route; /* the first route of this path, any method (for labels) */
     const char *params[API_MAX_PARAMS];
     int nparams;
     unsigned allowed; /* methods the path has, when BAD_METHOD (or FOUND) */

@@ -11,6 +11,9 @@ const api_route_t api_routes[] = {
     {API_GET, "/redis/health", api_health_redis, API_BODY_NONE},
     {API_GET, "/redis/stats", api_stats_get, API_BODY_NONE},
     {API_GET, "/openapi.yaml", api_spec_get, API_BODY_NONE},
+    {API_GET, "/metrics", api_metrics_get, API_BODY_NONE},
+    {API_GET, "/", api_dashboard_get, API_BODY_NONE},
+    {API_GET, "/dashboard", api_dashboard_get, API_BODY_NONE},
 
     {API_POST, "/clients", api_clients_create, API_BODY_JSON},
     {API_GET, "/clients", api_clients_list, API_BODY_NONE},
@@ -24,6 +27,50 @@ const api_route_t api_routes[] = {
     {API_GET, "/online-users/{userId}", api_presence_get, API_BODY_NONE},
     {API_PUT, "/online-users/{userId}", api_presence_put, API_BODY_JSON},
     {API_DELETE, "/online-users/{userId}", api_presence_delete, API_BODY_NONE},
+
+    {API_POST, "/sessions", api_sessions_create, API_BODY_JSON},
+    {API_GET, "/sessions/{socketId}", api_sessions_get, API_BODY_NONE},
+    {API_PATCH, "/sessions/{socketId}", api_sessions_move, API_BODY_JSON},
+    {API_DELETE, "/sessions/{socketId}", api_sessions_delete, API_BODY_NONE},
+    {API_POST, "/sessions/{socketId}/heartbeat", api_sessions_heartbeat, API_BODY_NONE},
+    {API_GET, "/users/{userId}/sessions", api_sessions_of_user, API_BODY_NONE},
+    {API_GET, "/regions/{regionId}/members", api_sessions_in_region, API_BODY_NONE},
+
+    {API_GET, "/rooms", api_rooms_list, API_BODY_NONE},
+    {API_GET, "/rooms/{roomId}/participants", api_rooms_participants, API_BODY_NONE},
+    {API_PUT, "/rooms/{roomId}/participants/{userId}", api_rooms_join, API_BODY_NONE},
+    {API_DELETE, "/rooms/{roomId}/participants/{userId}", api_rooms_leave, API_BODY_NONE},
+    {API_GET, "/users/{userId}/rooms", api_rooms_of_user, API_BODY_NONE},
+
+    {API_GET, "/rooms/{roomId}/typing", api_typing_list, API_BODY_NONE},
+    {API_PUT, "/rooms/{roomId}/typing/{userId}", api_typing_start, API_BODY_NONE},
+    {API_DELETE, "/rooms/{roomId}/typing/{userId}", api_typing_stop, API_BODY_NONE},
+
+    {API_POST, "/rooms/{roomId}/messages", api_messages_send, API_BODY_JSON},
+    {API_GET, "/rooms/{roomId}/messages", api_messages_list, API_BODY_NONE},
+    {API_GET, "/users/{userId}/offline-messages", api_messages_offline_get, API_BODY_NONE},
+    {API_DELETE, "/users/{userId}/offline-messages", api_messages_offline_clear, API_BODY_NONE},
+
+    {API_POST, "/users/{userId}/notifications", api_notifications_create, API_BODY_JSON},
+    {API_GET, "/users/{userId}/notifications", api_notifications_of_user, API_BODY_NONE},
+    {API_POST, "/notifications/queue/pop", api_notifications_pop, API_BODY_NONE},
+
+    {API_POST, "/admin/cleanup", api_admin_cleanup, API_BODY_NONE},
+    {API_DELETE, "/admin/ephemeral", api_admin_ephemeral, API_BODY_NONE},
+
+    {API_POST, "/users", api_users_create, API_BODY_JSON},
+    {API_GET, "/users", api_users_list, API_BODY_NONE},
+    {API_GET, "/users/{id}", api_users_get, API_BODY_NONE},
+    {API_PATCH, "/users/{id}", api_users_update, API_BODY_JSON},
+    {API_DELETE, "/users/{id}", api_users_delete, API_BODY_NONE},
+
+    {API_POST, "/observations", api_observations_create, API_BODY_JSON},
+    {API_POST, "/observations/batch", api_observations_batch, API_BODY_BATCH},
+    {API_GET, "/observations", api_observations_list, API_BODY_NONE},
+    {API_GET, "/observations/{id}", api_observations_get, API_BODY_NONE},
+
+    {API_GET, "/road-segments", api_segments_list, API_BODY_NONE},
+    {API_GET, "/road-segments/{geohash}", api_segments_get, API_BODY_NONE},
 };
 
 const size_t api_routes_count = sizeof api_routes / sizeof api_routes[0];

@@ -14,6 +14,8 @@
 
 #include <arpa/inet.h>
 #include <ctype.h>
+#include <stdatomic.h>
+#include <time.h>
 #include <netdb.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -22,10 +24,14 @@
 #include <unistd.h>
 
 #include "../core/base64.h"
+#include "../core/ids.h"
 #include "../core/imagetype.h"
 #include "../core/log.h"
 #include "../core/timefmt.h"
 #include "../store/conn.h"
+#include "auth.h"
+#include "cors.h"
+#include "metrics.h"
 #include "problem.h"
 #include "request.h"
 
@@ -79,6 +85,8 @@ static size_t unescape(void *cls, struct MHD_Connection *c, char *s) {
 
 /* The largest body the route accepts for this request's Content-Type. */
 static size_t body_limit(const api_req_t *r) {
+    if (r->route && r->route->body == API_BODY_BATCH)
+        return (size_t)config->max_batch_bytes;
     if (!r->route || r->route->body != API_BODY_IMAGE)
         return (size_t)config->max_body_bytes;
     if (core_img_from_mime(api_header(r, MHD_HTTP_HEADER_CONTENT_TYPE)) != CORE_IMG_NONE)
@@ -94,7 +102,15 @@ static void too_large(api_req_t *r) {
 
 /* First call: route the request and make the checks that need no body. */
 static void begin(api_req_t *r, const api_server_t *s, const char *url, const char *method) {
+    clock_gettime(CLOCK_MONOTONIC, &r->started);
+    api_metrics_begin();
     r->method = api_method_parse(method);
+    snprintf(r->method_name, sizeof r->method_name, "%s", method);
+    const char *given = api_header(r, "X-Request-Id");
+    if (core_id_valid(given) && strlen(given) <= 64)
+        snprintf(r->request_id, sizeof r->request_id, "%s", given);
+    else if (!core_random_id(r->request_id, sizeof r->request_id, "", 16))
+        snprintf(r->request_id, sizeof r->request_id, "-");
     r->path = strdup(url);
     if (!r->path) {
         api_problem(r, 500, "out of memory");
@@ -103,12 +119,14 @@ static void begin(api_req_t *r, const api_server_t *s, const char *url, const ch
     api_match_t m;
     api_match_status_t ms = api_router_match(s->routes, s->nroutes, r->method, r->path, &m);
     r->allowed = m.allowed;
+    r->path_route = m.path_route;
     if (ms == API_MATCH_NOT_FOUND) {
         api_problem(r, 404, "no resource at this path");
         return;
     }
     if (r->method == API_OPTIONS) {
-        api_reply_empty(r, 204);
+        if (!api_cors_preflight(r))
+            api_reply_empty(r, 204);
         return;
     }
     if (ms == API_MATCH_BAD_METHOD) {
@@ -118,6 +136,8 @@ static void begin(api_req_t *r, const api_server_t *s, const char *url, const ch
     r->route = m.route;
     r->nparams = m.nparams;
     memcpy(r->params, m.params, sizeof m.params);
+    if (!api_auth_check(r))
+        return;
     r->body_limit = body_limit(r);
     const char *cl = api_header(r, MHD_HTTP_HEADER_CONTENT_LENGTH);
     if (cl && strtoull(cl, NULL, 10) > r->body_limit)
@@ -160,8 +180,11 @@ static enum MHD_Result send_reply(api_req_t *r) {
         api_problem(r, 500, "the handler produced no response");
     if (!r->resp)
         return MHD_NO; /* not even a problem could be built: drop the connection */
-    if (!r->resp_shared)
+    if (!r->resp_shared) {
         api_common_headers(r->resp);
+        MHD_add_response_header(r->resp, "X-Request-Id", r->request_id);
+        api_cors_decorate(r);
+    }
     if (!r->resp_shared && (r->status == 405 || r->method == API_OPTIONS)) {
         char allow[96];
         api_methods_format(r->allowed, allow, sizeof allow);
@@ -205,11 +228,34 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
                          enum MHD_RequestTerminationCode toe) {
     (void)cls;
-    (void)c;
-    (void)toe;
     api_req_t *r = *con_cls;
     if (!r)
         return;
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    double secs = (double)(now.tv_sec - r->started.tv_sec) +
+                  (double)(now.tv_nsec - r->started.tv_nsec) / 1e9;
+    /* status 0: the client went away before an answer was sent */
+    unsigned status = toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? r->status : 0;
+    const api_route_t *label = r->route ? r->route : r->path_route;
+    api_metrics_end(label, r->method, status, secs);
+    if (log_enabled(LOG_INFO)) {
+        char remote[INET6_ADDRSTRLEN] = "-";
+        const union MHD_ConnectionInfo *ci =
+            MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+        const struct sockaddr *sa = ci ? ci->client_addr : NULL;
+        if (sa && sa->sa_family == AF_INET)
+            inet_ntop(AF_INET, &((const struct sockaddr_in *)(const void *)sa)->sin_addr, remote,
+                      sizeof remote);
+        else if (sa && sa->sa_family == AF_INET6)
+            inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr, remote,
+                      sizeof remote);
+        log_request(&(log_request_t){.request_id = r->request_id, .method = r->method_name,
+                                     .route = label ? label->pattern : "unmatched",
+                                     .status = status, .duration_ms = secs * 1e3,
+                                     .bytes = r->method == API_HEAD ? 0 : r->resp_bytes,
+                                     .remote = remote});
+    }
     if (r->resp && !r->resp_shared)
         MHD_destroy_response(r->resp);
     free(r->body);
@@ -244,7 +290,9 @@ api_server_t *api_server_start(const config_t *cfg, const api_route_t *routes, s
     }
     s->routes = routes;
     s->nroutes = nroutes;
-    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG;
+    /* ITC lets the daemon stop listening while it finishes what it has (drain) */
+    unsigned flags =
+        MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG | MHD_USE_ITC;
     if (ai->ai_family == AF_INET6)
         flags |= MHD_USE_IPv6;
     int threads = api_server_threads(cfg);
@@ -252,7 +300,10 @@ api_server_t *api_server_start(const config_t *cfg, const api_route_t *routes, s
         flags, 0, NULL, NULL, on_request, s, MHD_OPTION_SOCK_ADDR, ai->ai_addr,
         MHD_OPTION_THREAD_POOL_SIZE, (unsigned)threads, MHD_OPTION_NOTIFY_COMPLETED, on_completed,
         NULL, MHD_OPTION_UNESCAPE_CALLBACK, unescape, NULL, MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log,
-        NULL, MHD_OPTION_CONNECTION_TIMEOUT, 30u, MHD_OPTION_END);
+        NULL, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)cfg->idle_timeout_s,
+        MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)cfg->max_header_bytes,
+        MHD_OPTION_CONNECTION_LIMIT, (unsigned)cfg->max_connections,
+        MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)cfg->max_connections_per_ip, MHD_OPTION_END);
     freeaddrinfo(ai);
     if (!s->daemon) {
         log_event(LOG_ERROR, "cannot listen on %s:%d (in use, or not permitted)", cfg->bind,
@@ -261,6 +312,32 @@ api_server_t *api_server_start(const config_t *cfg, const api_route_t *routes, s
         return NULL;
     }
     return s;
+}
+
+static atomic_bool draining;
+
+bool api_server_draining(void) { return atomic_load(&draining); }
+
+void api_server_drain(api_server_t *s, int delay_s, int grace_s) {
+    atomic_store(&draining, true); /* /readyz answers 503 from now on */
+    if (!s)
+        return;
+    log_event(LOG_INFO, "draining: still accepting for %d s, then up to %d s for requests in flight",
+              delay_s, grace_s);
+    struct timespec pause = {delay_s, 0};
+    while (nanosleep(&pause, &pause) != 0) {
+    }
+    MHD_socket listener = MHD_quiesce_daemon(s->daemon);
+    if (listener != MHD_INVALID_SOCKET)
+        close(listener);
+    int64_t deadline = core_now_ms() + (int64_t)grace_s * 1000;
+    while (api_metrics_in_flight() > 0 && core_now_ms() < deadline) {
+        struct timespec tick = {0, 20 * 1000000};
+        nanosleep(&tick, NULL);
+    }
+    long left = api_metrics_in_flight();
+    if (left > 0)
+        log_event(LOG_WARN, "grace period over with %ld requests still in flight", left);
 }
 
 void api_server_stop(api_server_t *s) {

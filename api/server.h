@@ -7,6 +7,7 @@
 #ifndef API_SERVER_H
 #define API_SERVER_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -18,6 +19,14 @@ typedef struct api_server api_server_t;
 /* Starts listening on cfg->bind:cfg->port with the given routes (both must
  * outlive the server). Returns NULL, after logging why, on failure. */
 api_server_t *api_server_start(const config_t *cfg, const api_route_t *routes, size_t nroutes);
+
+/* Graceful shutdown, first half: marks the server draining (/readyz turns
+ * 503 at once), keeps accepting for delay_s (the load balancer's delay),
+ * stops listening, and waits up to grace_s for requests in flight. */
+void api_server_drain(api_server_t *s, int delay_s, int grace_s);
+
+/* True once api_server_drain has begun. */
+bool api_server_draining(void);
 
 /* Stops accepting, finishes the requests in flight, and frees the server. */
 void api_server_stop(api_server_t *s);

@@ -35,5 +35,8 @@ void api_stats_get(api_req_t *r) {
     cJSON_AddNumberToObject(app, "online_users", (double)s.online_users);
     cJSON_AddNumberToObject(app, "total_frames", (double)s.total_frames);
     cJSON_AddNumberToObject(app, "removed_inactive", (double)s.removed_inactive);
+    cJSON *queues = cJSON_AddObjectToObject(app, "notification_queues");
+    cJSON_AddNumberToObject(queues, "high", (double)s.notification_queue_high);
+    cJSON_AddNumberToObject(queues, "normal", (double)s.notification_queue_normal);
     api_reply_json(r, 200, o);
 }

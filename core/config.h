@@ -23,9 +23,37 @@ typedef struct {
     int client_timeout_ms;
     int cleanup_interval_ms;
     int presence_ttl_s;
+    int session_ttl_s;
+    int heartbeat_ttl_s;
+    int typing_ttl_s;
+    int message_cache_max;
+    int message_ttl_s;
+    int offline_queue_max;
+    int offline_queue_ttl_s;
+    int notification_max;
+    int notification_ttl_s;
+    int rate_limit_messages;
+    int rate_limit_window_s;
     long max_image_bytes;
     long max_body_bytes;
     char *service_id;
+    char *mongodb_uri; /* "" = persistence disabled */
+    int mongodb_required;
+    int mongodb_timeout_ms;
+    long max_batch_bytes;
+    /* operations */
+    char *log_level;  /* debug | info | warn | error */
+    char *log_format; /* json | text */
+    char *api_token, *api_token_file;
+    char *read_token, *read_token_file;
+    char *admin_token, *admin_token_file;
+    char *cors_origins; /* "" none, "*" any, or a comma list */
+    long max_header_bytes;
+    int max_connections;
+    int max_connections_per_ip;
+    int idle_timeout_s;
+    int shutdown_delay_s;
+    int shutdown_grace_s;
 } config_t;
 
 typedef enum { CONFIG_OK, CONFIG_EXIT, CONFIG_ERROR } config_result_t;

@@ -1,13 +1,43 @@
 /*
- * Event log: one line per event on stderr, "time level message". Safe from
- * any thread (one write per line).
+ * The log: one line per event or request on stdout, as a JSON object
+ * (LOG_FORMAT=json, the default: what log collectors parse) or as text
+ * ("time level message", for people at a terminal). Safe from any thread:
+ * each line is one write().
  */
 #ifndef CORE_LOG_H
 #define CORE_LOG_H
 
+#include <stdbool.h>
+#include <stddef.h>
+
 typedef enum { LOG_DEBUG, LOG_INFO, LOG_WARN, LOG_ERROR } log_level_t;
 
+/* Sets the level below which lines are dropped, and the format. Returns
+ * false (changing nothing) for a name it does not know. */
+bool log_configure(const char *level, const char *format);
+
 void log_set_level(log_level_t level);
+
+/* True when lines at level are written. */
+bool log_enabled(log_level_t level);
+
 void log_event(log_level_t level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* One served request, logged at info level. */
+typedef struct {
+    const char *request_id;
+    const char *method;
+    const char *route; /* the route template, or "unmatched" */
+    unsigned status;
+    double duration_ms;
+    size_t bytes;
+    const char *remote;
+} log_request_t;
+
+void log_request(const log_request_t *r);
+
+/* Writes s as a JSON string body (no quotes) into out (cap bytes), escaping
+ * quotes, backslashes and control characters; truncates. Returns the length. */
+size_t log_json_escape(const char *s, char *out, size_t cap);
 
 #endif

@@ -13,24 +13,69 @@ int64_t core_now_ms(void) {
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-static void split(int64_t ms, struct tm *tm, int *millis) {
-    int64_t secs = ms / 1000;
-    int rem = (int)(ms % 1000);
-    if (rem < 0) {
-        rem += 1000;
-        secs -= 1;
-    }
-    time_t t = (time_t)secs;
-    gmtime_r(&t, tm);
-    *millis = rem;
+static int64_t floor_div(int64_t a, int64_t b) {
+    return a / b - (a % b != 0 && (a < 0) != (b < 0));
 }
 
+/* UTC calendar fields of ms (tm_year, tm_mon, tm_mday, tm_hour, tm_min,
+ * tm_sec, tm_wday). Pure arithmetic (H. Hinnant's civil_from_days) rather
+ * than gmtime_r, which takes glibc's global time-zone lock: these run on
+ * every request (the request log, heartbeats, frame headers), in every
+ * worker thread at once. */
+static void split(int64_t ms, struct tm *tm, int *millis) {
+    int64_t secs = floor_div(ms, 1000), days = floor_div(secs, 86400);
+    int64_t sod = secs - days * 86400;
+    *millis = (int)(ms - secs * 1000);
+    memset(tm, 0, sizeof *tm);
+    tm->tm_hour = (int)(sod / 3600);
+    tm->tm_min = (int)(sod / 60 % 60);
+    tm->tm_sec = (int)(sod % 60);
+    tm->tm_wday = (int)(days - floor_div(days + 4, 7) * 7 + 4); /* 1970-01-01: a Thursday */
+    int64_t z = days + 719468, era = floor_div(z, 146097);
+    int64_t doe = z - era * 146097;                                      /* [0, 146096] */
+    int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365; /* [0, 399] */
+    int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);               /* [0, 365] */
+    int64_t mp = (5 * doy + 2) / 153;                                    /* March is 0 */
+    tm->tm_mday = (int)(doy - (153 * mp + 2) / 5 + 1);
+    tm->tm_mon = (int)(mp < 10 ? mp + 2 : mp - 10);
+    tm->tm_year = (int)(yoe + era * 400 + (tm->tm_mon < 2) - 1900);
+}
+
+/* Writes v (0 <= v < 10^n) as exactly n digits; returns the end. */
+static char *put_digits(char *p, int v, int n) {
+    for (int i = n - 1; i >= 0; i--, v /= 10)
+        p[i] = (char)('0' + v % 10);
+    return p + n;
+}
+
+/* Both formats are written by hand: snprintf cost ten times as much, and
+ * they are on every request. Years outside 0..9999 take the slow way, which
+ * prints them as printf's %04d does. */
 void core_iso8601(int64_t ms, char out[CORE_ISO8601_LEN]) {
     struct tm tm;
     int millis;
     split(ms, &tm, &millis);
-    snprintf(out, CORE_ISO8601_LEN, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
-             tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, millis);
+    int year = tm.tm_year + 1900;
+    if (year < 0 || year > 9999) {
+        snprintf(out, CORE_ISO8601_LEN, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", year, tm.tm_mon + 1,
+                 tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, millis);
+        return;
+    }
+    char *p = put_digits(out, year, 4);
+    *p++ = '-';
+    p = put_digits(p, tm.tm_mon + 1, 2);
+    *p++ = '-';
+    p = put_digits(p, tm.tm_mday, 2);
+    *p++ = 'T';
+    p = put_digits(p, tm.tm_hour, 2);
+    *p++ = ':';
+    p = put_digits(p, tm.tm_min, 2);
+    *p++ = ':';
+    p = put_digits(p, tm.tm_sec, 2);
+    *p++ = '.';
+    p = put_digits(p, millis, 3);
+    *p++ = 'Z';
+    *p = '\0';
 }
 
 void core_http_date(int64_t ms, char out[CORE_HTTP_DATE_LEN]) {
@@ -40,8 +85,30 @@ void core_http_date(int64_t ms, char out[CORE_HTTP_DATE_LEN]) {
     struct tm tm;
     int millis;
     split(ms, &tm, &millis);
-    snprintf(out, CORE_HTTP_DATE_LEN, "%s, %02d %s %04d %02d:%02d:%02d GMT", days[tm.tm_wday],
-             tm.tm_mday, months[tm.tm_mon], tm.tm_year + 1900, tm.tm_hour, tm.tm_min, tm.tm_sec);
+    int year = tm.tm_year + 1900;
+    if (year < 0 || year > 9999) {
+        snprintf(out, CORE_HTTP_DATE_LEN, "%s, %02d %s %04d %02d:%02d:%02d GMT", days[tm.tm_wday],
+                 tm.tm_mday, months[tm.tm_mon], year, tm.tm_hour, tm.tm_min, tm.tm_sec);
+        return;
+    }
+    char *p = out;
+    memcpy(p, days[tm.tm_wday], 3);
+    p += 3;
+    *p++ = ',';
+    *p++ = ' ';
+    p = put_digits(p, tm.tm_mday, 2);
+    *p++ = ' ';
+    memcpy(p, months[tm.tm_mon], 3);
+    p += 3;
+    *p++ = ' ';
+    p = put_digits(p, year, 4);
+    *p++ = ' ';
+    p = put_digits(p, tm.tm_hour, 2);
+    *p++ = ':';
+    p = put_digits(p, tm.tm_min, 2);
+    *p++ = ':';
+    p = put_digits(p, tm.tm_sec, 2);
+    memcpy(p, " GMT", 5);
 }
 
 /* Reads exactly n digits; returns -1 when they are not all there. */

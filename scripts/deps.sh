@@ -1,21 +1,33 @@
 #!/usr/bin/env bash
 # Installs the Debian packages a goal needs, and only the missing ones.
-#   scripts/deps.sh build|test|run|lint
+#   scripts/deps.sh build|test|run|lint|fuzz|sanitize|contract|bench|browser|k8s
 # Uses sudo when not root. Every package the project uses is named here and
 # nowhere else, so a fresh Debian 12 machine needs nothing installed by hand.
 set -euo pipefail
 
-build=(gcc make pkg-config libmicrohttpd-dev libhiredis-dev libcjson-dev libssl-dev)
+build=(gcc make pkg-config libmicrohttpd-dev libhiredis-dev libcjson-dev libssl-dev libmongoc-dev)
 servers=(redis-server)
 test=(libcmocka-dev libcurl4-openssl-dev)
 lint=(clang-format cppcheck)
+fuzz=(clang libclang-rt-14-dev)  # libFuzzer and clang's sanitizer runtimes
+memory=(valgrind)
+contract=(python3-venv)          # Schemathesis itself comes from PyPI into .venv/
+bench=(wrk nginx valgrind redis-tools)  # load generator, the static-file yardstick, callgrind
+browser=(chromium fonts-dejavu-core python3)  # the dashboard's headless browser test
+k8s=(python3-venv)               # kubernetes-validate comes from PyPI into .venv-k8s/
 
 case "${1:-build}" in
   build) want=("${build[@]}") ;;
   run)   want=("${build[@]}" "${servers[@]}") ;;
   test)  want=("${build[@]}" "${servers[@]}" "${test[@]}") ;;
   lint)  want=("${lint[@]}") ;;
-  *) echo "usage: $0 build|run|test|lint" >&2; exit 2 ;;
+  fuzz)  want=("${build[@]}" "${fuzz[@]}") ;;
+  sanitize) want=("${build[@]}" "${servers[@]}" "${test[@]}" "${memory[@]}") ;;
+  contract) want=("${build[@]}" "${servers[@]}" "${contract[@]}") ;;
+  bench) want=("${build[@]}" "${servers[@]}" "${bench[@]}") ;;
+  browser) want=("${build[@]}" "${servers[@]}" "${browser[@]}") ;;
+  k8s)   want=("${k8s[@]}") ;;
+  *) echo "usage: $0 build|run|test|lint|fuzz|sanitize|contract|bench|browser|k8s" >&2; exit 2 ;;
 esac
 
 missing=()

@@ -1,18 +1,30 @@
 #!/usr/bin/env bash
 # make run: serves on $PORT (8080). When REDIS_URL is not set, starts a
-# private redis-server under ./var/redis first (unix socket) and stops it
-# again when the service stops; Ctrl-C stops both.
+# private redis-server under ./var/redis (unix socket); when MONGODB_URI is
+# not set, a private MongoDB-compatible server under ./var/mongo (see
+# scripts/mongo-server.sh). Both keep their data there between runs and stop
+# when the service stops; Ctrl-C stops everything.
 set -euo pipefail
 bin=${1:?usage: run.sh path/to/rtstate [flags]}
 shift
 root=$(cd "$(dirname "$0")/.." && pwd)
 
-redis_pid=""
+pids=()
 cleanup() {
-  [ -n "$redis_pid" ] && kill "$redis_pid" 2>/dev/null && wait "$redis_pid" 2>/dev/null
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null && wait "$p" 2>/dev/null; done
   return 0
 }
 trap cleanup EXIT
+
+free_port() {
+  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+}
+
+# Waits up to 5 s for a command to succeed.
+wait_for() {
+  for _ in $(seq 50); do "$@" >/dev/null 2>&1 && return 0; sleep 0.1; done
+  return 1
+}
 
 if [ -z "${REDIS_URL:-}" ]; then
   dir="$root/var/redis"
@@ -23,19 +35,36 @@ if [ -z "${REDIS_URL:-}" ]; then
     ping=(redis-cli -s "$sock" ping)
     export REDIS_URL="unix://$sock"
   else # too long for a unix socket path: a free loopback port instead
-    port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+    port=$(free_port)
     listen=(--port "$port" --bind 127.0.0.1)
     ping=(redis-cli -p "$port" ping)
     export REDIS_URL="redis://127.0.0.1:$port/0"
   fi
   redis-server --dir "$dir" --save 900 1 --appendonly no --daemonize no \
     --logfile "$dir/redis.log" "${listen[@]}" &
-  redis_pid=$!
-  for _ in $(seq 50); do
-    "${ping[@]}" >/dev/null 2>&1 && break
-    sleep 0.1
-  done
+  pids+=($!)
+  wait_for "${ping[@]}" || { echo "redis-server did not start; see $dir/redis.log" >&2; exit 1; }
   echo "private redis-server under var/redis ($REDIS_URL)" >&2
+fi
+
+if [ -z "${MONGODB_URI:-}" ]; then
+  server=$("$root/scripts/mongo-server.sh")
+  dir="$root/var/mongo"
+  mkdir -p "$dir"
+  port=$(free_port)
+  if [ "$(basename "$server")" = mongod ]; then
+    "$server" --port "$port" --bind_ip 127.0.0.1 --dbpath "$dir" --quiet \
+      --logpath "$dir/mongod.log" &
+  else
+    "$server" --handler=sqlite --sqlite-url="file:$dir/" --state-dir="$dir" \
+      --listen-addr="127.0.0.1:$port" --debug-addr=- --telemetry=disable \
+      --log-level=warn >"$dir/ferretdb.log" 2>&1 &
+  fi
+  pids+=($!)
+  wait_for bash -c "exec 3<>/dev/tcp/127.0.0.1/$port" ||
+    { echo "$(basename "$server") did not start; see $dir" >&2; exit 1; }
+  export MONGODB_URI="mongodb://127.0.0.1:$port/rtstate"
+  echo "private $(basename "$server") under var/mongo ($MONGODB_URI)" >&2
 fi
 
 "$bin" "$@" &

@@ -7,6 +7,12 @@
  * command on that thread reconnects. After a failed connect the thread waits
  * RETRY_MS before trying again, so a dead Redis costs a request nothing more
  * than an immediate 503 instead of a connect timeout each time.
+ *
+ * The same holds across threads: once Redis failed to answer (a timeout, a
+ * refused or broken connection), every thread fails fast for RETRY_MS, and
+ * then one thread at a time tries again. A stalled Redis thus holds one
+ * worker for at most the timeout, instead of every worker in turn, and a
+ * request never waits for other requests' timeouts (nor /livez behind them).
  */
 #include "conn.h"
 
@@ -21,18 +27,23 @@
 #include "../core/timefmt.h"
 
 #define RETRY_MS 100
+#define READER_KEEP (1u << 20) /* bytes of read buffer a connection keeps between replies */
 
 typedef struct {
     redisContext *ctx;
     int64_t retry_at_ms;
+    bool connected_before;
 } conn_t;
 
 static core_redis_url_t url;
 static struct timeval timeout;
+static int timeout_ms_total;
+static atomic_llong stalled_until; /* ms: Redis failed to answer; 0 once it answers */
 static pthread_key_t conn_key;
 static pthread_once_t key_once = PTHREAD_ONCE_INIT;
 static atomic_int state = -1; /* -1 unknown, 0 down, 1 up: for logging transitions */
-static atomic_ulong connects;
+static atomic_ulong reconnects; /* connections made by a thread that had one before */
+static atomic_ulong errors; /* commands that failed: no connection, I/O, or an error reply */
 
 static void conn_destroy(void *p) {
     conn_t *c = p;
@@ -48,9 +59,25 @@ void store_conn_configure(const core_redis_url_t *u, int timeout_ms) {
     url = *u;
     timeout.tv_sec = timeout_ms / 1000;
     timeout.tv_usec = (timeout_ms % 1000) * 1000;
+    timeout_ms_total = timeout_ms;
+}
+
+/* Whether this thread may use Redis now: not within RETRY_MS of a failure,
+ * nor while another thread's try may still be waiting for its timeout. */
+static bool may_try(void) {
+    long long until = atomic_load(&stalled_until);
+    if (until == 0)
+        return true;
+    long long now = core_now_ms();
+    if (now < until)
+        return false;
+    /* the window is over: the one thread that moves it on tries */
+    return atomic_compare_exchange_strong(&stalled_until, &until,
+                                          now + timeout_ms_total + RETRY_MS);
 }
 
 static void mark(int up, const char *why) {
+    atomic_store(&stalled_until, up ? 0 : core_now_ms() + RETRY_MS);
     int old = atomic_exchange(&state, up);
     if (old == up)
         return;
@@ -110,6 +137,11 @@ static redisContext *connect_now(const char **why) {
     }
     if (!url.is_unix)
         redisEnableKeepAlive(ctx);
+    /* hiredis frees its read buffer whenever more than 16 KiB of it is
+     * unused, so every frame read (40 kB and up) grew a new one by doubling,
+     * copying what it had each time. Kept up to READER_KEEP, it is grown once
+     * per connection. */
+    ctx->reader->maxbuf = READER_KEEP;
     return ctx;
 }
 
@@ -142,9 +174,9 @@ static redisContext *get_ctx(void) {
         c->ctx = NULL;
     }
     if (c->ctx)
-        return c->ctx;
+        return may_try() ? c->ctx : NULL;
     int64_t now = core_now_ms();
-    if (now < c->retry_at_ms)
+    if (now < c->retry_at_ms || !may_try())
         return NULL;
     const char *why = NULL;
     c->ctx = connect_now(&why);
@@ -153,7 +185,9 @@ static redisContext *get_ctx(void) {
         mark(0, why ? why : "connect failed");
         return NULL;
     }
-    atomic_fetch_add(&connects, 1);
+    if (c->connected_before)
+        atomic_fetch_add(&reconnects, 1);
+    c->connected_before = true;
     return c->ctx;
 }
 
@@ -176,10 +210,9 @@ void store_conn_close_thread(void) {
 
 bool store_conn_up(void) { return atomic_load(&state) == 1; }
 
-unsigned long store_conn_reconnects(void) {
-    unsigned long n = atomic_load(&connects);
-    return n > 0 ? n - 1 : 0;
-}
+unsigned long store_conn_errors(void) { return atomic_load(&errors); }
+
+unsigned long store_conn_reconnects(void) { return atomic_load(&reconnects); }
 
 void store_replies_free(int n, redisReply **replies) {
     for (int i = 0; i < n; i++) {
@@ -189,6 +222,52 @@ void store_replies_free(int n, redisReply **replies) {
     }
 }
 
+/* Writes v in decimal at p; returns the end. */
+static char *put_uint(char *p, size_t v) {
+    char d[20];
+    int nd = 0;
+    do {
+        d[nd++] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    while (nd > 0)
+        *p++ = d[--nd];
+    return p;
+}
+
+/* Appends one command, in the Redis protocol, to the context's output
+ * buffer. redisAppendCommandArgv formats every argument's header with
+ * sdscatfmt into an allocation of its own; here a command (nearly all are
+ * small) is formatted on the stack and costs one copy into hiredis's buffer. */
+static int append_command(redisContext *ctx, const store_args_t *cmd) {
+    size_t total = 1 + 20 + 2;
+    for (int i = 0; i < cmd->argc; i++)
+        total += 1 + 20 + 2 + cmd->lens[i] + 2;
+    char stack[4096];
+    char *buf = total <= sizeof stack ? stack : malloc(total);
+    if (!buf)
+        return REDIS_ERR;
+    char *p = buf;
+    *p++ = '*';
+    p = put_uint(p, (size_t)cmd->argc);
+    *p++ = '\r';
+    *p++ = '\n';
+    for (int i = 0; i < cmd->argc; i++) {
+        *p++ = '$';
+        p = put_uint(p, cmd->lens[i]);
+        *p++ = '\r';
+        *p++ = '\n';
+        memcpy(p, cmd->argv[i], cmd->lens[i]);
+        p += cmd->lens[i];
+        *p++ = '\r';
+        *p++ = '\n';
+    }
+    int rc = redisAppendFormattedCommand(ctx, buf, (size_t)(p - buf));
+    if (buf != stack)
+        free(buf);
+    return rc;
+}
+
 store_status_t store_run_raw(int n, store_args_t *cmds, redisReply **replies) {
     for (int i = 0; i < n; i++) {
         replies[i] = NULL;
@@ -196,11 +275,14 @@ store_status_t store_run_raw(int n, store_args_t *cmds, redisReply **replies) {
             return STORE_ERROR;
     }
     redisContext *ctx = get_ctx();
-    if (!ctx)
+    if (!ctx) {
+        atomic_fetch_add_explicit(&errors, 1, memory_order_relaxed);
         return STORE_UNAVAILABLE;
+    }
     for (int i = 0; i < n; i++) {
-        if (redisAppendCommandArgv(ctx, cmds[i].argc, cmds[i].argv, cmds[i].lens) != REDIS_OK) {
+        if (append_command(ctx, &cmds[i]) != REDIS_OK) {
             drop_ctx("cannot buffer command");
+            atomic_fetch_add_explicit(&errors, 1, memory_order_relaxed);
             return STORE_UNAVAILABLE;
         }
     }
@@ -209,6 +291,7 @@ store_status_t store_run_raw(int n, store_args_t *cmds, redisReply **replies) {
         if (redisGetReply(ctx, &r) != REDIS_OK || !r) {
             drop_ctx(ctx->errstr[0] ? ctx->errstr : "no reply");
             store_replies_free(i, replies);
+            atomic_fetch_add_explicit(&errors, 1, memory_order_relaxed);
             return STORE_UNAVAILABLE;
         }
         replies[i] = r;
@@ -218,6 +301,7 @@ store_status_t store_run_raw(int n, store_args_t *cmds, redisReply **replies) {
 }
 
 store_status_t store_error_status(const redisReply *r) {
+    atomic_fetch_add_explicit(&errors, 1, memory_order_relaxed);
     static const char *unavailable[] = {"LOADING",  "BUSY",       "MASTERDOWN", "READONLY",
                                         "OOM",      "NOAUTH",     "WRONGPASS",  "NOPERM",
                                         "TRYAGAIN", "CLUSTERDOWN"};
@@ -253,6 +337,8 @@ const char *store_status_name(store_status_t st) {
     case STORE_CONFLICT: return "conflict";
     case STORE_UNAVAILABLE: return "unavailable";
     case STORE_ERROR: return "error";
+    case STORE_DISABLED: return "disabled";
+    case STORE_RATE_LIMITED: return "rate limited";
     }
     return "unknown";
 }

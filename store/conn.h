@@ -46,7 +46,10 @@ void store_conn_close_thread(void);
 /* True when the last attempt by any thread reached Redis. */
 bool store_conn_up(void);
 
-/* Number of connections made after the first one (reconnects). */
+/* Commands that failed: no connection, an I/O error or timeout, or an error reply. */
+unsigned long store_conn_errors(void);
+
+/* Connections made again by a thread after it lost one (reconnects). */
 unsigned long store_conn_reconnects(void);
 
 #endif

@@ -34,7 +34,9 @@ typedef struct {
 store_status_t store_presence_set(const char *id, const char *status, const char *device_id,
                                   int64_t now_ms, int ttl_s, store_presence_t *out);
 
-/* Marks id offline (a no-op when it was not online). */
+/* Marks id offline (a no-op when it was not online): they also leave the
+ * joined set and lose the typing indicator of each of their rooms, and stay
+ * a participant. */
 store_status_t store_presence_clear(const char *id);
 
 /* STORE_NOT_FOUND when id is not online. */

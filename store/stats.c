@@ -62,7 +62,7 @@ void store_stats_parse_info(const char *info, store_stats_t *out) {
 }
 
 store_status_t store_stats_get(int64_t now_ms, store_stats_t *out) {
-    enum { INFO, DBSIZE, SCARD, ZCOUNT, HMGET, N };
+    enum { INFO, DBSIZE, SCARD, ZCOUNT, HMGET, LLEN_HIGH, LLEN_NORMAL, N };
     store_args_t cmds[N];
     for (int i = 0; i < N; i++)
         store_args_init(&cmds[i]);
@@ -80,6 +80,10 @@ store_status_t store_stats_get(int64_t now_ms, store_stats_t *out) {
     store_args_key(&cmds[HMGET], KEY_STATS, NULL);
     store_args_str(&cmds[HMGET], "total_frames");
     store_args_str(&cmds[HMGET], "removed_inactive");
+    store_args_str(&cmds[LLEN_HIGH], "LLEN");
+    store_args_key(&cmds[LLEN_HIGH], KEY_NOTIFY_QUEUE_HIGH, NULL);
+    store_args_str(&cmds[LLEN_NORMAL], "LLEN");
+    store_args_key(&cmds[LLEN_NORMAL], KEY_NOTIFY_QUEUE_NORMAL, NULL);
     redisReply *r[N];
     store_status_t st = store_run(N, cmds, r);
     for (int i = 0; i < N; i++)
@@ -94,6 +98,8 @@ store_status_t store_stats_get(int64_t now_ms, store_stats_t *out) {
     out->online_users = store_reply_int(r[ZCOUNT], 0);
     out->total_frames = store_reply_int(store_reply_at(r[HMGET], 0), 0);
     out->removed_inactive = store_reply_int(store_reply_at(r[HMGET], 1), 0);
+    out->notification_queue_high = store_reply_int(r[LLEN_HIGH], 0);
+    out->notification_queue_normal = store_reply_int(r[LLEN_NORMAL], 0);
     store_replies_free(N, r);
     return STORE_OK;
 }

@@ -24,6 +24,8 @@ typedef struct {
     long long online_users;
     long long total_frames;
     long long removed_inactive;
+    long long notification_queue_high; /* notifications waiting for a sender */
+    long long notification_queue_normal;
 } store_stats_t;
 
 /* PING; *latency_ms is the round trip on success. */

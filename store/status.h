@@ -11,6 +11,9 @@ typedef enum {
     STORE_CONFLICT,    /* it exists already, or the change collides */
     STORE_UNAVAILABLE, /* Redis could not be reached, timed out, or is not serving */
     STORE_ERROR,       /* Redis answered with an error, or memory ran out */
+    STORE_DISABLED,    /* the backing store is not configured (MONGODB_URI unset) */
+    /* the caller is over a rate limit: nothing was changed */
+    STORE_RATE_LIMITED,
 } store_status_t;
 
 const char *store_status_name(store_status_t st);

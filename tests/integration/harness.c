@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+#include <mongoc/mongoc.h>
 
 void it_sleep_ms(int ms) {
     struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000};
@@ -182,11 +183,170 @@ void it_redis_stop(it_redis_t *r) {
         fprintf(stderr, "could not remove %s\n", r->dir);
 }
 
+/* ---- MongoDB ---- */
+
+static bool port_open(int port) {
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port),
+                            .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    bool ok = fd >= 0 && connect(fd, (struct sockaddr *)&a, sizeof a) == 0;
+    if (fd >= 0)
+        close(fd);
+    return ok;
+}
+
+static bool mongo_launch(it_mongo_t *m) {
+    const char *bin = getenv("MONGO_SERVER_BIN");
+    if (!bin || !*bin) {
+        fprintf(stderr, "MONGO_SERVER_BIN is not set (make test sets it from "
+                        "scripts/mongo-server.sh)\n");
+        return false;
+    }
+    char port[16], log[300], listen[64], sqlite[300];
+    snprintf(port, sizeof port, "%d", m->port);
+    snprintf(log, sizeof log, "%s/mongo.log", m->dir);
+    snprintf(listen, sizeof listen, "--listen-addr=127.0.0.1:%d", m->port);
+    snprintf(sqlite, sizeof sqlite, "--sqlite-url=file:%s/", m->dir);
+    char state[300];
+    snprintf(state, sizeof state, "--state-dir=%s", m->dir);
+    const char *base = strrchr(bin, '/') ? strrchr(bin, '/') + 1 : bin;
+    if (strcmp(base, "mongod") == 0) {
+        char *argv[] = {(char *)bin, "--port", port,  "--bind_ip", "127.0.0.1", "--dbpath",
+                        m->dir,      "--quiet", "--nounixsocket", NULL};
+        m->pid = spawn(argv, NULL, log);
+    } else {
+        /* --debug-addr=- and --telemetry=disable: no second fixed port, no reporting home */
+        char *argv[] = {(char *)bin, "--handler=sqlite", sqlite, state, listen,
+                        "--debug-addr=-", "--telemetry=disable", "--log-level=warn", NULL};
+        m->pid = spawn(argv, NULL, log);
+    }
+    for (int i = 0; i < 500; i++) {
+        if (port_open(m->port))
+            return true;
+        if (waitpid(m->pid, NULL, WNOHANG) == m->pid) {
+            m->pid = 0;
+            return false;
+        }
+        it_sleep_ms(20);
+    }
+    return false;
+}
+
+bool it_mongo_start(it_mongo_t *m) {
+    memset(m, 0, sizeof *m);
+    snprintf(m->dir, sizeof m->dir, "%s/rtstate-mongo-XXXXXX",
+             getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
+    if (!mkdtemp(m->dir))
+        return false;
+    m->port = it_free_port();
+    snprintf(m->uri, sizeof m->uri, "mongodb://127.0.0.1:%d/rtstate_test", m->port);
+    return mongo_launch(m);
+}
+
+void it_mongo_kill(it_mongo_t *m) {
+    kill_wait(m->pid, SIGKILL);
+    m->pid = 0;
+}
+
+bool it_mongo_restart(it_mongo_t *m) {
+    it_mongo_kill(m);
+    return mongo_launch(m);
+}
+
+void it_mongo_stop(it_mongo_t *m) {
+    it_mongo_kill(m);
+    char cmd[300];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", m->dir);
+    if (m->dir[0] && system(cmd) != 0)
+        fprintf(stderr, "could not remove %s\n", m->dir);
+}
+
+/* Runs fn on coll with a fresh client; the test's own view of the database. */
+static mongoc_collection_t *mongo_coll(const it_mongo_t *m, const char *coll,
+                                       mongoc_client_t **client) {
+    static bool inited;
+    if (!inited) {
+        mongoc_init();
+        mongoc_log_set_handler(NULL, NULL); /* FerretDB lacks endSessions: quiet the driver */
+        inited = true;
+    }
+    *client = mongoc_client_new(m->uri);
+    return *client ? mongoc_client_get_collection(*client, "rtstate_test", coll) : NULL;
+}
+
+long it_mongo_count(const it_mongo_t *m, const char *coll, const char *filter_json) {
+    mongoc_client_t *client;
+    mongoc_collection_t *c = mongo_coll(m, coll, &client);
+    bson_t *filter = bson_new_from_json((const uint8_t *)filter_json, -1, NULL);
+    long n = c && filter ? (long)mongoc_collection_count_documents(c, filter, NULL, NULL, NULL, NULL)
+                         : -1;
+    bson_destroy(filter);
+    if (c)
+        mongoc_collection_destroy(c);
+    if (client)
+        mongoc_client_destroy(client);
+    return n;
+}
+
+char *it_mongo_find_one(const it_mongo_t *m, const char *coll, const char *filter_json) {
+    mongoc_client_t *client;
+    mongoc_collection_t *c = mongo_coll(m, coll, &client);
+    bson_t *filter = bson_new_from_json((const uint8_t *)filter_json, -1, NULL);
+    char *out = NULL;
+    if (c && filter) {
+        mongoc_cursor_t *cur = mongoc_collection_find_with_opts(c, filter, NULL, NULL);
+        const bson_t *doc;
+        if (mongoc_cursor_next(cur, &doc)) {
+            char *json = bson_as_relaxed_extended_json(doc, NULL);
+            out = strdup(json);
+            bson_free(json);
+        }
+        mongoc_cursor_destroy(cur);
+    }
+    bson_destroy(filter);
+    if (c)
+        mongoc_collection_destroy(c);
+    if (client)
+        mongoc_client_destroy(client);
+    return out;
+}
+
+bool it_mongo_clear(const it_mongo_t *m, const char *coll) {
+    mongoc_client_t *client;
+    mongoc_collection_t *c = mongo_coll(m, coll, &client);
+    bson_t empty = BSON_INITIALIZER;
+    bool ok = c && mongoc_collection_delete_many(c, &empty, NULL, NULL, NULL);
+    if (c)
+        mongoc_collection_destroy(c);
+    if (client)
+        mongoc_client_destroy(client);
+    return ok;
+}
+
 /* ---- the service ---- */
 
 static const char *service_bin(void) {
     const char *b = getenv("RTSTATE_BIN");
     return b && *b ? b : "build/rtstate";
+}
+
+double it_time_scale(void) {
+    const char *v = getenv("RTSTATE_TIME_SCALE");
+    double f = v ? atof(v) : 1;
+    return f >= 1 ? f : 1;
+}
+
+/* The service's argv: the words of RTSTATE_WRAPPER (split at spaces; e.g.
+ * "valgrind --leak-check=full"), then the binary. words holds the copy. */
+static void service_argv(char **argv, int cap, char *words, size_t wcap) {
+    const char *w = getenv("RTSTATE_WRAPPER");
+    snprintf(words, wcap, "%s", w ? w : "");
+    int n = 0;
+    char *save = NULL;
+    for (char *t = strtok_r(words, " ", &save); t && n < cap - 2; t = strtok_r(NULL, " ", &save))
+        argv[n++] = t;
+    argv[n++] = (char *)service_bin();
+    argv[n] = NULL;
 }
 
 bool it_service_start(it_service_t *s, const char *redis_url, const char *const *extra) {
@@ -204,6 +364,15 @@ bool it_service_start(it_service_t *s, const char *redis_url, const char *const 
     envp[n++] = url;
     envp[n++] = bind;
     envp[n++] = "THREADS=4";
+    /* sanitizer settings reach a sanitized service (make sanitize) */
+    static const char *const passed[] = {"ASAN_OPTIONS", "UBSAN_OPTIONS", "LSAN_OPTIONS"};
+    char passenv[3][512];
+    for (int i = 0; i < 3; i++) {
+        if (getenv(passed[i])) {
+            snprintf(passenv[i], sizeof passenv[i], "%s=%s", passed[i], getenv(passed[i]));
+            envp[n++] = passenv[i];
+        }
+    }
     for (int i = 0; extra && extra[i] && n < 62; i++)
         envp[n++] = (char *)extra[i];
     const char *path = getenv("PATH");
@@ -211,9 +380,10 @@ bool it_service_start(it_service_t *s, const char *redis_url, const char *const 
     snprintf(pathenv, sizeof pathenv, "PATH=%s", path ? path : "/usr/bin:/bin");
     envp[n++] = pathenv;
     envp[n] = NULL;
-    char *argv[] = {(char *)service_bin(), NULL};
+    char *argv[32], words[1024];
+    service_argv(argv, 32, words, sizeof words);
     s->pid = spawn(argv, envp, s->log);
-    for (int i = 0; i < 250; i++) {
+    for (int i = 0; i < 250 * it_time_scale(); i++) {
         it_resp_t r = it_http(s, "GET", "/livez", NULL, NULL, 0);
         long st = r.status;
         it_resp_free(&r);
@@ -233,13 +403,18 @@ int it_service_stop(it_service_t *s) {
         return -1;
     kill(s->pid, SIGTERM);
     int status = -1;
-    for (int i = 0; i < 1000; i++) {
+    for (int i = 0; i < 1000 * it_time_scale(); i++) {
         if (waitpid(s->pid, &status, WNOHANG) == s->pid) {
             s->pid = 0;
-            return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+            int rc = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+            /* 0 is a clean stop; a sanitizer or valgrind error exits non-zero */
+            if (rc != 0)
+                fprintf(stderr, "service exited with %d on SIGTERM; its log: %s\n", rc, s->log);
+            return rc;
         }
         it_sleep_ms(10);
     }
+    fprintf(stderr, "service did not stop on SIGTERM; killed; its log: %s\n", s->log);
     kill(s->pid, SIGKILL);
     waitpid(s->pid, NULL, 0);
     s->pid = 0;
@@ -272,8 +447,13 @@ it_resp_t it_http(const it_service_t *s, const char *method, const char *path,
     CURL *c = curl_easy_init();
     if (!c)
         return out;
-    char url[4096 + 64];
-    snprintf(url, sizeof url, "%s%s", s->base, path);
+    size_t ulen = strlen(s->base) + strlen(path) + 1; /* any length: tests send 1 MB paths */
+    char *url = malloc(ulen);
+    if (!url) {
+        curl_easy_cleanup(c);
+        return out;
+    }
+    snprintf(url, ulen, "%s%s", s->base, path);
     buf_t b = {0}, h = {0};
     struct curl_slist *hl = NULL;
     for (int i = 0; headers && headers[i]; i++)
@@ -301,6 +481,7 @@ it_resp_t it_http(const it_service_t *s, const char *method, const char *path,
     }
     curl_slist_free_all(hl);
     curl_easy_cleanup(c);
+    free(url);
     out.body = b.data ? b.data : calloc(1, 1);
     out.body_len = b.len;
     out.headers = h.data ? h.data : calloc(1, 1);
@@ -380,8 +561,25 @@ void it_assert_problem(const it_resp_t *r, long status, const char *detail_part)
 it_fixture_t it_fx;
 const char *const *it_fixture_env;
 
+/* cmocka 1.1.5 prints a failed group teardown but still exits 0. A service
+ * that did not stop cleanly (a sanitizer or valgrind report makes it exit
+ * non-zero) must fail the run, so the exit status is corrected at exit. */
+static bool teardown_failed;
+
+static void fail_if_teardown_failed(void) {
+    if (!teardown_failed)
+        return;
+    fprintf(stderr, "a group teardown failed (see above): exiting 1\n");
+    fflush(NULL);
+    kill_children();
+    _exit(1);
+}
+
 int it_global_setup(void **state) {
     (void)state;
+    static bool registered;
+    if (!registered)
+        registered = atexit(fail_if_teardown_failed) == 0;
     curl_global_init(CURL_GLOBAL_DEFAULT);
     signal(SIGPIPE, SIG_IGN);
     return 0;
@@ -412,7 +610,7 @@ int it_group_teardown(void **state) {
     int rc = it_service_stop(&it_fx.svc);
     it_redis_stop(&it_fx.redis);
     if (rc != 0)
-        fprintf(stderr, "service exited with %d; log: %s\n", rc, it_fx.svc.log);
+        teardown_failed = true;
     else
         unlink(it_fx.svc.log);
     curl_global_cleanup();

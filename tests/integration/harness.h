@@ -4,7 +4,8 @@
  * dir, talks to the service with libcurl and to Redis with hiredis (to check
  * what was stored), and stops both at the end.
  *
- * The service binary is $RTSTATE_BIN, or build/rtstate.
+ * The service binary is $RTSTATE_BIN, or build/rtstate, run under
+ * $RTSTATE_WRAPPER when set (see it_time_scale).
  */
 #ifndef IT_HARNESS_H
 #define IT_HARNESS_H
@@ -22,6 +23,15 @@ typedef struct {
     char url[64];             /* redis://127.0.0.1:PORT/0 */
     const char *const *extra; /* more redis-server arguments, NULL-terminated */
 } it_redis_t;
+
+/* A MongoDB-compatible server: $MONGO_SERVER_BIN (a mongod, or FerretDB on
+ * SQLite, as scripts/mongo-server.sh picks), data in a temp dir. */
+typedef struct {
+    pid_t pid;
+    int port;
+    char dir[256];
+    char uri[96]; /* mongodb://127.0.0.1:PORT/rtstate_test */
+} it_mongo_t;
 
 typedef struct {
     pid_t pid;
@@ -56,11 +66,29 @@ redisContext *it_redis_connect(const it_redis_t *r);
 /* Runs a command on a fresh connection and returns the reply (caller frees). */
 redisReply *it_redis_cmd(const it_redis_t *r, const char *fmt, ...);
 
+/* Starts the server on a free port; waits until it accepts connections. */
+bool it_mongo_start(it_mongo_t *m);
+/* Kills it, keeping its data: it_mongo_restart brings it back on the same port. */
+void it_mongo_kill(it_mongo_t *m);
+bool it_mongo_restart(it_mongo_t *m);
+/* Kills it and removes its data. */
+void it_mongo_stop(it_mongo_t *m);
+/* Documents in collection coll matching filter (extended JSON; "{}" for all), or -1. */
+long it_mongo_count(const it_mongo_t *m, const char *coll, const char *filter_json);
+/* The first matching document as relaxed extended JSON (caller frees), or NULL. */
+char *it_mongo_find_one(const it_mongo_t *m, const char *coll, const char *filter_json);
+/* Deletes every document of coll (indexes stay). */
+bool it_mongo_clear(const it_mongo_t *m, const char *coll);
+
 /* Starts the service against redis_url with extra environment entries
  * ("NAME=value", NULL-terminated list, may be NULL); waits for /livez. */
 bool it_service_start(it_service_t *s, const char *redis_url, const char *const *env);
-/* SIGTERM, waits; returns the exit status (or -1). */
+/* SIGTERM, waits; returns the exit status (or -1). 0 is a clean stop. */
 int it_service_stop(it_service_t *s);
+/* RTSTATE_WRAPPER="valgrind ..." runs the service under that command (make
+ * valgrind); RTSTATE_TIME_SCALE (>= 1, default 1) says how much slower it then
+ * is: start/stop waits, and tests' own time bounds, are multiplied by it. */
+double it_time_scale(void);
 
 /* One request. headers: NULL-terminated "Name: value" list or NULL. */
 it_resp_t it_http(const it_service_t *s, const char *method, const char *path,

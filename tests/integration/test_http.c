@@ -116,7 +116,8 @@ static void serves_its_spec(void **state) {
 
 static void unknown_paths_and_methods(void **state) {
     (void)state;
-    const char *missing[] = {"/nope", "/clients/", "/clients//heartbeat", "/", "/clients/a/b/c/d"};
+    const char *missing[] = {"/nope", "/clients/", "/clients//heartbeat", "//",
+                             "/clients/a/b/c/d"};
     for (size_t i = 0; i < sizeof missing / sizeof missing[0]; i++) {
         it_resp_t r = it_http(&it_fx.svc, "GET", missing[i], NULL, NULL, 0);
         it_assert_problem(&r, 404, NULL);
@@ -142,11 +143,8 @@ static void body_limits(void **state) {
     char big[2048];
     memset(big, ' ', sizeof big);
     memcpy(big, "{\"id\":\"x\"}", 10);
-    it_resp_t r = it_json_req(&it_fx.svc, "POST", "/clients", big);
-    (void)r;
-    it_resp_free(&r);
     const char *h[] = {"Content-Type: application/json", NULL};
-    r = it_http(&it_fx.svc, "POST", "/clients", h, big, sizeof big);
+    it_resp_t r = it_http(&it_fx.svc, "POST", "/clients", h, big, sizeof big);
     it_assert_problem(&r, 413, "1024");
     it_resp_free(&r);
     /* no Content-Length: a chunked body is cut off at the limit all the same */

@@ -21,6 +21,17 @@ static const char *const settings[] = {
     "CLIENT_TIMEOUT_MS",
     "CLEANUP_INTERVAL_MS",
     "PRESENCE_TTL_S",
+    "SESSION_TTL_S",
+    "HEARTBEAT_TTL_S",
+    "TYPING_TTL_S",
+    "MESSAGE_CACHE_MAX",
+    "MESSAGE_TTL_S",
+    "OFFLINE_QUEUE_MAX",
+    "OFFLINE_QUEUE_TTL_S",
+    "NOTIFICATION_MAX",
+    "NOTIFICATION_TTL_S",
+    "RATE_LIMIT_MESSAGES",
+    "RATE_LIMIT_WINDOW_S",
     "MAX_IMAGE_BYTES",
     "MAX_BODY_BYTES",
     "SERVICE_ID",
@@ -110,6 +121,17 @@ static void defaults(void **state) {
     assert_int_equal(r->cfg.client_timeout_ms, 3000);
     assert_int_equal(r->cfg.cleanup_interval_ms, 2000);
     assert_int_equal(r->cfg.presence_ttl_s, 300);
+    assert_int_equal(r->cfg.session_ttl_s, 3600);
+    assert_int_equal(r->cfg.heartbeat_ttl_s, 300);
+    assert_int_equal(r->cfg.typing_ttl_s, 10);
+    assert_int_equal(r->cfg.message_cache_max, 100);
+    assert_int_equal(r->cfg.message_ttl_s, 86400);
+    assert_int_equal(r->cfg.offline_queue_max, 100);
+    assert_int_equal(r->cfg.offline_queue_ttl_s, 604800);
+    assert_int_equal(r->cfg.notification_max, 100);
+    assert_int_equal(r->cfg.notification_ttl_s, 604800);
+    assert_int_equal(r->cfg.rate_limit_messages, 10);
+    assert_int_equal(r->cfg.rate_limit_window_s, 60);
     assert_int_equal(r->cfg.max_image_bytes, 2097152);
     assert_int_equal(r->cfg.max_body_bytes, 65536);
     assert_string_equal(r->cfg.service_id, "rtstate");

@@ -137,6 +137,101 @@ static void overlong_id_is_truncated_not_overflowed(void **state) {
         assert_int_equal(out[i], '#');
 }
 
+/* The chat-state keys: a tail after the id, and one key with two ids. */
+static void chat_state_names(void **state) {
+    (void)state;
+    assert_key(KEY_SESSION, "s1", "session:s1");
+    assert_key(KEY_HEARTBEAT, "s1", "heartbeat:s1");
+    assert_key(KEY_USER_SESSIONS, "alice", "user:alice:sessions");
+    assert_key(KEY_REGION_MEMBERS, "u4pruy", "region:u4pruy:members");
+    assert_key(KEY_SESSIONS_EXPIRY, NULL, "sessions:expiry");
+    assert_key(KEY_SESSIONS_OWNER, "x", "sessions:owner");
+    assert_key(KEY_ROOMS_ACTIVE, NULL, "rooms:active");
+    assert_key(KEY_ROOM_PARTICIPANTS, "r1", "room:r1:participants");
+    assert_key(KEY_ROOM_JOINED, "r1", "room:r1:joined");
+    assert_key(KEY_ROOM_TYPING, "r1", "room:r1:typing");
+    assert_key(KEY_ROOM_MESSAGES, "r1", "room:r1:messages");
+    assert_key(KEY_USER_ROOMS, "alice", "user:alice:rooms");
+    assert_key(KEY_USER_OFFLINE, "alice", "user:alice:offline_messages");
+    assert_key(KEY_USER_NOTIFICATIONS, "alice", "user:alice:notifications");
+    assert_key(KEY_RATE_MESSAGES, "alice", "ratelimit:messages:alice");
+    assert_key(KEY_NOTIFY_QUEUE_HIGH, NULL, "notification_queue:high");
+    assert_key(KEY_NOTIFY_QUEUE_NORMAL, NULL, "notification_queue:normal");
+    /* "" gives the stem, without the tail */
+    assert_key(KEY_USER_SESSIONS, "", "user:");
+}
+
+static void two_id_key(void **state) {
+    (void)state;
+    char out[STORE_KEY_MAX];
+    assert_int_equal(store_key2(out, KEY_TYPING, "r1", "alice"), strlen("typing:r1:alice"));
+    assert_string_equal(out, "typing:r1:alice");
+    store_key2(out, KEY_TYPING, "r1", "");
+    assert_string_equal(out, "typing:"); /* a missing id gives the stem */
+    store_key2(out, KEY_TYPING, NULL, "alice");
+    assert_string_equal(out, "typing:");
+    store_key2(out, KEY_ROOM_JOINED, "r1", "ignored");
+    assert_string_equal(out, "room:r1:joined");
+    store_keys_set_prefix("p:");
+    store_key2(out, KEY_TYPING, "r1", "alice");
+    assert_string_equal(out, "p:typing:r1:alice");
+    /* the longest prefix and two longest ids fit whole */
+    char prefix[65], id[129], want[STORE_KEY_MAX];
+    memset(prefix, 'p', 64);
+    prefix[64] = '\0';
+    memset(id, 'i', 128);
+    id[128] = '\0';
+    store_keys_set_prefix(prefix);
+    snprintf(want, sizeof want, "%styping:%s:%s", prefix, id, id);
+    assert_int_equal(store_key2(out, KEY_TYPING, id, id), strlen(want));
+    assert_string_equal(out, want);
+}
+
+/* head .. id .. tail must be the key's name, for every per-id key. */
+static void parts_rebuild_the_name(void **state) {
+    (void)state;
+    const store_key_t keys[] = {KEY_CLIENT,        KEY_PRESENCE,       KEY_SESSION,
+                                KEY_USER_SESSIONS, KEY_REGION_MEMBERS, KEY_ROOM_TYPING,
+                                KEY_USER_OFFLINE,  KEY_TYPING};
+    const char *prefixes[] = {"", "rt:"};
+    for (int p = 0; p < 2; p++) {
+        store_keys_set_prefix(prefixes[p]);
+        for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {
+            char head[STORE_KEY_MAX], tail[STORE_KEY_MAX], joined[2 * STORE_KEY_MAX],
+                want[STORE_KEY_MAX];
+            store_key_parts(keys[i], "bob", head, tail);
+            snprintf(joined, sizeof joined, "%s%s%s", head, "r7", tail);
+            store_key2(want, keys[i], "r7", "bob");
+            assert_string_equal(joined, want);
+        }
+    }
+    char head[STORE_KEY_MAX], tail[STORE_KEY_MAX];
+    store_key_parts(KEY_TYPING, "bob", head, tail);
+    assert_string_equal(tail, ":bob");
+    store_key_parts(KEY_CLIENT, NULL, head, tail);
+    assert_string_equal(tail, "");
+}
+
+static void glob_escapes_the_prefix(void **state) {
+    (void)state;
+    char out[STORE_KEY_MAX];
+    assert_int_equal(store_keys_glob(out), 1);
+    assert_string_equal(out, "*"); /* no prefix: everything */
+    assert_string_equal(store_keys_prefix(), "");
+    store_keys_set_prefix("rt:");
+    store_keys_glob(out);
+    assert_string_equal(out, "rt:*");
+    store_keys_set_prefix("t*[x]?\\:");
+    assert_string_equal(store_keys_prefix(), "t*[x]?\\:");
+    store_keys_glob(out);
+    assert_string_equal(out, "t\\*\\[x\\]\\?\\\\:*");
+    char prefix[65];
+    memset(prefix, '*', 64); /* every character escaped still fits */
+    prefix[64] = '\0';
+    store_keys_set_prefix(prefix);
+    assert_int_equal(store_keys_glob(out), 129);
+}
+
 #define T(name) cmocka_unit_test_setup_teardown(name, no_prefix, no_prefix)
 
 int main(void) {
@@ -151,6 +246,10 @@ int main(void) {
         T(longest_prefix_and_id_fit),
         T(overlong_prefix_is_cut_to_64),
         T(overlong_id_is_truncated_not_overflowed),
+        T(chat_state_names),
+        T(two_id_key),
+        T(parts_rebuild_the_name),
+        T(glob_escapes_the_prefix),
     };
     return cmocka_run_group_tests_name("keys", tests, NULL, NULL);
 }

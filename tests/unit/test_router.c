@@ -30,7 +30,7 @@ static const api_route_t routes[] = {
     {API_GET, "/health", h_health, API_BODY_NONE},
     {API_GET, "/clients", h_list, API_BODY_NONE},
     {API_POST, "/clients", h_create, API_BODY_JSON},
-    {API_GET, "/clients/stats", h_stats, API_BODY_NONE}, /* before {id}: wins for "stats" */
+    {API_GET, "/clients/stats", h_stats, API_BODY_NONE}, /* literal: wins for "stats" */
     {API_GET, "/clients/{id}", h_get, API_BODY_NONE},
     {API_DELETE, "/clients/{id}", h_delete, API_BODY_NONE},
     {API_POST, "/clients/{id}/heartbeat", h_heartbeat, API_BODY_NONE},
@@ -186,10 +186,14 @@ static void literal_beats_later_param(void **state) {
     api_match_t m;
     assert_found(API_GET, "/clients/stats", h_stats, &m);
     assert_int_equal(m.nparams, 0);
-    /* DELETE /clients/stats goes to the {id} route, the only DELETE there */
-    assert_found(API_DELETE, "/clients/stats", h_delete, &m);
-    assert_int_equal(m.nparams, 1);
-    assert_string_equal(m.params[0], "stats");
+    /* the literal template is what the path names: no DELETE there, so 405,
+     * not a delete of a client called "stats" */
+    assert_int_equal(match(API_DELETE, "/clients/stats", &m), API_MATCH_BAD_METHOD);
+    assert_null(m.route);
+    assert_int_equal(m.allowed, API_GET | API_HEAD | API_OPTIONS);
+    /* another id still reaches the {id} routes */
+    assert_found(API_DELETE, "/clients/statz", h_delete, &m);
+    assert_string_equal(m.params[0], "statz");
 }
 
 static void head_matches_get(void **state) {

@@ -1,0 +1,31 @@
+/*
+ * Bearer tokens. Three optional tokens, each from its variable or a file
+ * (the *_FILE form suits Kubernetes secrets):
+ *   READ_TOKEN   reads (GET/HEAD), /health and /metrics
+ *   API_TOKEN    everything that changes state
+ *   ADMIN_TOKEN  the /admin/ routes (API_TOKEN guards them when no ADMIN_TOKEN is set)
+ * A stronger token also opens the weaker doors (admin > api > read). An
+ * unset token leaves its door open: reads stay open unless READ_TOKEN is set. /livez, /readyz, the spec and the
+ * dashboard page are always open: probes and people must reach them.
+ * Tokens are compared in constant time.
+ */
+#ifndef API_AUTH_H
+#define API_AUTH_H
+
+#include <stdbool.h>
+
+#include "../core/config.h"
+#include "request.h"
+
+/* Loads the tokens (reading any *_FILE). False with *err (static text) when a
+ * file cannot be read or is empty. */
+bool api_auth_init(const config_t *cfg, const char **err);
+
+/* True when the request may proceed; otherwise replies 401 problem+json
+ * with WWW-Authenticate and returns false. */
+bool api_auth_check(api_req_t *r);
+
+/* "open", "read", "write" or "admin", for the startup log. */
+const char *api_auth_summary(char *out, unsigned cap);
+
+#endif

@@ -1,0 +1,26 @@
+/*
+ * Prometheus metrics (text exposition format 0.0.4) at GET /metrics.
+ * Requests are counted by route template (never the raw path, so label
+ * values are bounded by the route table), method and status, with relaxed
+ * atomic counters: counting never takes a lock on the request path; a
+ * scrape sums them.
+ */
+#ifndef API_METRICS_H
+#define API_METRICS_H
+
+#include <stddef.h>
+
+#include "router.h"
+
+/* Sizes the counters for the route table; call once before serving. */
+void api_metrics_init(const api_route_t *routes, size_t nroutes);
+
+/* A request began (in flight) / ended. route is the matched route or NULL. */
+void api_metrics_begin(void);
+void api_metrics_end(const api_route_t *route, api_method_t method, unsigned status,
+                     double seconds);
+
+/* Requests in flight now (for graceful shutdown). */
+long api_metrics_in_flight(void);
+
+#endif

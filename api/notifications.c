@@ -1,0 +1,104 @@
+/*
+ * /users/{userId}/notifications and /notifications/queue/pop: notifications
+ * are kept per user and queued by priority for a sender process, which pops
+ * them (high before normal). The state is store/notifications.c.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "../core/ids.h"
+#include "../core/timefmt.h"
+#include "../store/notifications.h"
+#include "handlers.h"
+#include "input.h"
+#include "problem.h"
+
+static const char *const priorities[] = {"high", "normal", NULL};
+
+static cJSON *notification_json(const store_notification_t *n) {
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "id", n->id);
+    cJSON_AddStringToObject(o, "user_id", n->user_id);
+    cJSON_AddStringToObject(o, "title", n->title);
+    cJSON_AddStringToObject(o, "body", n->body);
+    cJSON_AddStringToObject(o, "priority", n->priority);
+    cJSON_AddStringToObject(o, "created_at", n->created_at);
+    return o;
+}
+
+/* Replies {"count","notifications"}, count being the list's total, and
+ * frees the list. */
+static void reply_list(api_req_t *r, store_notification_list_t *l) {
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddNumberToObject(o, "count", (double)l->total);
+    cJSON *arr = cJSON_AddArrayToObject(o, "notifications");
+    for (int i = 0; i < l->n; i++)
+        cJSON_AddItemToArray(arr, notification_json(&l->items[i]));
+    store_notification_list_free(l);
+    api_reply_json(r, 200, o);
+}
+
+void api_notifications_create(api_req_t *r) {
+    const char *user = api_param_id(r, 0, "user id");
+    cJSON *body;
+    if (!user || !api_body_json(r, true, &body))
+        return;
+    const char *title, *text, *priority = NULL;
+    if (!api_field_string(r, body, "title", true, 1, STORE_TITLE_MAX, &title) ||
+        !api_field_string(r, body, "body", true, 1, STORE_BODY_MAX, &text) ||
+        !api_field_enum(r, body, "priority", priorities, &priority)) {
+        cJSON_Delete(body);
+        return;
+    }
+    store_notification_t n = {.body = (char *)text};
+    snprintf(n.user_id, sizeof n.user_id, "%s", user);
+    snprintf(n.title, sizeof n.title, "%s", title);
+    snprintf(n.priority, sizeof n.priority, "%s", priority ? priority : "normal");
+    core_iso8601(core_now_ms(), n.created_at);
+    const config_t *cfg = api_config();
+    store_status_t st =
+        core_random_id(n.id, sizeof n.id, "ntf-", 20)
+            ? store_notifications_create(&n, cfg->notification_max, cfg->notification_ttl_s)
+            : STORE_ERROR;
+    if (st != STORE_OK) {
+        api_problem_store(r, st, "the notification");
+        cJSON_Delete(body);
+        return;
+    }
+    cJSON *o = notification_json(&n);
+    cJSON_Delete(body); /* n.body pointed into it */
+    api_reply_json(r, 201, o);
+}
+
+void api_notifications_of_user(api_req_t *r) {
+    const char *user = api_param_id(r, 0, "user id");
+    int limit;
+    if (!user || !api_query_int(r, "limit", 100, 1, 1000, &limit))
+        return;
+    store_notification_list_t l;
+    store_status_t st = store_notifications_of_user(user, limit, &l);
+    if (st != STORE_OK) {
+        api_problem_store(r, st, "the user's notifications");
+        return;
+    }
+    reply_list(r, &l);
+}
+
+void api_notifications_pop(api_req_t *r) {
+    int count;
+    if (!api_query_int(r, "count", 10, 1, 1000, &count))
+        return;
+    const char *priority = api_query(r, "priority");
+    if ((priority || api_query_has(r, "priority")) &&
+        (!priority || (strcmp(priority, "high") != 0 && strcmp(priority, "normal") != 0))) {
+        api_problem(r, 400, "query parameter 'priority' must be 'high' or 'normal'");
+        return;
+    }
+    store_notification_list_t l;
+    store_status_t st = store_notifications_pop(priority, count, &l);
+    if (st != STORE_OK) {
+        api_problem_store(r, st, "the notification queues");
+        return;
+    }
+    reply_list(r, &l);
+}

@@ -1,0 +1,159 @@
+/*
+ * /users: the people who exist, kept in MongoDB (mongo/users.c). Usernames
+ * are unique; ids are ObjectIds.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "../core/ids.h"
+#include "../core/timefmt.h"
+#include "../mongo/users.h"
+#include "handlers.h"
+#include "input.h"
+#include "problem.h"
+
+static cJSON *user_json(const mongo_user_t *u) {
+    char ts[CORE_ISO8601_LEN];
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "id", u->id);
+    cJSON_AddStringToObject(o, "username", u->username);
+    cJSON_AddStringToObject(o, "name", u->name);
+    if (u->email[0])
+        cJSON_AddStringToObject(o, "email", u->email);
+    else
+        cJSON_AddNullToObject(o, "email");
+    core_iso8601(u->created_at_ms, ts);
+    cJSON_AddStringToObject(o, "created_at", ts);
+    core_iso8601(u->updated_at_ms, ts);
+    cJSON_AddStringToObject(o, "updated_at", ts);
+    return o;
+}
+
+/* A plausible address: one '@' with text on both sides, a dot in the domain,
+ * no spaces. Deliverability is not this service's business. */
+static bool email_ok(const char *e) {
+    const char *at = strchr(e, '@');
+    return at && at != e && !strchr(at + 1, '@') && strchr(at + 1, '.') && at[1] != '.' &&
+           e[strlen(e) - 1] != '.' && !strpbrk(e, " \t\r\n<>()[],;:\"\\");
+}
+
+/* Reads name (required or not) and email (optional) from body. */
+static bool read_profile(api_req_t *r, const cJSON *body, bool name_required, const char **name,
+                         const char **email) {
+    if (!api_field_string(r, body, "name", name_required, 1, 256, name) ||
+        !api_field_string(r, body, "email", false, 3, 254, email))
+        return false;
+    if (*email && !email_ok(*email)) {
+        api_problem(r, 400, "field 'email' is not an email address");
+        return false;
+    }
+    return true;
+}
+
+static void reply_user(api_req_t *r, store_status_t st, unsigned status, const mongo_user_t *u,
+                       const char *what) {
+    if (st != STORE_OK) {
+        api_problem_mongo(r, st, what);
+        return;
+    }
+    api_reply_json(r, status, user_json(u));
+}
+
+void api_users_create(api_req_t *r) {
+    cJSON *body;
+    if (!api_body_json(r, true, &body))
+        return;
+    const char *username, *name, *email;
+    bool ok = api_field_string(r, body, "username", true, 1, 64, &username);
+    if (ok && !core_id_valid(username)) {
+        api_problem(r, 400, "field 'username' must match ^[A-Za-z0-9._-]{1,64}$");
+        ok = false;
+    }
+    if (!ok || !read_profile(r, body, true, &name, &email)) {
+        cJSON_Delete(body);
+        return;
+    }
+    mongo_user_t u;
+    char what[128];
+    snprintf(what, sizeof what, "a user named '%s'", username);
+    store_status_t st = mongo_users_create(username, name, email, core_now_ms(), &u);
+    cJSON_Delete(body);
+    reply_user(r, st, 201, &u, what);
+    if (st == STORE_OK) {
+        char location[64];
+        snprintf(location, sizeof location, "/users/%s", u.id);
+        api_reply_header(r, MHD_HTTP_HEADER_LOCATION, location);
+    }
+}
+
+void api_users_get(api_req_t *r) {
+    const char *id = api_param_oid(r, 0, "user id");
+    if (!id)
+        return;
+    mongo_user_t u;
+    char what[64];
+    snprintf(what, sizeof what, "user %s", id);
+    reply_user(r, mongo_users_get(id, &u), 200, &u, what);
+}
+
+void api_users_list(api_req_t *r) {
+    int limit;
+    const char *cursor;
+    if (!api_query_int(r, "limit", 100, 1, 1000, &limit) || !api_query_oid(r, "cursor", &cursor))
+        return;
+    mongo_user_page_t page;
+    store_status_t st = mongo_users_list(cursor, limit, &page);
+    if (st != STORE_OK) {
+        api_problem_mongo(r, st, "the user list");
+        return;
+    }
+    cJSON *o = cJSON_CreateObject();
+    cJSON *arr = cJSON_AddArrayToObject(o, "users");
+    for (int i = 0; i < page.n; i++)
+        cJSON_AddItemToArray(arr, user_json(&page.items[i]));
+    if (page.next_cursor[0])
+        cJSON_AddStringToObject(o, "next_cursor", page.next_cursor);
+    else
+        cJSON_AddNullToObject(o, "next_cursor");
+    mongo_user_page_free(&page);
+    api_reply_json(r, 200, o);
+}
+
+void api_users_update(api_req_t *r) {
+    const char *id = api_param_oid(r, 0, "user id");
+    cJSON *body;
+    if (!id || !api_body_json(r, true, &body))
+        return;
+    const char *name, *email;
+    if (!read_profile(r, body, false, &name, &email)) {
+        cJSON_Delete(body);
+        return;
+    }
+    const cJSON *e = cJSON_GetObjectItemCaseSensitive(body, "email");
+    bool clear_email = e && cJSON_IsNull(e);
+    if (!name && !email && !clear_email) {
+        cJSON_Delete(body);
+        api_problem(r, 400, "nothing to change: give 'name' and/or 'email'");
+        return;
+    }
+    mongo_user_t u;
+    char what[64];
+    snprintf(what, sizeof what, "user %s", id);
+    store_status_t st = mongo_users_update(id, name, email, clear_email, core_now_ms(), &u);
+    cJSON_Delete(body);
+    reply_user(r, st, 200, &u, what);
+}
+
+void api_users_delete(api_req_t *r) {
+    const char *id = api_param_oid(r, 0, "user id");
+    if (!id)
+        return;
+    store_status_t st = mongo_users_delete(id);
+    if (st != STORE_OK) {
+        char what[64];
+        snprintf(what, sizeof what, "user %s", id);
+        api_problem_mongo(r, st, what);
+        return;
+    }
+    api_reply_empty(r, 204);
+}

@@ -1,0 +1,55 @@
+/*
+ * Users, the source of truth for who exists: the "users" collection,
+ *   {_id: ObjectId, username (unique), name, email?, created_at: date, updated_at: date}
+ */
+#ifndef MONGO_USERS_H
+#define MONGO_USERS_H
+
+#include <bson/bson.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "../store/status.h"
+
+#define MONGO_OID_HEX 25 /* 24 hex digits and a NUL */
+
+typedef struct {
+    char id[MONGO_OID_HEX];
+    char username[65];
+    char name[257];
+    char email[257]; /* "" when none */
+    int64_t created_at_ms;
+    int64_t updated_at_ms;
+} mongo_user_t;
+
+typedef struct {
+    int n;
+    mongo_user_t *items; /* owned: mongo_user_page_free */
+    char next_cursor[MONGO_OID_HEX]; /* "" on the last page */
+} mongo_user_page_t;
+
+/* Inserts a user; STORE_CONFLICT when the username is taken. *out is the
+ * stored user. email may be NULL. */
+store_status_t mongo_users_create(const char *username, const char *name, const char *email,
+                                  int64_t now_ms, mongo_user_t *out);
+
+/* id is 24 hex digits (checked by the caller with bson_oid_is_valid). */
+store_status_t mongo_users_get(const char *id, mongo_user_t *out);
+
+/* Up to limit users in _id order after cursor (NULL = from the start). */
+store_status_t mongo_users_list(const char *cursor, int limit, mongo_user_page_t *out);
+
+/* Sets name and/or email (NULL leaves a field as it is; clear_email removes
+ * the email); *out is the user afterwards. STORE_NOT_FOUND when absent. */
+store_status_t mongo_users_update(const char *id, const char *name, const char *email,
+                                  bool clear_email, int64_t now_ms, mongo_user_t *out);
+
+/* STORE_NOT_FOUND when absent. */
+store_status_t mongo_users_delete(const char *id);
+
+void mongo_user_page_free(mongo_user_page_t *p);
+
+/* Reads a users document into *out; false when a required field is missing. */
+bool mongo_user_from_bson(const bson_t *doc, mongo_user_t *out);
+
+#endif

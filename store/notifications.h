@@ -1,0 +1,53 @@
+/*
+ * Notifications for users. Each one is kept in the user's list (newest
+ * first, trimmed) and pushed on the queue of its priority,
+ * notification_queue:high or notification_queue:normal, in the same step; a
+ * sender process pops from the queues (high first), oldest first, and each
+ * notification is popped once however many senders pop at the same moment.
+ */
+#ifndef STORE_NOTIFICATIONS_H
+#define STORE_NOTIFICATIONS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "../core/ids.h"
+#include "../core/timefmt.h"
+#include "status.h"
+
+#define STORE_TITLE_MAX 256 /* bytes */
+#define STORE_BODY_MAX 4096 /* bytes */
+
+typedef struct {
+    char id[CORE_ID_MAX + 1];
+    char user_id[CORE_ID_MAX + 1];
+    char title[STORE_TITLE_MAX + 1];
+    char *body;       /* NUL-terminated; owned by the list it is in (borrowed on create) */
+    char priority[8]; /* "high" or "normal" */
+    char created_at[CORE_ISO8601_LEN];
+} store_notification_t;
+
+typedef struct {
+    long long total; /* the whole list, for a user's list; items popped, for a pop */
+    int n;
+    store_notification_t *items; /* owned, with their bodies: store_notification_list_free */
+} store_notification_list_t;
+
+/* Stores n (every field set; priority "high" or "normal") in the user's list,
+ * keeping the newest keep_max and giving the list a TTL of ttl_s, and queues
+ * it on its priority's queue. */
+store_status_t store_notifications_create(const store_notification_t *n, int keep_max, int ttl_s);
+
+/* The newest limit notifications of user_id, newest first; total is the
+ * length of the whole list. */
+store_status_t store_notifications_of_user(const char *user_id, int limit,
+                                           store_notification_list_t *out);
+
+/* Takes up to count notifications off the queue of priority ("high" or
+ * "normal"), or off high and then normal when priority is NULL; oldest first. */
+store_status_t store_notifications_pop(const char *priority, int count,
+                                       store_notification_list_t *out);
+
+void store_notification_list_free(store_notification_list_t *l);
+
+#endif

@@ -1,0 +1,80 @@
+/*
+ * Sessions of a location-aware mobile backend: one per socket, owned by a
+ * user, in the region (a geohash cell) of its last location. A session is
+ * session:{socketId} (JSON) plus its heartbeat:{socketId}, its membership of
+ * user:{userId}:sessions and region:{regionId}:members, and its entry in the
+ * cleanup index (sessions:expiry, sessions:owner); see keys.h. Every TTL is
+ * refreshed together, by one script, on create, heartbeat and move.
+ *
+ * An expired session is never listed: listings check each member's session
+ * key and prune members whose session is gone; the cleanup pass prunes the
+ * rest (store/reaper.c).
+ */
+#ifndef STORE_SESSIONS_H
+#define STORE_SESSIONS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "../core/geohash.h"
+#include "../core/ids.h"
+#include "../core/timefmt.h"
+#include "status.h"
+
+#define STORE_USER_AGENT_MAX 512
+
+typedef struct {
+    char socket_id[CORE_ID_MAX + 1];
+    char user_id[CORE_ID_MAX + 1];
+    char region_id[CORE_GEOHASH_MAX + 1]; /* "" when the session has no location */
+    bool has_location;
+    double latitude, longitude;
+    char connected_at[CORE_ISO8601_LEN];
+    char last_activity_at[CORE_ISO8601_LEN];
+    char user_agent[STORE_USER_AGENT_MAX + 1]; /* "" when none was given */
+} store_session_t;
+
+typedef struct {
+    int n;
+    store_session_t *items; /* owned: store_session_list_free */
+} store_session_list_t;
+
+/* How long a session and its heartbeat live after each sign of activity. */
+typedef struct {
+    int session_ttl_s;
+    int heartbeat_ttl_s;
+} store_session_ttls_t;
+
+/* Creates the session in (socket_id, user_id, region_id and location,
+ * user_agent; the times are set to now). STORE_CONFLICT when the socket id is
+ * taken, and nothing changes. *out is the session as stored. */
+store_status_t store_sessions_create(const store_session_t *in, int64_t now_ms,
+                                     const store_session_ttls_t *ttl, store_session_t *out);
+
+/* STORE_NOT_FOUND when there is no such (unexpired) session. */
+store_status_t store_sessions_get(const char *socket_id, store_session_t *out);
+
+/* Records a heartbeat: last_activity_at becomes now and every TTL of the
+ * session starts again. STORE_NOT_FOUND for an unknown session. */
+store_status_t store_sessions_heartbeat(const char *socket_id, int64_t now_ms,
+                                        const store_session_ttls_t *ttl);
+
+/* Moves the session to a new location and region (leaving its old region's
+ * set in the same step); counts as activity, like a heartbeat. *out is the
+ * session afterwards. STORE_NOT_FOUND for an unknown session. */
+store_status_t store_sessions_move(const char *socket_id, double latitude, double longitude,
+                                   const char *region_id, int64_t now_ms,
+                                   const store_session_ttls_t *ttl, store_session_t *out);
+
+/* Removes the session everywhere. STORE_NOT_FOUND when there was none. */
+store_status_t store_sessions_delete(const char *socket_id);
+
+/* The user's live sessions, in socket id order. */
+store_status_t store_sessions_of_user(const char *user_id, store_session_list_t *out);
+
+/* The live sessions in a region, in socket id order. */
+store_status_t store_sessions_in_region(const char *region_id, store_session_list_t *out);
+
+void store_session_list_free(store_session_list_t *l);
+
+#endif

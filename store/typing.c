@@ -1,0 +1,110 @@
+/*
+ * Typing indicators: one key with a TTL per (room, user), and the room's index
+ * scored by expiry; see typing.h. Start and stop each write both in one script.
+ */
+#include "typing.h"
+
+#include <hiredis/hiredis.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../core/timefmt.h"
+#include "keys.h"
+#include "reply.h"
+#include "script.h"
+
+/* KEYS: participants, typing index, typing:{room}:{user}.
+ * ARGV: user, now (ISO 8601), expiry (ms). The index lives as long as the
+ * indicator in it that expires last. */
+static store_script_t start_script = STORE_SCRIPT(
+    "if redis.call('SISMEMBER', KEYS[1], ARGV[1]) == 0 then return 0 end\n"
+    "redis.call('SET', KEYS[3], ARGV[2])\n"
+    "redis.call('PEXPIREAT', KEYS[3], ARGV[3])\n"
+    "redis.call('ZADD', KEYS[2], ARGV[3], ARGV[1])\n"
+    "local last = redis.call('ZRANGE', KEYS[2], -1, -1, 'WITHSCORES')\n"
+    "redis.call('PEXPIREAT', KEYS[2], last[2])\n"
+    "return 1\n");
+
+/* KEYS: typing index, typing:{room}:{user}. ARGV: user. */
+static store_script_t stop_script = STORE_SCRIPT(
+    "redis.call('ZREM', KEYS[1], ARGV[1])\n"
+    "redis.call('DEL', KEYS[2])\n"
+    "return 1\n");
+
+/* KEYS: typing index. ARGV: now (ms). Drops what expired, lists the rest. */
+static store_script_t list_script = STORE_SCRIPT(
+    "redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[1])\n"
+    "return redis.call('ZRANGEBYSCORE', KEYS[1], '(' .. ARGV[1], '+inf', 'WITHSCORES')\n");
+
+store_status_t store_typing_start(const char *room_id, const char *user_id, int64_t now_ms,
+                                  int ttl_s, int64_t *expires_at_ms) {
+    char key[STORE_KEY_MAX], now[CORE_ISO8601_LEN];
+    store_key2(key, KEY_TYPING, room_id, user_id);
+    core_iso8601(now_ms, now);
+    *expires_at_ms = now_ms + (int64_t)ttl_s * 1000;
+    store_args_t a;
+    store_args_init(&a);
+    store_args_key(&a, KEY_ROOM_PARTICIPANTS, room_id);
+    store_args_key(&a, KEY_ROOM_TYPING, room_id);
+    store_args_str(&a, key);
+    store_args_str(&a, user_id);
+    store_args_str(&a, now);
+    store_args_int(&a, *expires_at_ms);
+    redisReply *r;
+    store_status_t st = store_eval(&start_script, 3, &a, &r);
+    store_args_free(&a);
+    if (st != STORE_OK)
+        return st;
+    st = store_reply_int(r, 0) == 1 ? STORE_OK : STORE_NOT_FOUND;
+    freeReplyObject(r);
+    return st;
+}
+
+store_status_t store_typing_stop(const char *room_id, const char *user_id) {
+    char key[STORE_KEY_MAX];
+    store_key2(key, KEY_TYPING, room_id, user_id);
+    store_args_t a;
+    store_args_init(&a);
+    store_args_key(&a, KEY_ROOM_TYPING, room_id);
+    store_args_str(&a, key);
+    store_args_str(&a, user_id);
+    redisReply *r;
+    store_status_t st = store_eval(&stop_script, 2, &a, &r);
+    store_args_free(&a);
+    if (st == STORE_OK)
+        freeReplyObject(r);
+    return st;
+}
+
+store_status_t store_typing_list(const char *room_id, int64_t now_ms, store_typing_list_t *out) {
+    memset(out, 0, sizeof *out);
+    store_args_t a;
+    store_args_init(&a);
+    store_args_key(&a, KEY_ROOM_TYPING, room_id);
+    store_args_int(&a, now_ms);
+    redisReply *r;
+    store_status_t st = store_eval(&list_script, 1, &a, &r);
+    store_args_free(&a);
+    if (st != STORE_OK)
+        return st;
+    size_t n = r->type == REDIS_REPLY_ARRAY ? r->elements / 2 : 0;
+    out->items = n ? calloc(n, sizeof *out->items) : NULL;
+    if (n && !out->items) {
+        freeReplyObject(r);
+        return STORE_ERROR;
+    }
+    for (size_t i = 0; i < n; i++) {
+        store_reply_copy(store_reply_at(r, 2 * i), out->items[i].user_id,
+                         sizeof out->items[i].user_id);
+        out->items[i].expires_at_ms = store_reply_int(store_reply_at(r, 2 * i + 1), 0);
+    }
+    out->n = (int)n;
+    freeReplyObject(r);
+    return STORE_OK;
+}
+
+void store_typing_list_free(store_typing_list_t *l) {
+    free(l->items);
+    l->items = NULL;
+    l->n = 0;
+}

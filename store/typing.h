@@ -1,0 +1,40 @@
+/*
+ * Typing indicators. Each (room, user) indicator is its own key,
+ * typing:{roomId}:{userId}, with a real TTL, so each one expires on its own;
+ * the room's index room:{roomId}:typing (user -> expiry in ms) is what a
+ * listing reads, filtered by the clock, so an indicator past its TTL is never
+ * listed even when nothing has cleaned up yet. The index itself expires with
+ * its newest indicator.
+ */
+#ifndef STORE_TYPING_H
+#define STORE_TYPING_H
+
+#include <stdint.h>
+
+#include "../core/ids.h"
+#include "status.h"
+
+typedef struct {
+    char user_id[CORE_ID_MAX + 1];
+    int64_t expires_at_ms;
+} store_typing_t;
+
+typedef struct {
+    int n;
+    store_typing_t *items; /* owned: store_typing_list_free */
+} store_typing_list_t;
+
+/* Marks user_id typing in room_id until now + ttl_s; *expires_at_ms is when.
+ * STORE_NOT_FOUND when the user is not a participant of the room. */
+store_status_t store_typing_start(const char *room_id, const char *user_id, int64_t now_ms,
+                                  int ttl_s, int64_t *expires_at_ms);
+
+/* Clears the indicator (a no-op when there is none). */
+store_status_t store_typing_stop(const char *room_id, const char *user_id);
+
+/* Who is typing in room_id at now_ms, oldest indicator first. */
+store_status_t store_typing_list(const char *room_id, int64_t now_ms, store_typing_list_t *out);
+
+void store_typing_list_free(store_typing_list_t *l);
+
+#endif

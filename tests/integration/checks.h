@@ -1,0 +1,90 @@
+/*
+ * Assertions on what the service stored, shared by the chat-state tests
+ * (sessions, rooms, typing, messages, notifications, admin): a key's type and
+ * TTL, an integer command's answer, an HTTP status. Header-only, on top of
+ * harness.h, against the fixture's Redis and service (it_fx).
+ */
+#ifndef IT_CHECKS_H
+#define IT_CHECKS_H
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "harness.h"
+
+/* The integer answer of a Redis command on the fixture's Redis. */
+static inline long long chk_int(const char *fmt, ...) {
+    redisContext *c = it_redis_connect(&it_fx.redis);
+    assert_non_null(c);
+    va_list ap;
+    va_start(ap, fmt);
+    redisReply *r = redisvCommand(c, fmt, ap);
+    va_end(ap);
+    redisFree(c);
+    assert_non_null(r);
+    if (r->type != REDIS_REPLY_INTEGER)
+        fail_msg("'%s' answered type %d, not an integer", fmt, r->type);
+    long long v = r->integer;
+    freeReplyObject(r);
+    return v;
+}
+
+/* Asserts key exists with the given TYPE ("string", "set", "zset", "hash",
+ * "list") and a TTL from ttl_min to ttl_max seconds; ttl_max 0 means no TTL
+ * at all. */
+static inline void chk_key(const char *key, const char *type, long long ttl_min,
+                           long long ttl_max) {
+    redisReply *r = it_redis_cmd(&it_fx.redis, "TYPE %s", key);
+    assert_non_null(r);
+    if (strcmp(r->str, type) != 0)
+        fail_msg("key '%s' is a %s, not a %s", key, r->str, type);
+    freeReplyObject(r);
+    long long ttl = chk_int("TTL %s", key);
+    if (ttl_max == 0 && ttl != -1)
+        fail_msg("key '%s' has a TTL of %lld s; it should have none", key, ttl);
+    if (ttl_max > 0 && (ttl < ttl_min || ttl > ttl_max))
+        fail_msg("key '%s' has a TTL of %lld s, not %lld..%lld", key, ttl, ttl_min, ttl_max);
+}
+
+static inline void chk_no_key(const char *key) {
+    if (chk_int("EXISTS %s", key) != 0)
+        fail_msg("key '%s' should not exist", key);
+}
+
+/* The status of one request to the fixture's service (json may be NULL). */
+static inline long chk_status(const char *method, const char *path, const char *json) {
+    it_resp_t r = it_json_req(&it_fx.svc, method, path, json);
+    long st = r.status;
+    it_resp_free(&r);
+    return st;
+}
+
+/* One request's body as JSON (caller frees); asserts the status first. */
+static inline cJSON *chk_json(const it_service_t *s, const char *method, const char *path,
+                              const char *json, long want) {
+    it_resp_t r = it_json_req(s, method, path, json);
+    if (r.status != want)
+        fail_msg("%s %s: expected %ld, got %ld: %s", method, path, want, r.status, r.body);
+    cJSON *j = it_body_json(&r);
+    it_resp_free(&r);
+    assert_non_null(j);
+    return j;
+}
+
+/* Asserts a request answers the problem status with detail_part in it. */
+static inline void chk_problem(const char *method, const char *path, const char *json, long status,
+                               const char *detail_part) {
+    it_resp_t r = it_json_req(&it_fx.svc, method, path, json);
+    if (r.status != status)
+        fprintf(stderr, "%s %s %s\n", method, path, json ? json : "");
+    it_assert_problem(&r, status, detail_part);
+    it_resp_free(&r);
+}
+
+#endif

@@ -1,0 +1,232 @@
+/* /users/{userId}/notifications and /notifications/queue/pop over HTTP: the
+ * user's list (newest first, trimmed, TTL) and the priority queues (high
+ * drained first, oldest first, each notification popped once even by
+ * concurrent poppers), queue depths in /redis/stats, and every 4xx. */
+#include <pthread.h>
+#include <stdlib.h>
+
+#include "checks.h"
+
+static const char *const env[] = {"NOTIFICATION_MAX=5", "NOTIFICATION_TTL_S=300", NULL};
+
+static cJSON *notify(const char *user, const char *title, const char *priority) {
+    char path[128], body[256];
+    snprintf(path, sizeof path, "/users/%s/notifications", user);
+    if (priority)
+        snprintf(body, sizeof body, "{\"title\":\"%s\",\"body\":\"b\",\"priority\":\"%s\"}", title,
+                 priority);
+    else
+        snprintf(body, sizeof body, "{\"title\":\"%s\",\"body\":\"b\"}", title);
+    return chk_json(&it_fx.svc, "POST", path, body, 201);
+}
+
+/* The titles of a response's notifications, comma-separated, into out. */
+static void titles(const cJSON *j, char *out, size_t cap) {
+    const cJSON *n;
+    out[0] = '\0';
+    cJSON_ArrayForEach(n, cJSON_GetObjectItem(j, "notifications")) {
+        snprintf(out + strlen(out), cap - strlen(out), "%s%s", out[0] ? "," : "",
+                 it_json_str(n, "title"));
+    }
+}
+
+static void pop_titles(const char *query, char *out, size_t cap) {
+    char path[128];
+    snprintf(path, sizeof path, "/notifications/queue/pop%s", query);
+    cJSON *j = chk_json(&it_fx.svc, "POST", path, NULL, 200);
+    titles(j, out, cap);
+    assert_int_equal((int)it_json_num(j, "count"),
+                     cJSON_GetArraySize(cJSON_GetObjectItem(j, "notifications")));
+    cJSON_Delete(j);
+}
+
+static void create_keeps_and_queues(void **state) {
+    (void)state;
+    cJSON *j = chk_json(&it_fx.svc, "POST", "/users/carol/notifications",
+                        "{\"title\":\"Hi ✓\",\"body\":\"You have mail\"}", 201);
+    assert_memory_equal(it_json_str(j, "id"), "ntf-", 4);
+    assert_string_equal(it_json_str(j, "user_id"), "carol");
+    assert_string_equal(it_json_str(j, "title"), "Hi ✓");
+    assert_string_equal(it_json_str(j, "body"), "You have mail");
+    assert_string_equal(it_json_str(j, "priority"), "normal");
+    assert_non_null(it_json_str(j, "created_at"));
+    cJSON_Delete(j);
+    cJSON_Delete(notify("carol", "urgent", "high"));
+    chk_key("user:carol:notifications", "list", 295, 300);
+    chk_key("notification_queue:normal", "list", 0, 0);
+    chk_key("notification_queue:high", "list", 0, 0);
+    assert_int_equal(chk_int("LLEN user:carol:notifications"), 2);
+    assert_int_equal(chk_int("LLEN notification_queue:high"), 1);
+    redisReply *r = it_redis_cmd(&it_fx.redis, "LINDEX notification_queue:high 0");
+    cJSON *stored = cJSON_Parse(r->str); /* the documented JSON */
+    freeReplyObject(r);
+    assert_string_equal(it_json_str(stored, "title"), "urgent");
+    assert_string_equal(it_json_str(stored, "user_id"), "carol");
+    cJSON_Delete(stored);
+}
+
+static void list_is_newest_first_and_trimmed(void **state) {
+    (void)state;
+    for (int i = 0; i < 7; i++) {
+        char t[8];
+        snprintf(t, sizeof t, "t%d", i);
+        cJSON_Delete(notify("dan", t, NULL));
+    }
+    char got[256];
+    cJSON *j = chk_json(&it_fx.svc, "GET", "/users/dan/notifications", NULL, 200);
+    titles(j, got, sizeof got);
+    assert_string_equal(got, "t6,t5,t4,t3,t2");
+    assert_int_equal((int)it_json_num(j, "count"), 5);
+    cJSON_Delete(j);
+    j = chk_json(&it_fx.svc, "GET", "/users/dan/notifications?limit=2", NULL, 200);
+    titles(j, got, sizeof got);
+    assert_string_equal(got, "t6,t5");
+    assert_int_equal((int)it_json_num(j, "count"), 5);
+    cJSON_Delete(j);
+    j = chk_json(&it_fx.svc, "GET", "/users/nobody/notifications", NULL, 200);
+    assert_int_equal((int)it_json_num(j, "count"), 0);
+    cJSON_Delete(j);
+    /* the queue keeps all seven for the sender: only the user's list is trimmed */
+    assert_int_equal(chk_int("LLEN notification_queue:normal"), 7);
+}
+
+static long long stats_queue(const char *priority) {
+    cJSON *j = chk_json(&it_fx.svc, "GET", "/redis/stats", NULL, 200);
+    cJSON *q = cJSON_GetObjectItem(cJSON_GetObjectItem(j, "app"), "notification_queues");
+    long long n = (long long)it_json_num(q, priority);
+    cJSON_Delete(j);
+    return n;
+}
+
+static void pop_takes_high_first_oldest_first(void **state) {
+    (void)state;
+    const char *order[][2] = {{"n1", "normal"}, {"h1", "high"}, {"n2", NULL},
+                              {"h2", "high"},   {"n3", NULL},   {"h3", "high"}};
+    for (size_t i = 0; i < 6; i++)
+        cJSON_Delete(notify(i % 2 ? "u1" : "u2", order[i][0], order[i][1]));
+    assert_int_equal(stats_queue("high"), 3);
+    assert_int_equal(stats_queue("normal"), 3);
+    char got[256];
+    pop_titles("?count=4", got, sizeof got);
+    assert_string_equal(got, "h1,h2,h3,n1");
+    assert_int_equal(stats_queue("high"), 0);
+    assert_int_equal(stats_queue("normal"), 2);
+    chk_no_key("notification_queue:high");
+    cJSON_Delete(notify("u1", "h4", "high"));
+    pop_titles("?priority=normal&count=1", got, sizeof got);
+    assert_string_equal(got, "n2");
+    pop_titles("?priority=normal", got, sizeof got);
+    assert_string_equal(got, "n3");
+    pop_titles("?priority=normal", got, sizeof got);
+    assert_string_equal(got, "");
+    pop_titles("?priority=high", got, sizeof got);
+    assert_string_equal(got, "h4");
+    pop_titles("", got, sizeof got);
+    assert_string_equal(got, "");
+    /* the users' own lists are untouched by popping */
+    assert_int_equal(chk_int("LLEN user:u1:notifications"), 4);
+}
+
+typedef struct {
+    cJSON *got;
+} popped_t;
+
+static void *pop_some(void *arg) {
+    popped_t *p = arg;
+    it_resp_t r = it_http(&it_fx.svc, "POST", "/notifications/queue/pop?count=7", NULL, NULL, 0);
+    p->got = r.status == 200 ? it_body_json(&r) : NULL;
+    it_resp_free(&r);
+    return NULL;
+}
+
+static void concurrent_pops_take_each_once(void **state) {
+    (void)state;
+    enum { N = 20, POPPERS = 4 };
+    for (int i = 0; i < N; i++) {
+        char t[8];
+        snprintf(t, sizeof t, "c%02d", i);
+        cJSON_Delete(notify("u", t, i % 3 ? NULL : "high"));
+    }
+    pthread_t t[POPPERS];
+    popped_t p[POPPERS] = {{0}};
+    for (int i = 0; i < POPPERS; i++)
+        assert_int_equal(pthread_create(&t[i], NULL, pop_some, &p[i]), 0);
+    int seen[N] = {0}, total = 0;
+    for (int i = 0; i < POPPERS; i++) {
+        pthread_join(t[i], NULL);
+        assert_non_null(p[i].got);
+        const cJSON *n;
+        cJSON_ArrayForEach(n, cJSON_GetObjectItem(p[i].got, "notifications")) {
+            seen[atoi(it_json_str(n, "title") + 1)]++;
+            total++;
+        }
+        cJSON_Delete(p[i].got);
+    }
+    assert_int_equal(total, N);
+    for (int i = 0; i < N; i++)
+        assert_int_equal(seen[i], 1);
+}
+
+static void list_expires(void **state) {
+    (void)state;
+    it_service_t svc;
+    const char *const quick[] = {"NOTIFICATION_TTL_S=1", NULL};
+    assert_true(it_service_start(&svc, it_fx.redis.url, quick));
+    cJSON_Delete(chk_json(&svc, "POST", "/users/eve/notifications",
+                          "{\"title\":\"t\",\"body\":\"b\",\"priority\":\"high\"}", 201));
+    chk_key("user:eve:notifications", "list", 0, 1);
+    it_sleep_ms(1100);
+    chk_no_key("user:eve:notifications");
+    assert_int_equal(chk_int("LLEN notification_queue:high"), 1); /* still to be sent */
+    assert_int_equal(it_service_stop(&svc), 0);
+}
+
+static void bad_input(void **state) {
+    (void)state;
+    char long_title[300];
+    memset(long_title, 't', 257);
+    long_title[257] = '\0';
+    char body[400];
+    snprintf(body, sizeof body, "{\"title\":\"%s\",\"body\":\"b\"}", long_title);
+    struct {
+        const char *method, *path, *body, *detail;
+        long status;
+    } cases[] = {
+        {"POST", "/users/u/notifications", NULL, "required", 400},
+        {"POST", "/users/u/notifications", "{\"body\":\"b\"}", "title", 400},
+        {"POST", "/users/u/notifications", "{\"title\":\"\",\"body\":\"b\"}", "title", 400},
+        {"POST", "/users/u/notifications", body, "title", 400},
+        {"POST", "/users/u/notifications", "{\"title\":\"t\"}", "body", 400},
+        {"POST", "/users/u/notifications", "{\"title\":\"t\",\"body\":\"\xff\"}", "body", 400},
+        {"POST", "/users/u/notifications",
+         "{\"title\":\"t\",\"body\":\"b\",\"priority\":\"urgent\"}", "priority", 400},
+        {"POST", "/users/u/notifications", "{\"title\":\"t\",\"body\":\"b\",\"priority\":1}",
+         "priority", 400},
+        {"POST", "/users/a:b/notifications", "{\"title\":\"t\",\"body\":\"b\"}", "user id", 400},
+        {"GET", "/users/u/notifications?limit=0", NULL, "limit", 400},
+        {"POST", "/notifications/queue/pop?count=0", NULL, "count", 400},
+        {"POST", "/notifications/queue/pop?count=1001", NULL, "count", 400},
+        {"POST", "/notifications/queue/pop?priority=urgent", NULL, "priority", 400},
+        {"POST", "/notifications/queue/pop?priority=", NULL, "priority", 400},
+        {"GET", "/notifications/queue/pop", NULL, "not allowed", 405},
+        {"DELETE", "/users/u/notifications", NULL, "not allowed", 405},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+        chk_problem(cases[i].method, cases[i].path, cases[i].body, cases[i].status,
+                    cases[i].detail);
+    assert_int_equal(chk_int("DBSIZE"), 0);
+}
+
+int main(void) {
+    it_fixture_env = env;
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup(create_keeps_and_queues, it_flush),
+        cmocka_unit_test_setup(list_is_newest_first_and_trimmed, it_flush),
+        cmocka_unit_test_setup(pop_takes_high_first_oldest_first, it_flush),
+        cmocka_unit_test_setup(concurrent_pops_take_each_once, it_flush),
+        cmocka_unit_test_setup(list_expires, it_flush),
+        cmocka_unit_test_setup(bad_input, it_flush),
+    };
+    return cmocka_run_group_tests_name("integration: notifications", tests, it_group_setup,
+                                       it_group_teardown);
+}
