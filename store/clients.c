@@ -90,6 +90,13 @@ static void read_client(const redisReply *r, size_t off, store_client_t *c) {
     c->has_image = c->frame_number > 0;
 }
 
+/* One listed client: its id, then the four-field shape. */
+static void read_listed(const redisReply *r, size_t off, void *item) {
+    store_client_t *c = item;
+    store_reply_copy(store_reply_at(r, off), c->id, sizeof c->id);
+    read_client(r, off + 1, c);
+}
+
 /* Adds the five keys of one client, in the order the scripts expect. */
 static void add_client_keys(store_args_t *a, const char *id) {
     store_args_key(a, KEY_CLIENT, id);
@@ -199,22 +206,10 @@ store_status_t store_clients_list(const char *cursor, int limit, store_client_pa
     store_args_free(&a);
     if (st != STORE_OK)
         return st;
-    out->total = store_reply_int(store_reply_at(r, 0), 0);
-    store_reply_copy(store_reply_at(r, 1), out->next_cursor, sizeof out->next_cursor);
-    size_t n = r->type == REDIS_REPLY_ARRAY && r->elements > 2 ? (r->elements - 2) / 5 : 0;
-    out->items = n ? calloc(n, sizeof *out->items) : NULL;
-    if (n && !out->items) {
-        freeReplyObject(r);
-        return STORE_ERROR;
-    }
-    for (size_t i = 0; i < n; i++) {
-        size_t off = 2 + i * 5;
-        store_reply_copy(store_reply_at(r, off), out->items[i].id, sizeof out->items[i].id);
-        read_client(r, off + 1, &out->items[i]);
-    }
-    out->count = (int)n;
+    st = store_reply_page(r, 5, sizeof *out->items, read_listed, (void **)&out->items,
+                          &out->count, &out->total, out->next_cursor, sizeof out->next_cursor);
     freeReplyObject(r);
-    return STORE_OK;
+    return st;
 }
 
 void store_client_page_free(store_client_page_t *p) {

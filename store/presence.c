@@ -77,6 +77,13 @@ static void read_entry(const redisReply *r, size_t off, store_presence_t *p) {
     p->expires_at_ms = store_reply_int(store_reply_at(r, off + 3), 0);
 }
 
+/* One listed user: the id, then the entry shape. */
+static void read_listed(const redisReply *r, size_t off, void *item) {
+    store_presence_t *p = item;
+    store_reply_copy(store_reply_at(r, off), p->id, sizeof p->id);
+    read_entry(r, off + 1, p);
+}
+
 static void add_keys(store_args_t *a, const char *id) {
     store_args_key(a, KEY_PRESENCE, id);
     store_args_key(a, KEY_ONLINE_USERS, NULL);
@@ -163,22 +170,10 @@ store_status_t store_presence_list(const char *cursor, int limit, int64_t now_ms
     store_args_free(&a);
     if (st != STORE_OK)
         return st;
-    out->count = store_reply_int(store_reply_at(r, 0), 0);
-    store_reply_copy(store_reply_at(r, 1), out->next_cursor, sizeof out->next_cursor);
-    size_t n = r->type == REDIS_REPLY_ARRAY && r->elements > 2 ? (r->elements - 2) / 5 : 0;
-    out->items = n ? calloc(n, sizeof *out->items) : NULL;
-    if (n && !out->items) {
-        freeReplyObject(r);
-        return STORE_ERROR;
-    }
-    for (size_t i = 0; i < n; i++) {
-        size_t off = 2 + i * 5;
-        store_reply_copy(store_reply_at(r, off), out->items[i].id, sizeof out->items[i].id);
-        read_entry(r, off + 1, &out->items[i]);
-    }
-    out->n = (int)n;
+    st = store_reply_page(r, 5, sizeof *out->items, read_listed, (void **)&out->items, &out->n,
+                          &out->count, out->next_cursor, sizeof out->next_cursor);
     freeReplyObject(r);
-    return STORE_OK;
+    return st;
 }
 
 void store_presence_page_free(store_presence_page_t *p) {

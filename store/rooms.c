@@ -174,6 +174,14 @@ store_status_t store_rooms_participants(const char *room_id, store_id_list_t *pa
     return st;
 }
 
+/* One listed room: id, participant count, joined count. */
+static void read_listed(const redisReply *r, size_t off, void *item) {
+    store_room_t *room = item;
+    store_reply_copy(store_reply_at(r, off), room->id, sizeof room->id);
+    room->participants = store_reply_int(store_reply_at(r, off + 1), 0);
+    room->joined = store_reply_int(store_reply_at(r, off + 2), 0);
+}
+
 store_status_t store_rooms_list(const char *cursor, int limit, store_room_page_t *out) {
     char parts[4][STORE_KEY_MAX];
     store_key_parts(KEY_ROOM_PARTICIPANTS, NULL, parts[0], parts[1]);
@@ -191,23 +199,10 @@ store_status_t store_rooms_list(const char *cursor, int limit, store_room_page_t
     store_args_free(&a);
     if (st != STORE_OK)
         return st;
-    out->total = store_reply_int(store_reply_at(r, 0), 0);
-    store_reply_copy(store_reply_at(r, 1), out->next_cursor, sizeof out->next_cursor);
-    size_t n = r->type == REDIS_REPLY_ARRAY && r->elements > 2 ? (r->elements - 2) / 3 : 0;
-    out->items = n ? calloc(n, sizeof *out->items) : NULL;
-    if (n && !out->items) {
-        freeReplyObject(r);
-        return STORE_ERROR;
-    }
-    for (size_t i = 0; i < n; i++) {
-        size_t off = 2 + i * 3;
-        store_reply_copy(store_reply_at(r, off), out->items[i].id, sizeof out->items[i].id);
-        out->items[i].participants = store_reply_int(store_reply_at(r, off + 1), 0);
-        out->items[i].joined = store_reply_int(store_reply_at(r, off + 2), 0);
-    }
-    out->n = (int)n;
+    st = store_reply_page(r, 3, sizeof *out->items, read_listed, (void **)&out->items, &out->n,
+                          &out->total, out->next_cursor, sizeof out->next_cursor);
     freeReplyObject(r);
-    return STORE_OK;
+    return st;
 }
 
 store_status_t store_rooms_of_user(const char *user_id, store_id_list_t *out) {
