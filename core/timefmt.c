@@ -23,6 +23,10 @@ static int64_t floor_div(int64_t a, int64_t b) {
  * every request (the request log, heartbeats, frame headers), in every
  * worker thread at once. */
 static void split(int64_t ms, struct tm *tm, int *millis) {
+    /* Past +-2^53 ms (285 616 years) no clock or JSON number agrees anyway;
+     * clamping there keeps every step below in range (ms * 1000 and the year). */
+    const int64_t limit = INT64_C(1) << 53;
+    ms = ms > limit ? limit : ms < -limit ? -limit : ms;
     int64_t secs = floor_div(ms, 1000), days = floor_div(secs, 86400);
     int64_t sod = secs - days * 86400;
     *millis = (int)(ms - secs * 1000);

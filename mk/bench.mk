@@ -1,0 +1,57 @@
+# Benchmarks against the physical limits, and an instruction-count guard.
+#
+#   make bench            every scenario of bench/README.md against its limit
+#                         (wrk, its own redis-server and nginx on free loopback
+#                         ports); prints one table, writes bench/results/latest.json
+#                         (about 4 min on 2 cores)
+#   make soak             the service's RSS over a 5-minute mixed run (SOAK_SECONDS)
+#   make bench-baseline   re-measures bench/baseline.json (commit it with a
+#                         change that is meant to cost more, saying why)
+#   make test             runs bench/guard.sh: the service under callgrind, a
+#                         fixed request sequence, fails past +10 % instructions
+#
+# The tools (a pipelined hiredis driver and a sequential HTTP client) go to
+# $(BUILD)/bench; the driver embeds the store's own Lua sources, copied from
+# store/*.c at build time.
+
+BENCH_DIR     := $(BUILD)/bench
+BENCH_TOOLS   := $(BENCH_DIR)/redisbench $(BENCH_DIR)/httpseq
+BENCH_SCRIPTS := store/clients.c store/images.c store/presence.c store/reaper.c
+BENCH_LIBS    := $(shell pkg-config --libs hiredis openssl 2>/dev/null) -pthread
+
+.PHONY: bench soak bench-baseline bench-build bench-guard-build
+
+$(BENCH_DIR)/scripts.h: bench/extract-scripts.awk $(BENCH_SCRIPTS)
+	@mkdir -p $(dir $@)
+	@awk -f bench/extract-scripts.awk $(BENCH_SCRIPTS) > $@
+
+$(BENCH_DIR)/redisbench: bench/redisbench.c $(BENCH_DIR)/scripts.h $(BUILD)/store/keys.o \
+                         $(BUILD)/core/timefmt.o
+	@echo "  LINK  $@"
+	@$(CC) $(CFLAGS) -I$(BENCH_DIR) -o $@ $(filter %.c %.o,$^) $(BENCH_LIBS)
+
+$(BENCH_DIR)/httpseq: bench/httpseq.c
+	@mkdir -p $(dir $@)
+	@echo "  LINK  $@"
+	@$(CC) $(CFLAGS) -o $@ $< -lm
+
+bench-build:
+	@scripts/deps.sh bench
+	@$(MAKE) --no-print-directory $(BIN) $(BENCH_TOOLS)
+
+bench: bench-build
+	@RTSTATE_BIN=$(BIN) bench/bench.sh
+
+soak: bench-build
+	@RTSTATE_BIN=$(BIN) bench/bench.sh --soak $(or $(SOAK_SECONDS),300)
+
+# valgrind only: the guard needs neither wrk nor nginx
+bench-guard-build:
+	@scripts/deps.sh sanitize
+	@$(MAKE) --no-print-directory $(BIN) $(BENCH_DIR)/httpseq
+
+bench-baseline: bench-guard-build
+	@RTSTATE_BIN=$(BIN) bench/guard.sh --write
+
+TEST_EXTRA_BUILD += bench-guard-build
+TEST_EXTRA_RUN   += bench/guard.sh
