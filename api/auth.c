@@ -90,8 +90,9 @@ bool api_auth_check(api_req_t *r) {
         token++;
     if (token && *token && granted(token) >= need)
         return true;
-    api_problem(r, 401, token && *token ? "the bearer token is not valid for this request"
-                                        : "this request needs an 'Authorization: Bearer' token");
+    api_problem(r, 401,
+                token && *token ? "the bearer token is not valid for this request"
+                                : "this request needs an 'Authorization: Bearer' token");
     api_reply_header(r, MHD_HTTP_HEADER_WWW_AUTHENTICATE,
                      token && *token ? "Bearer realm=\"rtstate\", error=\"invalid_token\""
                                      : "Bearer realm=\"rtstate\"");

@@ -5,9 +5,9 @@
  *   API_TOKEN    everything that changes state
  *   ADMIN_TOKEN  the /admin/ routes (API_TOKEN guards them when no ADMIN_TOKEN is set)
  * A stronger token also opens the weaker doors (admin > api > read). An
- * unset token leaves its door open: reads stay open unless READ_TOKEN is set. /livez, /readyz, the spec and the
- * dashboard page are always open: probes and people must reach them.
- * Tokens are compared in constant time.
+ * unset token leaves its door open: reads stay open unless READ_TOKEN is set. /livez, /readyz, the
+ * spec and the dashboard page are always open: probes and people must reach them. Tokens are
+ * compared in constant time.
  */
 #ifndef API_AUTH_H
 #define API_AUTH_H

@@ -106,25 +106,14 @@ void api_clients_get(api_req_t *r) {
     api_reply_json(r, 200, client_json(&c));
 }
 
-/* Shared shape of heartbeat and delete: an id, one store call, 204. */
-static void id_then_204(api_req_t *r, store_status_t (*op)(const char *id)) {
-    const char *id = api_param_id(r, 0, "client id");
-    if (!id)
-        return;
-    store_status_t st = op(id);
-    if (st != STORE_OK) {
-        char w[160];
-        what(w, sizeof w, id);
-        api_problem_store(r, st, w);
-        return;
-    }
-    api_reply_empty(r, 204);
-}
-
 static store_status_t heartbeat_now(const char *id) {
     return store_clients_heartbeat(id, core_now_ms());
 }
 
-void api_clients_heartbeat(api_req_t *r) { id_then_204(r, heartbeat_now); }
+void api_clients_heartbeat(api_req_t *r) {
+    api_id_then_204(r, "client id", "client", heartbeat_now);
+}
 
-void api_clients_delete(api_req_t *r) { id_then_204(r, store_clients_delete); }
+void api_clients_delete(api_req_t *r) {
+    api_id_then_204(r, "client id", "client", store_clients_delete);
+}

@@ -43,7 +43,9 @@ typedef struct {
 } dep_t;
 
 static dep_t check_redis(void) {
-    dep_t d = {.name = "redis", .timeout_ms = api_config()->redis_timeout_ms, .critical = true,
+    dep_t d = {.name = "redis",
+               .timeout_ms = api_config()->redis_timeout_ms,
+               .critical = true,
                .for_ready = true};
     d.st = store_ping(&d.latency_ms);
     return d;
@@ -55,8 +57,10 @@ static int check_all(dep_t deps[2], bool for_ready) {
     deps[n++] = check_redis();
     bool required = api_config()->mongodb_required;
     if (mongo_enabled() && (!for_ready || required)) {
-        dep_t d = {.name = "mongodb", .timeout_ms = api_config()->mongodb_timeout_ms,
-                   .critical = required, .for_ready = required};
+        dep_t d = {.name = "mongodb",
+                   .timeout_ms = api_config()->mongodb_timeout_ms,
+                   .critical = required,
+                   .for_ready = required};
         d.st = mongo_ping(&d.latency_ms);
         deps[n++] = d;
     }
@@ -156,9 +160,9 @@ void api_health_health(api_req_t *r) {
     cJSON_AddStringToObject(services, "redis",
                             deps[0].st == STORE_OK ? "connected" : "disconnected");
     cJSON_AddStringToObject(services, "mongodb",
-                            !mongo_enabled()             ? "disabled"
+                            !mongo_enabled()                  ? "disabled"
                             : n > 1 && deps[1].st == STORE_OK ? "connected"
-                                                         : "disconnected");
+                                                              : "disconnected");
 
     api_reply_json(r, worst == 2 ? 503 : 200, o);
     if (r->resp && !r->resp_shared) {

@@ -90,7 +90,8 @@ int main(int argc, char **argv) {
         log_event(LOG_INFO, "mongodb disabled: persistence endpoints answer 503 (set MONGODB_URI)");
 
     char auth[128];
-    log_event(LOG_INFO, "limits: body %ld B, frame %ld B, headers %ld B, %d connections (%d per "
+    log_event(LOG_INFO,
+              "limits: body %ld B, frame %ld B, headers %ld B, %d connections (%d per "
               "address), idle timeout %d s; %s; CORS origins '%s'",
               cfg.max_body_bytes, cfg.max_image_bytes, cfg.max_header_bytes, cfg.max_connections,
               cfg.max_connections_per_ip, cfg.idle_timeout_s, api_auth_summary(auth, sizeof auth),

@@ -22,8 +22,8 @@
 #include "handlers.h"
 #include "problem.h"
 
-static const unsigned statuses[] = {200, 201, 204, 304, 400, 401, 403, 404, 405, 406, 409,
-                                    411, 413, 414, 415, 422, 429, 431, 500, 501, 503, 505, 0};
+static const unsigned statuses[] = {200, 201, 204, 304, 400, 401, 403, 404, 405, 406, 409, 411,
+                                    413, 414, 415, 422, 429, 431, 500, 501, 503, 505, 0};
 #define NSTATUS (sizeof statuses / sizeof statuses[0]) /* the last slot is "other" */
 #define NMETHOD 7
 static const double buckets[] = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
@@ -121,14 +121,14 @@ static void header(out_t *o, const char *name, const char *type, const char *hel
 static const char *route_label(size_t r) { return r < nroutes ? table[r].pattern : "unmatched"; }
 
 static void http_metrics(out_t *o) {
-    static const char *mnames[NMETHOD] = {"GET", "HEAD", "POST", "PUT", "DELETE", "PATCH",
-                                          "OPTIONS"};
+    static const char *mnames[NMETHOD] = {"GET",    "HEAD",  "POST",   "PUT",
+                                          "DELETE", "PATCH", "OPTIONS"};
     header(o, "http_requests_total", "counter", "HTTP requests by route template, method, status.");
     for (size_t r = 0; r <= nroutes; r++)
         for (size_t m = 0; m < NMETHOD; m++)
             for (size_t s = 0; s < NSTATUS; s++) {
-                unsigned long n = atomic_load_explicit(
-                    &requests[(r * NMETHOD + m) * NSTATUS + s], memory_order_relaxed);
+                unsigned long n = atomic_load_explicit(&requests[(r * NMETHOD + m) * NSTATUS + s],
+                                                       memory_order_relaxed);
                 if (!n)
                     continue;
                 char code[8];
@@ -239,7 +239,8 @@ void api_metrics_get(api_req_t *r) {
         api_problem(r, 500, "out of memory while writing metrics");
         return;
     }
-    struct MHD_Response *resp = MHD_create_response_from_buffer(o.len, o.buf, MHD_RESPMEM_MUST_FREE);
+    struct MHD_Response *resp =
+        MHD_create_response_from_buffer(o.len, o.buf, MHD_RESPMEM_MUST_FREE);
     if (!resp) {
         free(o.buf);
         return;

@@ -20,8 +20,7 @@
 #define SPEED_MAX_KMH 1000
 
 /* Reads one observation; on a bad field writes a message naming it into err. */
-static bool parse_observation(const cJSON *obj, int64_t now_ms, mongo_observation_t *o,
-                              char *err) {
+static bool parse_observation(const cJSON *obj, int64_t now_ms, mongo_observation_t *o, char *err) {
     memset(o, 0, sizeof *o);
     bool present;
     const char *user_id, *recorded;

@@ -26,6 +26,13 @@ void api_problem_store_after(api_req_t *r, store_status_t st, const char *what, 
 /* The same for a failed mongo call; DISABLED (no MONGODB_URI) is a 503 too. */
 void api_problem_mongo(api_req_t *r, store_status_t st, const char *what);
 
+/* The whole of a handler that acts on one id and answers 204: checks path
+ * parameter 0 as an id (param names it in a 400: "client id"), runs op on it,
+ * and replies 204, or the problem for op's status, naming the resource with
+ * noun ("client" gives "client 'cam-1' not found"). */
+void api_id_then_204(api_req_t *r, const char *param, const char *noun,
+                     store_status_t (*op)(const char *id));
+
 /* The reason phrase of an HTTP status ("Not Found"). */
 const char *api_status_title(unsigned status);
 

@@ -26,7 +26,7 @@ struct api_req {
     api_method_t method;
     const api_route_t *route;
     const api_route_t *path_route; /* names the path in logs and metrics, even for a 405 */
-    char *path; /* owned copy, cut into params by the router */
+    char *path;                    /* owned copy, cut into params by the router */
     const char *params[API_MAX_PARAMS];
     int nparams;
     unsigned allowed;

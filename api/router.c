@@ -123,8 +123,10 @@ api_match_status_t api_router_match(const api_route_t *routes, size_t n, api_met
         if (!out->path_route)
             out->path_route = &routes[i];
         if (routes[i].method == want && !out->route) {
-            *out = (api_match_t){.route = &routes[i], .path_route = out->path_route,
-                                 .nparams = m.nparams, .allowed = out->allowed};
+            *out = (api_match_t){.route = &routes[i],
+                                 .path_route = out->path_route,
+                                 .nparams = m.nparams,
+                                 .allowed = out->allowed};
             memcpy(out->params, m.params, sizeof m.params);
         }
     }

@@ -37,7 +37,7 @@ typedef struct {
 typedef enum { API_MATCH_FOUND, API_MATCH_NOT_FOUND, API_MATCH_BAD_METHOD } api_match_status_t;
 
 typedef struct {
-    const api_route_t *route; /* the route, when FOUND */
+    const api_route_t *route;      /* the route, when FOUND */
     const api_route_t *path_route; /* the first route of this path, any method (for labels) */
     const char *params[API_MAX_PARAMS];
     int nparams;

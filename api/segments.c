@@ -28,8 +28,10 @@ static cJSON *segment_json(const mongo_segment_t *s) {
 void api_segments_get(api_req_t *r) {
     const char *cell = api_param(r, 0);
     if (!core_geohash_valid(cell, MONGO_SEGMENT_PRECISION)) {
-        api_problem(r, 400, "a road segment is a geohash of %d characters from "
-                            "0123456789bcdefghjkmnpqrstuvwxyz", MONGO_SEGMENT_PRECISION);
+        api_problem(r, 400,
+                    "a road segment is a geohash of %d characters from "
+                    "0123456789bcdefghjkmnpqrstuvwxyz",
+                    MONGO_SEGMENT_PRECISION);
         return;
     }
     mongo_segment_t s;

@@ -233,8 +233,8 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
         return;
     struct timespec now;
     clock_gettime(CLOCK_MONOTONIC, &now);
-    double secs = (double)(now.tv_sec - r->started.tv_sec) +
-                  (double)(now.tv_nsec - r->started.tv_nsec) / 1e9;
+    double secs =
+        (double)(now.tv_sec - r->started.tv_sec) + (double)(now.tv_nsec - r->started.tv_nsec) / 1e9;
     /* status 0: the client went away before an answer was sent */
     unsigned status = toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? r->status : 0;
     const api_route_t *label = r->route ? r->route : r->path_route;
@@ -250,9 +250,11 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
         else if (sa && sa->sa_family == AF_INET6)
             inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr, remote,
                       sizeof remote);
-        log_request(&(log_request_t){.request_id = r->request_id, .method = r->method_name,
+        log_request(&(log_request_t){.request_id = r->request_id,
+                                     .method = r->method_name,
                                      .route = label ? label->pattern : "unmatched",
-                                     .status = status, .duration_ms = secs * 1e3,
+                                     .status = status,
+                                     .duration_ms = secs * 1e3,
                                      .bytes = r->method == API_HEAD ? 0 : r->resp_bytes,
                                      .remote = remote});
     }
@@ -322,8 +324,9 @@ void api_server_drain(api_server_t *s, int delay_s, int grace_s) {
     atomic_store(&draining, true); /* /readyz answers 503 from now on */
     if (!s)
         return;
-    log_event(LOG_INFO, "draining: still accepting for %d s, then up to %d s for requests in flight",
-              delay_s, grace_s);
+    log_event(LOG_INFO,
+              "draining: still accepting for %d s, then up to %d s for requests in flight", delay_s,
+              grace_s);
     struct timespec pause = {delay_s, 0};
     while (nanosleep(&pause, &pause) != 0) {
     }

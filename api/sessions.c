@@ -169,29 +169,18 @@ void api_sessions_move(api_req_t *r) {
     api_reply_json(r, 200, session_json(&s));
 }
 
-/* Shared shape of heartbeat and delete: a socket id, one store call, 204. */
-static void id_then_204(api_req_t *r, store_status_t (*op)(const char *id)) {
-    const char *id = api_param_id(r, 0, "socket id");
-    if (!id)
-        return;
-    store_status_t st = op(id);
-    if (st != STORE_OK) {
-        char w[160];
-        what(w, sizeof w, id);
-        api_problem_store(r, st, w);
-        return;
-    }
-    api_reply_empty(r, 204);
-}
-
 static store_status_t heartbeat_now(const char *id) {
     store_session_ttls_t ttl = ttls();
     return store_sessions_heartbeat(id, core_now_ms(), &ttl);
 }
 
-void api_sessions_heartbeat(api_req_t *r) { id_then_204(r, heartbeat_now); }
+void api_sessions_heartbeat(api_req_t *r) {
+    api_id_then_204(r, "socket id", "session", heartbeat_now);
+}
 
-void api_sessions_delete(api_req_t *r) { id_then_204(r, store_sessions_delete); }
+void api_sessions_delete(api_req_t *r) {
+    api_id_then_204(r, "socket id", "session", store_sessions_delete);
+}
 
 /* Replies {"count", <member>: [session, ...]} for a listing's result. */
 static void reply_list(api_req_t *r, store_status_t st, store_session_list_t *l, const char *member,

@@ -89,11 +89,12 @@ void log_request(const log_request_t *r) {
         log_json_escape(r->request_id, id, sizeof id);
         log_json_escape(r->route, route, sizeof route);
         log_json_escape(r->method, method, sizeof method);
-        n = snprintf(line, sizeof line,
-                     "{\"time\":\"%s\",\"level\":\"info\",\"msg\":\"request\",\"request_id\":\"%s\","
-                     "\"method\":\"%s\",\"route\":\"%s\",\"status\":%u,\"duration_ms\":%.3f,"
-                     "\"bytes\":%zu,\"remote\":\"%s\"}",
-                     ts, id, method, route, r->status, r->duration_ms, r->bytes, r->remote);
+        n = snprintf(
+            line, sizeof line,
+            "{\"time\":\"%s\",\"level\":\"info\",\"msg\":\"request\",\"request_id\":\"%s\","
+            "\"method\":\"%s\",\"route\":\"%s\",\"status\":%u,\"duration_ms\":%.3f,"
+            "\"bytes\":%zu,\"remote\":\"%s\"}",
+            ts, id, method, route, r->status, r->duration_ms, r->bytes, r->remote);
     } else {
         n = snprintf(line, sizeof line, "%s info request %s %s %s %u %.3fms %zuB %s", ts,
                      r->request_id, r->method, r->route, r->status, r->duration_ms, r->bytes,

@@ -92,7 +92,8 @@ void mongo_filter_clause_end(mongo_filter_t *f, bson_t *clause) {
     } while (0)
 
 void mongo_filter_range(mongo_filter_t *f, const char *path, double lo, double hi) {
-    COMPARE(f, path, (BSON_APPEND_DOUBLE(&cmp_, "$gte", lo), BSON_APPEND_DOUBLE(&cmp_, "$lte", hi)));
+    COMPARE(f, path,
+            (BSON_APPEND_DOUBLE(&cmp_, "$gte", lo), BSON_APPEND_DOUBLE(&cmp_, "$lte", hi)));
 }
 
 void mongo_filter_utf8(mongo_filter_t *f, const char *path, const char *op, const char *value) {
@@ -108,12 +109,12 @@ void mongo_filter_date(mongo_filter_t *f, const char *path, const char *op, int6
 }
 
 void mongo_filter_or(mongo_filter_t *f, const bson_t *a, const bson_t *b) {
-    bson_t clause, or;
+    bson_t clause, or ;
     mongo_filter_clause(f, &clause);
-    BSON_APPEND_ARRAY_BEGIN(&clause, "$or", &or);
-    BSON_APPEND_DOCUMENT(&or, "0", a);
-    BSON_APPEND_DOCUMENT(&or, "1", b);
-    bson_append_array_end(&clause, &or);
+    BSON_APPEND_ARRAY_BEGIN(&clause, "$or", & or);
+    BSON_APPEND_DOCUMENT(& or, "0", a);
+    BSON_APPEND_DOCUMENT(& or, "1", b);
+    bson_append_array_end(&clause, & or);
     mongo_filter_clause_end(f, &clause);
 }
 
@@ -138,9 +139,9 @@ void mongo_filter_done(mongo_filter_t *f) {
     bson_append_array_end(&f->doc, &f->and);
 }
 
-store_status_t mongo_find_page(mongo_op_t *op, const bson_t *filter, const bson_t *sort,
-                               int limit, mongo_read_fn read, size_t item_size, void **items,
-                               int *n, bool *more) {
+store_status_t mongo_find_page(mongo_op_t *op, const bson_t *filter, const bson_t *sort, int limit,
+                               mongo_read_fn read, size_t item_size, void **items, int *n,
+                               bool *more) {
     *n = 0;
     *more = false;
     *items = calloc((size_t)limit + 1, item_size);

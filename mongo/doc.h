@@ -67,8 +67,8 @@ store_status_t mongo_find(mongo_op_t *op, const bson_t *filter, const bson_t *op
  * array *items of item_size elements (the caller frees it after STORE_OK; on
  * failure it is NULL); *more tells whether another page follows (one extra
  * document is asked for to know). */
-store_status_t mongo_find_page(mongo_op_t *op, const bson_t *filter, const bson_t *sort,
-                               int limit, mongo_read_fn read, size_t item_size, void **items,
-                               int *n, bool *more);
+store_status_t mongo_find_page(mongo_op_t *op, const bson_t *filter, const bson_t *sort, int limit,
+                               mongo_read_fn read, size_t item_size, void **items, int *n,
+                               bool *more);
 
 #endif

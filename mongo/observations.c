@@ -124,7 +124,8 @@ static void after_cursor(mongo_filter_t *f, const char *cursor) {
     bson_oid_t oid;
     bson_oid_init_from_string(&oid, dash + 1);
     bson_t *older = BCON_NEW("recorded_at", "{", "$lt", BCON_DATE_TIME(ms), "}");
-    bson_t *tie = BCON_NEW("recorded_at", BCON_DATE_TIME(ms), "_id", "{", "$lt", BCON_OID(&oid), "}");
+    bson_t *tie =
+        BCON_NEW("recorded_at", BCON_DATE_TIME(ms), "_id", "{", "$lt", BCON_OID(&oid), "}");
     mongo_filter_or(f, older, tie);
     bson_destroy(older);
     bson_destroy(tie);

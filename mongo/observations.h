@@ -41,7 +41,7 @@ typedef struct {
 
 typedef struct {
     int n;
-    mongo_observation_t *items; /* owned: mongo_obs_page_free */
+    mongo_observation_t *items;             /* owned: mongo_obs_page_free */
     char next_cursor[MONGO_OBS_CURSOR_MAX]; /* "" on the last page */
 } mongo_obs_page_t;
 

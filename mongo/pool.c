@@ -96,7 +96,7 @@ const char *mongo_redacted_uri(void) { return redacted; }
 store_status_t mongo_error_status(const bson_error_t *e) {
     /* server codes that mean "not now" rather than "never": no primary, shutting down,
      * network trouble between servers */
-    static const uint32_t unavailable[] = {6,     7,     89,    91,    189,  10107,
+    static const uint32_t unavailable[] = {6,     7,     89,    91,    189, 10107,
                                            11600, 11602, 13435, 13436, 9001};
     if (e->code == 11000 || e->code == 11001)
         return STORE_CONFLICT;
@@ -108,11 +108,8 @@ store_status_t mongo_error_status(const bson_error_t *e) {
     switch (e->domain) {
     case MONGOC_ERROR_SERVER_SELECTION:
     case MONGOC_ERROR_STREAM:
-    case MONGOC_ERROR_PROTOCOL:
-        mark(0, e->message);
-        return STORE_UNAVAILABLE;
-    default:
-        return STORE_ERROR;
+    case MONGOC_ERROR_PROTOCOL: mark(0, e->message); return STORE_UNAVAILABLE;
+    default: return STORE_ERROR;
     }
 }
 

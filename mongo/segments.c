@@ -53,11 +53,11 @@ static void append_inc(mongoc_bulk_operation_t *bulk, const cell_sum_t *c, int64
     double lat0, lon0, lat1, lon1;
     core_geohash_decode(c->cell, &lat0, &lon0, &lat1, &lon1);
     bson_t *filter = BCON_NEW("_id", BCON_UTF8(c->cell));
-    bson_t *update = BCON_NEW("$inc", "{", "count", BCON_INT64(c->count), "quality_sum",
-                              BCON_DOUBLE(c->sum), "}", "$set", "{", "updated_at",
-                              BCON_DATE_TIME(now_ms), "}", "$setOnInsert", "{", "center", "{",
-                              "latitude", BCON_DOUBLE((lat0 + lat1) / 2), "longitude",
-                              BCON_DOUBLE((lon0 + lon1) / 2), "}", "}");
+    bson_t *update =
+        BCON_NEW("$inc", "{", "count", BCON_INT64(c->count), "quality_sum", BCON_DOUBLE(c->sum),
+                 "}", "$set", "{", "updated_at", BCON_DATE_TIME(now_ms), "}", "$setOnInsert", "{",
+                 "center", "{", "latitude", BCON_DOUBLE((lat0 + lat1) / 2), "longitude",
+                 BCON_DOUBLE((lon0 + lon1) / 2), "}", "}");
     bson_t *opts = BCON_NEW("upsert", BCON_BOOL(true));
     mongoc_bulk_operation_update_one_with_opts(bulk, filter, update, opts, NULL);
     bson_destroy(filter);
@@ -68,8 +68,8 @@ static void append_inc(mongoc_bulk_operation_t *bulk, const cell_sum_t *c, int64
 static store_status_t run_bulk(mongoc_bulk_operation_t *bulk) {
     bson_t reply;
     bson_error_t e;
-    store_status_t st = mongoc_bulk_operation_execute(bulk, &reply, &e) ? STORE_OK
-                                                                        : mongo_error_status(&e);
+    store_status_t st =
+        mongoc_bulk_operation_execute(bulk, &reply, &e) ? STORE_OK : mongo_error_status(&e);
     bson_destroy(&reply);
     mongoc_bulk_operation_destroy(bulk);
     return st;
@@ -114,8 +114,8 @@ static store_status_t refresh_averages(mongoc_collection_t *coll, const cell_sum
     return run_bulk(bulk);
 }
 
-store_status_t mongo_segments_record(const mongo_op_t *op, const mongo_segment_delta_t *d,
-                                     size_t n, int64_t now_ms) {
+store_status_t mongo_segments_record(const mongo_op_t *op, const mongo_segment_delta_t *d, size_t n,
+                                     int64_t now_ms) {
     cell_sum_t *cells = calloc(n ? n : 1, sizeof *cells);
     if (!cells)
         return STORE_ERROR;

@@ -25,7 +25,7 @@ typedef struct {
     char cell[CORE_GEOHASH_MAX + 1];
     long long count;
     double quality_sum;
-    double avg_quality; /* quality_sum / count */
+    double avg_quality;         /* quality_sum / count */
     double latitude, longitude; /* the cell's center */
     int64_t updated_at_ms;
 } mongo_segment_t;
@@ -46,13 +46,13 @@ typedef struct {
 
 typedef struct {
     int n;
-    mongo_segment_t *items; /* owned: mongo_segment_page_free */
+    mongo_segment_t *items;                 /* owned: mongo_segment_page_free */
     char next_cursor[CORE_GEOHASH_MAX + 1]; /* "" on the last page */
 } mongo_segment_page_t;
 
 /* Adds n deltas to their cells, on the client of the caller's operation. */
-store_status_t mongo_segments_record(const mongo_op_t *op, const mongo_segment_delta_t *d,
-                                     size_t n, int64_t now_ms);
+store_status_t mongo_segments_record(const mongo_op_t *op, const mongo_segment_delta_t *d, size_t n,
+                                     int64_t now_ms);
 
 /* STORE_NOT_FOUND when no observation has reached the cell. */
 store_status_t mongo_segments_get(const char *cell, mongo_segment_t *out);

@@ -126,7 +126,7 @@ store_status_t mongo_users_update(const char *id, const char *name, const char *
     } else {
         bson_t value;
         st = mongo_doc_value(&reply, &value) && mongo_user_from_bson(&value, out) ? STORE_OK
-                                                                                 : STORE_NOT_FOUND;
+                                                                                  : STORE_NOT_FOUND;
     }
     bson_destroy(&reply);
     mongoc_find_and_modify_opts_destroy(fam);

@@ -24,7 +24,7 @@ typedef struct {
 
 typedef struct {
     int n;
-    mongo_user_t *items; /* owned: mongo_user_page_free */
+    mongo_user_t *items;             /* owned: mongo_user_page_free */
     char next_cursor[MONGO_OID_HEX]; /* "" on the last page */
 } mongo_user_page_t;
 

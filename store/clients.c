@@ -206,8 +206,8 @@ store_status_t store_clients_list(const char *cursor, int limit, store_client_pa
     store_args_free(&a);
     if (st != STORE_OK)
         return st;
-    st = store_reply_page(r, 5, sizeof *out->items, read_listed, (void **)&out->items,
-                          &out->count, &out->total, out->next_cursor, sizeof out->next_cursor);
+    st = store_reply_page(r, 5, sizeof *out->items, read_listed, (void **)&out->items, &out->count,
+                          &out->total, out->next_cursor, sizeof out->next_cursor);
     freeReplyObject(r);
     return st;
 }

@@ -41,9 +41,9 @@ static int timeout_ms_total;
 static atomic_llong stalled_until; /* ms: Redis failed to answer; 0 once it answers */
 static pthread_key_t conn_key;
 static pthread_once_t key_once = PTHREAD_ONCE_INIT;
-static atomic_int state = -1; /* -1 unknown, 0 down, 1 up: for logging transitions */
+static atomic_int state = -1;   /* -1 unknown, 0 down, 1 up: for logging transitions */
 static atomic_ulong reconnects; /* connections made by a thread that had one before */
-static atomic_ulong errors; /* commands that failed: no connection, I/O, or an error reply */
+static atomic_ulong errors;     /* commands that failed: no connection, I/O, or an error reply */
 
 static void conn_destroy(void *p) {
     conn_t *c = p;

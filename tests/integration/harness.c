@@ -187,7 +187,8 @@ void it_redis_stop(it_redis_t *r) {
 
 static bool port_open(int port) {
     int fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port),
+    struct sockaddr_in a = {.sin_family = AF_INET,
+                            .sin_port = htons((uint16_t)port),
                             .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
     bool ok = fd >= 0 && connect(fd, (struct sockaddr *)&a, sizeof a) == 0;
     if (fd >= 0)
@@ -198,8 +199,9 @@ static bool port_open(int port) {
 static bool mongo_launch(it_mongo_t *m) {
     const char *bin = getenv("MONGO_SERVER_BIN");
     if (!bin || !*bin) {
-        fprintf(stderr, "MONGO_SERVER_BIN is not set (make test sets it from "
-                        "scripts/mongo-server.sh)\n");
+        fprintf(stderr,
+                "MONGO_SERVER_BIN is not set (make test sets it from "
+                "scripts/mongo-server.sh)\n");
         return false;
     }
     char port[16], log[300], listen[64], sqlite[300];
@@ -211,13 +213,14 @@ static bool mongo_launch(it_mongo_t *m) {
     snprintf(state, sizeof state, "--state-dir=%s", m->dir);
     const char *base = strrchr(bin, '/') ? strrchr(bin, '/') + 1 : bin;
     if (strcmp(base, "mongod") == 0) {
-        char *argv[] = {(char *)bin, "--port", port,  "--bind_ip", "127.0.0.1", "--dbpath",
-                        m->dir,      "--quiet", "--nounixsocket", NULL};
+        char *argv[] = {(char *)bin, "--port", port,      "--bind_ip",      "127.0.0.1",
+                        "--dbpath",  m->dir,   "--quiet", "--nounixsocket", NULL};
         m->pid = spawn(argv, NULL, log);
     } else {
         /* --debug-addr=- and --telemetry=disable: no second fixed port, no reporting home */
-        char *argv[] = {(char *)bin, "--handler=sqlite", sqlite, state, listen,
-                        "--debug-addr=-", "--telemetry=disable", "--log-level=warn", NULL};
+        char *argv[] = {
+            (char *)bin,           "--handler=sqlite", sqlite, state, listen, "--debug-addr=-",
+            "--telemetry=disable", "--log-level=warn", NULL};
         m->pid = spawn(argv, NULL, log);
     }
     for (int i = 0; i < 500; i++) {
@@ -278,8 +281,9 @@ long it_mongo_count(const it_mongo_t *m, const char *coll, const char *filter_js
     mongoc_client_t *client;
     mongoc_collection_t *c = mongo_coll(m, coll, &client);
     bson_t *filter = bson_new_from_json((const uint8_t *)filter_json, -1, NULL);
-    long n = c && filter ? (long)mongoc_collection_count_documents(c, filter, NULL, NULL, NULL, NULL)
-                         : -1;
+    long n = c && filter
+                 ? (long)mongoc_collection_count_documents(c, filter, NULL, NULL, NULL, NULL)
+                 : -1;
     bson_destroy(filter);
     if (c)
         mongoc_collection_destroy(c);

@@ -116,8 +116,7 @@ static void serves_its_spec(void **state) {
 
 static void unknown_paths_and_methods(void **state) {
     (void)state;
-    const char *missing[] = {"/nope", "/clients/", "/clients//heartbeat", "//",
-                             "/clients/a/b/c/d"};
+    const char *missing[] = {"/nope", "/clients/", "/clients//heartbeat", "//", "/clients/a/b/c/d"};
     for (size_t i = 0; i < sizeof missing / sizeof missing[0]; i++) {
         it_resp_t r = it_http(&it_fx.svc, "GET", missing[i], NULL, NULL, 0);
         it_assert_problem(&r, 404, NULL);

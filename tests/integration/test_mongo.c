@@ -268,8 +268,13 @@ static void observation_validation(void **state) {
         char body[512];
         const char *detail;
     } cases[] = {
-        {"", "latitude"}, {"", "longitude"}, {"", "quality"}, {"", "quality"},
-        {"", "recorded_at"}, {"", "recorded_at"}, {"", "speed_kmh"},
+        {"", "latitude"},
+        {"", "longitude"},
+        {"", "quality"},
+        {"", "quality"},
+        {"", "recorded_at"},
+        {"", "recorded_at"},
+        {"", "speed_kmh"},
         {"{\"user_id\":\"abc\",\"location\":{\"latitude\":1,\"longitude\":1},\"quality\":0.5}",
          "user_id"},
         {"{\"user_id\":\"0123456789abcdef01234567\",\"quality\":0.5}", "location"},
@@ -457,7 +462,8 @@ static void observation_queries_and_paging(void **state) {
         {"/observations?since=2025-01-01T00:00:10.000Z", 10},
         {"/observations?until=2025-01-01T00:00:01.000Z", 2},
         {"/observations?since=2025-01-01T00:00:05Z&until=2025-01-01T00:00:07Z&user_id="
-         "aaaaaaaaaaaaaaaaaaaaaaaa", 3},
+         "aaaaaaaaaaaaaaaaaaaaaaaa",
+         3},
     };
     for (size_t i = 0; i < sizeof filters / sizeof filters[0]; i++) {
         r = it_http(&it_fx.svc, "GET", filters[i].query, NULL, NULL, 0);
@@ -469,8 +475,8 @@ static void observation_queries_and_paging(void **state) {
         cJSON_Delete(j);
         it_resp_free(&r);
     }
-    const char *bad[] = {"/observations?bbox=1,2,3", "/observations?bbox=1,2,3,x",
-                         "/observations?bbox=0,10,1,5", "/observations?since=soon",
+    const char *bad[] = {"/observations?bbox=1,2,3",     "/observations?bbox=1,2,3,x",
+                         "/observations?bbox=0,10,1,5",  "/observations?since=soon",
                          "/observations?user_id=nobody", "/observations?cursor=123",
                          "/observations?limit=0"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
@@ -503,8 +509,8 @@ static void mongodb_down_and_back(void **state) {
     it_mongo_kill(&mongo);
 
     double secs;
-    assert_int_equal(timed_status(&it_fx.svc, "POST", "/users", "{\"username\":\"during\",\"name\":\"D\"}",
-                                  &secs),
+    assert_int_equal(timed_status(&it_fx.svc, "POST", "/users",
+                                  "{\"username\":\"during\",\"name\":\"D\"}", &secs),
                      503);
     assert_true(secs < 2.0); /* about the 800 ms timeout, never a hang */
     assert_int_equal(timed_status(&it_fx.svc, "GET", "/observations", NULL, &secs), 503);
@@ -516,8 +522,7 @@ static void mongodb_down_and_back(void **state) {
     assert_int_equal(r.status, 200);
     cJSON *j = it_body_json(&r);
     assert_string_equal(it_json_str(j, "status"), "warn");
-    assert_string_equal(it_json_str(cJSON_GetObjectItem(j, "services"), "mongodb"),
-                        "disconnected");
+    assert_string_equal(it_json_str(cJSON_GetObjectItem(j, "services"), "mongodb"), "disconnected");
     assert_string_equal(it_json_str(cJSON_GetObjectItem(j, "services"), "redis"), "connected");
     cJSON_Delete(j);
     it_resp_free(&r);

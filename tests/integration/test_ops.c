@@ -45,7 +45,8 @@ static char *scrape(const it_service_t *s, const char *auth) {
 
 static int raw_connect(int port) {
     int fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port),
+    struct sockaddr_in a = {.sin_family = AF_INET,
+                            .sin_port = htons((uint16_t)port),
                             .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
     if (connect(fd, (struct sockaddr *)&a, sizeof a) != 0) {
         close(fd);
@@ -90,7 +91,8 @@ static long status_of(const it_service_t *s, const char *method, const char *pat
 static void metrics_count_by_route_template(void **state) {
     (void)state;
     char *before = scrape(&it_fx.svc, NULL);
-    const char *series = "http_requests_total{method=\"GET\",route=\"/clients/{id}\",code=\"404\"} ";
+    const char *series =
+        "http_requests_total{method=\"GET\",route=\"/clients/{id}\",code=\"404\"} ";
     long n0 = metric(before, series);
     for (int i = 0; i < 3; i++) {
         char path[64];
@@ -102,17 +104,18 @@ static void metrics_count_by_route_template(void **state) {
     /* a request is counted once its response is sent, which can be just after the
      * client has read it: wait for the count (a slowed service, as under valgrind) */
     char *after = scrape(&it_fx.svc, NULL);
-    for (int i = 0; i < 50 * it_time_scale() &&
-                    (metric(after, series) < (n0 < 0 ? 0 : n0) + 3 ||
-                     metric(after, "http_requests_in_flight ") != 0);
+    for (int i = 0; i < 50 * it_time_scale() && (metric(after, series) < (n0 < 0 ? 0 : n0) + 3 ||
+                                                 metric(after, "http_requests_in_flight ") != 0);
          i++) {
         it_sleep_ms(20);
         free(after);
         after = scrape(&it_fx.svc, NULL);
     }
     assert_int_equal(metric(after, series), (n0 < 0 ? 0 : n0) + 3);
-    assert_true(metric(after, "http_request_duration_seconds_count{route=\"/clients/{id}\"} ") >= 3);
-    assert_non_null(strstr(after, "http_request_duration_seconds_bucket{route=\"/clients/{id}\",le=\"0.0005\"}"));
+    assert_true(metric(after, "http_request_duration_seconds_count{route=\"/clients/{id}\"} ") >=
+                3);
+    assert_non_null(strstr(
+        after, "http_request_duration_seconds_bucket{route=\"/clients/{id}\",le=\"0.0005\"}"));
     assert_int_equal(metric(after, "redis_up "), 1);
     assert_int_equal(metric(after, "mongodb_up "), 0);
     assert_int_equal(metric(after, "http_requests_in_flight "), 0);
@@ -138,7 +141,8 @@ static void metrics_count_by_route_template(void **state) {
 static void random_paths_share_one_label(void **state) {
     (void)state;
     char *before = scrape(&it_fx.svc, NULL);
-    long n0 = metric(before, "http_requests_total{method=\"GET\",route=\"unmatched\",code=\"404\"} ");
+    long n0 =
+        metric(before, "http_requests_total{method=\"GET\",route=\"unmatched\",code=\"404\"} ");
     for (int i = 0; i < 40; i++) {
         char path[64];
         snprintf(path, sizeof path, "/random/%d/%x", i, (unsigned)rand());
@@ -207,8 +211,9 @@ static void tokens(void **state) {
     it_service_t s;
     assert_true(it_service_start(&s, it_fx.redis.url, env));
     const char *none = NULL, *wrong = "Authorization: Bearer guess",
-               *read = "Authorization: Bearer read-secret", *api = "Authorization: Bearer api-secret",
-               *adm = "Authorization: Bearer adm-secret", *basic = "Authorization: Basic YTpi";
+               *read = "Authorization: Bearer read-secret",
+               *api = "Authorization: Bearer api-secret", *adm = "Authorization: Bearer adm-secret",
+               *basic = "Authorization: Basic YTpi";
     /* probes, the spec and the page stay open */
     assert_int_equal(status_of(&s, "GET", "/livez", none), 200);
     assert_int_equal(status_of(&s, "GET", "/readyz", none), 200);
@@ -358,8 +363,8 @@ static void graceful_shutdown_finishes_requests_in_flight(void **state) {
         it_resp_free(&r);
     }
     pthread_t stall, t[4];
-    slow_req_t q[4] = {{&s, "drain-a", 0}, {&s, "drain-b", 0}, {&s, "drain-c", 0},
-                       {&s, "drain-d", 0}};
+    slow_req_t q[4] = {
+        {&s, "drain-a", 0}, {&s, "drain-b", 0}, {&s, "drain-c", 0}, {&s, "drain-d", 0}};
     pthread_create(&stall, NULL, stall_redis, &it_fx.redis);
     it_sleep_ms(100);
     for (int i = 0; i < 4; i++)

@@ -16,9 +16,9 @@ static void user_from_document(void **state) {
     (void)state;
     bson_oid_t oid;
     bson_oid_init_from_string(&oid, "0123456789abcdef01234567");
-    bson_t *doc = BCON_NEW("_id", BCON_OID(&oid), "username", "alice", "name", "Alice",
-                           "created_at", BCON_DATE_TIME(1758364245123), "updated_at",
-                           BCON_DATE_TIME(1758364245999));
+    bson_t *doc =
+        BCON_NEW("_id", BCON_OID(&oid), "username", "alice", "name", "Alice", "created_at",
+                 BCON_DATE_TIME(1758364245123), "updated_at", BCON_DATE_TIME(1758364245999));
     mongo_user_t u;
     assert_true(mongo_user_from_bson(doc, &u));
     assert_string_equal(u.id, "0123456789abcdef01234567");
@@ -39,9 +39,13 @@ static void user_from_document(void **state) {
 
 static void observation_round_trip(void **state) {
     (void)state;
-    mongo_observation_t in = {.latitude = 57.64911, .longitude = -10.40744, .quality = 0.75,
-                              .has_speed = true, .speed_kmh = 42.5,
-                              .recorded_at_ms = 1758364245123, .created_at_ms = 1758364246000};
+    mongo_observation_t in = {.latitude = 57.64911,
+                              .longitude = -10.40744,
+                              .quality = 0.75,
+                              .has_speed = true,
+                              .speed_kmh = 42.5,
+                              .recorded_at_ms = 1758364245123,
+                              .created_at_ms = 1758364246000};
     strcpy(in.id, "0123456789abcdef01234567");
     strcpy(in.user_id, "aaaaaaaaaaaaaaaaaaaaaaaa");
     strcpy(in.geohash, "u4pruyd");
@@ -127,9 +131,10 @@ static void filters(void **state) {
     mongo_filter_int64(&f, "count", "$gte", 3);
     mongo_filter_done(&f);
     json = bson_as_relaxed_extended_json(&f.doc, NULL);
-    assert_string_equal(json, "{ \"$and\" : [ { \"$or\" : [ { \"lon\" : { \"$gte\" : 170.0 } }, "
-                              "{ \"lon\" : { \"$lte\" : -170.0 } } ] }, "
-                              "{ \"count\" : { \"$gte\" : 3 } } ] }");
+    assert_string_equal(json,
+                        "{ \"$and\" : [ { \"$or\" : [ { \"lon\" : { \"$gte\" : 170.0 } }, "
+                        "{ \"lon\" : { \"$lte\" : -170.0 } } ] }, "
+                        "{ \"count\" : { \"$gte\" : 3 } } ] }");
     bson_free(json);
     bson_destroy(&f.doc);
 }

@@ -16,28 +16,28 @@ static void accepts_valid_text(void **state) {
     (void)state;
     VALID("");
     VALID("plain ascii");
-    VALID("caf\xc3\xa9");                 /* é */
-    VALID("\xe2\x82\xac");                /* € */
-    VALID("\xf0\x9f\x98\x80");            /* U+1F600 */
-    VALID("\xf4\x8f\xbf\xbf");            /* U+10FFFF, the last code point */
-    VALID("\xed\x9f\xbf");                /* U+D7FF, just below the surrogates */
-    VALID("\xee\x80\x80");                /* U+E000, just above them */
+    VALID("caf\xc3\xa9");      /* é */
+    VALID("\xe2\x82\xac");     /* € */
+    VALID("\xf0\x9f\x98\x80"); /* U+1F600 */
+    VALID("\xf4\x8f\xbf\xbf"); /* U+10FFFF, the last code point */
+    VALID("\xed\x9f\xbf");     /* U+D7FF, just below the surrogates */
+    VALID("\xee\x80\x80");     /* U+E000, just above them */
 }
 
 static void rejects_malformed_text(void **state) {
     (void)state;
-    INVALID("\x80");                      /* lone continuation byte */
-    INVALID("\xc3");                      /* truncated */
-    INVALID("\xe2\x82");                  /* truncated */
-    INVALID("\xc0\xaf");                  /* overlong '/' */
-    INVALID("\xe0\x80\xaf");              /* overlong '/' */
-    INVALID("\xf0\x80\x80\xaf");          /* overlong '/' */
-    INVALID("\xed\xa0\x80");              /* surrogate U+D800 */
-    INVALID("\xed\xbf\xbf");              /* surrogate U+DFFF */
-    INVALID("\xf4\x90\x80\x80");          /* U+110000 */
+    INVALID("\x80");             /* lone continuation byte */
+    INVALID("\xc3");             /* truncated */
+    INVALID("\xe2\x82");         /* truncated */
+    INVALID("\xc0\xaf");         /* overlong '/' */
+    INVALID("\xe0\x80\xaf");     /* overlong '/' */
+    INVALID("\xf0\x80\x80\xaf"); /* overlong '/' */
+    INVALID("\xed\xa0\x80");     /* surrogate U+D800 */
+    INVALID("\xed\xbf\xbf");     /* surrogate U+DFFF */
+    INVALID("\xf4\x90\x80\x80"); /* U+110000 */
     INVALID("\xf5\x80\x80\x80");
     INVALID("\xff");
-    INVALID("ok\xc3\x28");                /* bad continuation */
+    INVALID("ok\xc3\x28"); /* bad continuation */
 }
 
 int main(void) {
