@@ -76,10 +76,12 @@ mongo_uri=
 if [ -n "${MONGO_SERVER_BIN:-}" ]; then
   mport=$(free_port)
   mkdir -p "$tmp/mongo"
+  # exec: the background subshell becomes the server, so $! is the server's pid
+  # and stop() kills the server itself, not a shell that would leave it running
   case $(basename "$MONGO_SERVER_BIN") in
-    mongod) "$MONGO_SERVER_BIN" --port "$mport" --bind_ip 127.0.0.1 --dbpath "$tmp/mongo" \
+    mongod) exec "$MONGO_SERVER_BIN" --port "$mport" --bind_ip 127.0.0.1 --dbpath "$tmp/mongo" \
               --quiet --nounixsocket ;;
-    *) "$MONGO_SERVER_BIN" --handler=sqlite --sqlite-url="file:$tmp/mongo/" \
+    *) exec "$MONGO_SERVER_BIN" --handler=sqlite --sqlite-url="file:$tmp/mongo/" \
          --state-dir="$tmp/mongo" --listen-addr="127.0.0.1:$mport" --debug-addr=- \
          --telemetry=disable --log-level=warn ;;
   esac > "$tmp/mongo.log" 2>&1 &
