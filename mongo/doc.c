@@ -130,6 +130,12 @@ void mongo_filter_lon_range(mongo_filter_t *f, const char *path, double min_lon,
     bson_destroy(west);
 }
 
+void mongo_filter_bbox(mongo_filter_t *f, const char *lat_path, const char *lon_path,
+                       double min_lon, double min_lat, double max_lon, double max_lat) {
+    mongo_filter_range(f, lat_path, min_lat, max_lat);
+    mongo_filter_lon_range(f, lon_path, min_lon, max_lon);
+}
+
 void mongo_filter_done(mongo_filter_t *f) {
     if (f->n == 0) {
         bson_t empty;

@@ -46,6 +46,10 @@ void mongo_filter_date(mongo_filter_t *f, const char *path, const char *op, int6
 /* A longitude range; min_lon > max_lon crosses the antimeridian and becomes
  * {$or: [{path >= min_lon}, {path <= max_lon}]}. */
 void mongo_filter_lon_range(mongo_filter_t *f, const char *path, double min_lon, double max_lon);
+/* A bounding box on two numeric fields: a latitude range, and a longitude
+ * range that may cross the antimeridian (mongo_filter_lon_range). */
+void mongo_filter_bbox(mongo_filter_t *f, const char *lat_path, const char *lon_path,
+                       double min_lon, double min_lat, double max_lon, double max_lat);
 /* {$or: [a, b]} */
 void mongo_filter_or(mongo_filter_t *f, const bson_t *a, const bson_t *b);
 /* Begins a clause document the caller fills (e.g. an $or); end it with

@@ -139,10 +139,9 @@ store_status_t mongo_observations_find(const mongo_obs_query_t *q, mongo_obs_pag
         return st;
     mongo_filter_t f;
     mongo_filter_init(&f);
-    if (q->has_bbox) {
-        mongo_filter_range(&f, "location.latitude", q->min_lat, q->max_lat);
-        mongo_filter_lon_range(&f, "location.longitude", q->min_lon, q->max_lon);
-    }
+    if (q->has_bbox)
+        mongo_filter_bbox(&f, "location.latitude", "location.longitude", q->min_lon, q->min_lat,
+                          q->max_lon, q->max_lat);
     if (q->user_id)
         mongo_filter_utf8(&f, "user_id", "$eq", q->user_id);
     if (q->has_since)

@@ -155,10 +155,9 @@ store_status_t mongo_segments_find(const mongo_segment_query_t *q, mongo_segment
         return st;
     mongo_filter_t f;
     mongo_filter_init(&f);
-    if (q->has_bbox) {
-        mongo_filter_range(&f, "center.latitude", q->min_lat, q->max_lat);
-        mongo_filter_lon_range(&f, "center.longitude", q->min_lon, q->max_lon);
-    }
+    if (q->has_bbox)
+        mongo_filter_bbox(&f, "center.latitude", "center.longitude", q->min_lon, q->min_lat,
+                          q->max_lon, q->max_lat);
     mongo_filter_int64(&f, "count", "$gte", q->min_count);
     if (q->cursor)
         mongo_filter_utf8(&f, "_id", "$gt", q->cursor);
