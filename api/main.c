@@ -8,6 +8,7 @@
 
 #include "../core/config.h"
 #include "../core/log.h"
+#include "../core/logsink.h"
 #include "../core/redis_url.h"
 #include "../mongo/pool.h"
 #include "../store/conn.h"
@@ -56,6 +57,8 @@ int main(int argc, char **argv) {
     sigaddset(&stop, SIGTERM);
     pthread_sigmask(SIG_BLOCK, &stop, NULL);
     signal(SIGPIPE, SIG_IGN);
+    if (!log_sink_start(cfg.log_flush_ms))
+        log_event(LOG_WARN, "cannot start the log flusher: every line is written at once");
 
     store_keys_set_prefix(cfg.key_prefix);
     store_conn_configure(&url, cfg.redis_timeout_ms);
@@ -105,6 +108,7 @@ int main(int argc, char **argv) {
     store_reaper_stop();
     mongo_shutdown();
     log_event(LOG_INFO, "stopped");
+    log_sink_stop();
     config_free(&cfg);
     return 0;
 }

@@ -77,6 +77,8 @@ static const option_t options[] = {
      "largest accepted observation batch body"},
     {"LOG_LEVEL", OPT_STR, F(log_level), "info", 0, 8, "debug, info, warn or error"},
     {"LOG_FORMAT", OPT_STR, F(log_format), "json", 0, 8, "json (one object per line) or text"},
+    {"LOG_FLUSH_MS", OPT_INT, F(log_flush_ms), "100", 0, 10000,
+     "request log lines are written in batches at most this old (0: each at once)"},
     {"API_TOKEN", OPT_STR, F(api_token), "", 0, 4096,
      "Bearer token for every request that changes state"},
     {"API_TOKEN_FILE", OPT_STR, F(api_token_file), "", 0, 4096, "file holding API_TOKEN"},

@@ -44,6 +44,7 @@ typedef struct {
     /* operations */
     char *log_level;  /* debug | info | warn | error */
     char *log_format; /* json | text */
+    int log_flush_ms; /* request lines are buffered this long at most; 0: none */
     char *api_token, *api_token_file;
     char *read_token, *read_token_file;
     char *admin_token, *admin_token_file;

@@ -4,8 +4,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
-#include <unistd.h>
-
+#include "logsink.h"
 #include "timefmt.h"
 
 static log_level_t min_level = LOG_INFO;
@@ -47,58 +46,126 @@ size_t log_json_escape(const char *s, char *out, size_t cap) {
     return o;
 }
 
-static void emit(char *line, int n, size_t cap) {
-    if (n < 0)
-        return;
-    if ((size_t)n > cap - 2)
-        n = (int)cap - 2;
-    line[n++] = '\n';
-    ssize_t w = write(STDOUT_FILENO, line, (size_t)n);
-    (void)w;
+/* A line being built; appends stop at the capacity (less room for '\n'). */
+typedef struct {
+    char *p;
+    size_t n, cap;
+} line_t;
+
+static void put(line_t *l, const char *s, size_t n) {
+    if (n > l->cap - 1 - l->n)
+        n = l->cap - 1 - l->n;
+    memcpy(l->p + l->n, s, n);
+    l->n += n;
+}
+
+static void put_s(line_t *l, const char *s) { put(l, s, strlen(s)); }
+
+static void put_json(line_t *l, const char *s) {
+    l->n += log_json_escape(s, l->p + l->n, l->cap - 1 - l->n);
+}
+
+static void put_u(line_t *l, unsigned long long v) {
+    char d[24];
+    size_t i = sizeof d;
+    do
+        d[--i] = (char)('0' + v % 10);
+    while ((v /= 10) > 0);
+    put(l, d + i, sizeof d - i);
+}
+
+/* milliseconds with three decimals, as printf's %.3f writes them */
+static void put_ms(line_t *l, double ms) {
+    unsigned long long us = ms > 0 ? (unsigned long long)(ms * 1000.0 + 0.5) : 0;
+    put_u(l, us / 1000);
+    char frac[4] = {'.', (char)('0' + us / 100 % 10), (char)('0' + us / 10 % 10),
+                    (char)('0' + us % 10)};
+    put(l, frac, 4);
+}
+
+static void put_time(line_t *l) {
+    char ts[CORE_ISO8601_LEN];
+    core_iso8601(core_now_ms(), ts);
+    put_s(l, ts);
+}
+
+static void finish(line_t *l, bool now) {
+    l->p[l->n++] = '\n';
+    log_sink_put(l->p, l->n, now);
 }
 
 void log_event(log_level_t level, const char *fmt, ...) {
     if (level < min_level)
         return;
-    char msg[1024], line[2304], ts[CORE_ISO8601_LEN];
-    core_iso8601(core_now_ms(), ts);
+    char msg[1024], out[2304];
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
-    int n;
+    line_t l = {out, 0, sizeof out};
     if (json) {
-        char esc[2048];
-        log_json_escape(msg, esc, sizeof esc);
-        n = snprintf(line, sizeof line, "{\"time\":\"%s\",\"level\":\"%s\",\"msg\":\"%s\"}", ts,
-                     names[level], esc);
+        put_s(&l, "{\"time\":\"");
+        put_time(&l);
+        put_s(&l, "\",\"level\":\"");
+        put_s(&l, names[level]);
+        put_s(&l, "\",\"msg\":\"");
+        put_json(&l, msg);
+        put_s(&l, "\"}");
     } else {
-        n = snprintf(line, sizeof line, "%s %s %s", ts, names[level], msg);
+        put_time(&l);
+        put_s(&l, " ");
+        put_s(&l, names[level]);
+        put_s(&l, " ");
+        put_s(&l, msg);
     }
-    emit(line, n, sizeof line);
+    finish(&l, true);
+}
+
+size_t log_request_format(const log_request_t *r, char *out, size_t cap) {
+    line_t l = {out, 0, cap};
+    if (json) {
+        put_s(&l, "{\"time\":\"");
+        put_time(&l);
+        put_s(&l, "\",\"level\":\"info\",\"msg\":\"request\",\"request_id\":\"");
+        put_json(&l, r->request_id);
+        put_s(&l, "\",\"method\":\"");
+        put_json(&l, r->method);
+        put_s(&l, "\",\"route\":\"");
+        put_json(&l, r->route);
+        put_s(&l, "\",\"status\":");
+        put_u(&l, r->status);
+        put_s(&l, ",\"duration_ms\":");
+        put_ms(&l, r->duration_ms);
+        put_s(&l, ",\"bytes\":");
+        put_u(&l, r->bytes);
+        put_s(&l, ",\"remote\":\"");
+        put_json(&l, r->remote);
+        put_s(&l, "\"}");
+    } else {
+        put_time(&l);
+        put_s(&l, " info request ");
+        put_s(&l, r->request_id);
+        put_s(&l, " ");
+        put_s(&l, r->method);
+        put_s(&l, " ");
+        put_s(&l, r->route);
+        put_s(&l, " ");
+        put_u(&l, r->status);
+        put_s(&l, " ");
+        put_ms(&l, r->duration_ms);
+        put_s(&l, "ms ");
+        put_u(&l, r->bytes);
+        put_s(&l, "B ");
+        put_s(&l, r->remote);
+    }
+    l.p[l.n] = '\0';
+    return l.n;
 }
 
 void log_request(const log_request_t *r) {
     if (LOG_INFO < min_level)
         return;
-    char line[1024], ts[CORE_ISO8601_LEN];
-    core_iso8601(core_now_ms(), ts);
-    int n;
-    if (json) {
-        char id[300], route[300], method[64];
-        log_json_escape(r->request_id, id, sizeof id);
-        log_json_escape(r->route, route, sizeof route);
-        log_json_escape(r->method, method, sizeof method);
-        n = snprintf(
-            line, sizeof line,
-            "{\"time\":\"%s\",\"level\":\"info\",\"msg\":\"request\",\"request_id\":\"%s\","
-            "\"method\":\"%s\",\"route\":\"%s\",\"status\":%u,\"duration_ms\":%.3f,"
-            "\"bytes\":%zu,\"remote\":\"%s\"}",
-            ts, id, method, route, r->status, r->duration_ms, r->bytes, r->remote);
-    } else {
-        n = snprintf(line, sizeof line, "%s info request %s %s %s %u %.3fms %zuB %s", ts,
-                     r->request_id, r->method, r->route, r->status, r->duration_ms, r->bytes,
-                     r->remote);
-    }
-    emit(line, n, sizeof line);
+    char out[1024];
+    line_t l = {out, log_request_format(r, out, sizeof out), sizeof out};
+    finish(&l, false);
 }

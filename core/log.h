@@ -1,8 +1,11 @@
 /*
  * The log: one line per event or request on stdout, as a JSON object
  * (LOG_FORMAT=json, the default: what log collectors parse) or as text
- * ("time level message", for people at a terminal). Safe from any thread:
- * each line is one write().
+ * ("time level message", for people at a terminal). Safe from any thread.
+ * Lines go out through core/logsink.h: request lines in batches, events at
+ * once. Lines are built by hand, not with printf: a request line is written
+ * for every request, and printf's formatting was a fifth of a heartbeat's
+ * instructions.
  */
 #ifndef CORE_LOG_H
 #define CORE_LOG_H
@@ -35,6 +38,10 @@ typedef struct {
 } log_request_t;
 
 void log_request(const log_request_t *r);
+
+/* The line log_request writes, without its '\n', into out (cap bytes, NUL
+ * terminated, truncated to fit). Returns its length. */
+size_t log_request_format(const log_request_t *r, char *out, size_t cap);
 
 /* Writes s as a JSON string body (no quotes) into out (cap bytes), escaping
  * quotes, backslashes and control characters; truncates. Returns the length. */

@@ -158,28 +158,16 @@ static void random_paths_share_one_label(void **state) {
     free(after);
 }
 
-static void request_ids_and_log_lines(void **state) {
-    (void)state;
-    const char *given[] = {"X-Request-Id: trace-abc.123", NULL};
-    it_resp_t r = it_http(&it_fx.svc, "GET", "/clients/nope", given, NULL, 0);
-    char id[128];
-    assert_true(it_header(&r, "X-Request-Id", id, sizeof id));
-    assert_string_equal(id, "trace-abc.123"); /* kept, on an error too */
-    it_resp_free(&r);
-    const char *bad[] = {"X-Request-Id: has spaces and \"quotes\"", NULL};
-    r = it_http(&it_fx.svc, "GET", "/readyz", bad, NULL, 0);
-    assert_true(it_header(&r, "X-Request-Id", id, sizeof id));
-    assert_int_equal(strlen(id), 16); /* replaced by a generated one */
-    assert_null(strchr(id, ' '));
-    it_resp_free(&r);
-    /* the request log: one JSON object per request, with the route template */
-    it_sleep_ms(50);
-    FILE *f = fopen(it_fx.svc.log, "r");
+/* Finds the request line with this id in the service's log and checks it as a
+ * log collector would read it. False while it is not there yet. */
+static bool request_line_checked(const char *log, const char *request_id) {
+    FILE *f = fopen(log, "r");
     assert_non_null(f);
-    char line[2048];
+    char line[2048], want[160];
+    snprintf(want, sizeof want, "\"request_id\":\"%s\"", request_id);
     bool found = false;
     while (fgets(line, sizeof line, f)) {
-        if (!strstr(line, "\"request_id\":\"trace-abc.123\""))
+        if (!strstr(line, want))
             continue;
         cJSON *j = cJSON_Parse(line);
         assert_non_null(j);
@@ -195,6 +183,30 @@ static void request_ids_and_log_lines(void **state) {
         found = true;
     }
     fclose(f);
+    return found;
+}
+
+static void request_ids_and_log_lines(void **state) {
+    (void)state;
+    const char *given[] = {"X-Request-Id: trace-abc.123", NULL};
+    it_resp_t r = it_http(&it_fx.svc, "GET", "/clients/nope", given, NULL, 0);
+    char id[128];
+    assert_true(it_header(&r, "X-Request-Id", id, sizeof id));
+    assert_string_equal(id, "trace-abc.123"); /* kept, on an error too */
+    it_resp_free(&r);
+    const char *bad[] = {"X-Request-Id: has spaces and \"quotes\"", NULL};
+    r = it_http(&it_fx.svc, "GET", "/readyz", bad, NULL, 0);
+    assert_true(it_header(&r, "X-Request-Id", id, sizeof id));
+    assert_int_equal(strlen(id), 16); /* replaced by a generated one */
+    assert_null(strchr(id, ' '));
+    it_resp_free(&r);
+    /* the request log: one JSON object per request, with the route template;
+     * request lines are written in batches (LOG_FLUSH_MS, 100 ms by default) */
+    bool found = false;
+    for (int waited = 0; !found && waited < 3000; waited += 50) {
+        it_sleep_ms(50);
+        found = request_line_checked(it_fx.svc.log, "trace-abc.123");
+    }
     assert_true(found);
 }
 

@@ -1,0 +1,32 @@
+/*
+ * Where log lines go: standard output, through one buffer. A request line is
+ * appended to the buffer and written with the lines around it, by whoever
+ * fills the buffer or by a flusher thread at most flush_ms after the first
+ * line of a batch: one write() per batch, not one per request (a write per
+ * request was a sixth of a heartbeat's syscalls). Event lines (start-up,
+ * warnings, errors) are written at once, with what is buffered before them,
+ * so the order of lines is always the order they were logged in.
+ *
+ * Until log_sink_start is called (and with flush_ms 0) every line is written
+ * at once. A crash loses at most the last flush_ms of request lines.
+ */
+#ifndef CORE_LOGSINK_H
+#define CORE_LOGSINK_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+/* Starts buffering, with a flusher thread (which inherits the caller's signal
+ * mask). flush_ms 0: no buffering. Returns false if the thread cannot start
+ * (lines are then written at once). Call once. */
+bool log_sink_start(int flush_ms);
+
+/* Writes what is buffered and stops the flusher; later lines are written at
+ * once. */
+void log_sink_stop(void);
+
+/* Takes one whole line (with its '\n'); now: write it, and everything
+ * buffered before it, before returning. Safe from any thread. */
+void log_sink_put(const char *line, size_t n, bool now);
+
+#endif
