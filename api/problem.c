@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "../core/jsonout.h"
 #include "../core/log.h"
 
 const char *api_status_title(unsigned status) {
@@ -39,19 +40,21 @@ void api_problem(api_req_t *r, unsigned status, const char *fmt, ...) {
     cJSON_AddStringToObject(body, "title", api_status_title(status));
     cJSON_AddNumberToObject(body, "status", status);
     cJSON_AddStringToObject(body, "detail", detail);
-    char *text = cJSON_PrintUnformatted(body);
+    size_t len = 0;
+    char *text = core_json_print(body, &len);
     cJSON_Delete(body);
     /* If even this allocation fails, fall back to a fixed body: never an empty error. */
     static const char oom[] =
         "{\"type\":\"about:blank\",\"title\":\"Internal Server Error\","
         "\"status\":500,\"detail\":\"out of memory\"}";
     struct MHD_Response *resp =
-        text ? MHD_create_response_from_buffer(strlen(text), text, MHD_RESPMEM_MUST_FREE)
+        text ? MHD_create_response_from_buffer(len, text, MHD_RESPMEM_MUST_FREE)
              : MHD_create_response_from_buffer(sizeof oom - 1, (void *)oom, MHD_RESPMEM_PERSISTENT);
     if (!resp)
         return;
     MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "application/problem+json");
-    size_t len = text ? strlen(text) : sizeof oom - 1;
+    if (!text)
+        len = sizeof oom - 1;
     api_reply(r, text ? status : 500, resp);
     r->resp_bytes = len;
 }

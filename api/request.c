@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "../core/ids.h"
+#include "../core/jsonout.h"
 #include "../core/timefmt.h"
 #include "problem.h"
 
@@ -214,20 +215,19 @@ void api_reply_data(api_req_t *r, unsigned status, const char *content_type, con
 }
 
 void api_reply_json(api_req_t *r, unsigned status, cJSON *body) {
-    char *text = body ? cJSON_PrintUnformatted(body) : NULL;
+    size_t len = 0;
+    char *text = core_json_print(body, &len);
     cJSON_Delete(body);
     if (!text) {
         api_problem(r, 500, "out of memory while encoding the response");
         return;
     }
-    struct MHD_Response *resp =
-        MHD_create_response_from_buffer(strlen(text), text, MHD_RESPMEM_MUST_FREE);
+    struct MHD_Response *resp = MHD_create_response_from_buffer(len, text, MHD_RESPMEM_MUST_FREE);
     if (!resp) {
         free(text);
         return;
     }
     MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
-    size_t len = strlen(text);
     api_reply(r, status, resp);
     r->resp_bytes = len;
 }

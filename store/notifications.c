@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../core/jsonout.h"
 #include "keys.h"
 #include "reply.h"
 #include "script.h"
@@ -54,7 +55,7 @@ static char *encode(const store_notification_t *n) {
     cJSON_AddStringToObject(o, "body", n->body);
     cJSON_AddStringToObject(o, "priority", n->priority);
     cJSON_AddStringToObject(o, "created_at", n->created_at);
-    char *s = cJSON_PrintUnformatted(o);
+    char *s = core_json_print(o, NULL);
     cJSON_Delete(o);
     return s;
 }

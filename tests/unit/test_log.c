@@ -9,7 +9,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <cJSON.h>
+#include <cjson/cJSON.h>
 #include <cmocka.h>
 
 #include "../../core/log.h"
@@ -53,9 +53,8 @@ static void durations_and_sizes(void **state) {
     static const struct {
         double ms;
         const char *text;
-    } cases[] = {{0, "0.000"},       {0.0004, "0.000"}, {0.0006, "0.001"},
-                 {0.9996, "1.000"},  {12.5, "12.500"},  {30000.25, "30000.250"},
-                 {-1.0, "0.000"}};
+    } cases[] = {{0, "0.000"},     {0.0004, "0.000"},       {0.0006, "0.001"}, {0.9996, "1.000"},
+                 {12.5, "12.500"}, {30000.25, "30000.250"}, {-1.0, "0.000"}};
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         log_request_t r = sample;
         r.duration_ms = cases[i].ms;
@@ -95,8 +94,8 @@ static void text_request_line(void **state) {
     log_request_format(&sample, line, sizeof line);
     const char *rest = strchr(line, ' ');
     assert_non_null(rest);
-    assert_string_equal(rest,
-                        " info request abc123 POST /clients/{id}/heartbeat 204 1.234ms 0B 127.0.0.1");
+    assert_string_equal(
+        rest, " info request abc123 POST /clients/{id}/heartbeat 204 1.234ms 0B 127.0.0.1");
     assert_true(log_configure("info", "json"));
 }
 

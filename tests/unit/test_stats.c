@@ -1,5 +1,6 @@
 /* Unit tests for store/stats.c: store_stats_parse_info on INFO replies. */
 #include <setjmp.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -165,12 +166,18 @@ static void large_counters(void **state) {
     (void)state;
     static const char info[] =
         "keyspace_hits:9007199254740993\r\n"
-        "used_memory:68719476736\r\n";
+        "used_memory:68719476736\r\n"
+        "connected_clients:99999999999999999999999\r\n"
+        "uptime_in_seconds:-5\r\n"
+        "instantaneous_ops_per_sec:12abc\r\n";
     store_stats_t s;
     memset(&s, 0, sizeof s);
     store_stats_parse_info(info, &s);
     assert_true(s.keyspace_hits == 9007199254740993LL);
     assert_true(s.used_memory_bytes == 68719476736LL);
+    assert_true(s.connected_clients == LLONG_MAX); /* saturated, not wrapped */
+    assert_int_equal(s.uptime_s, -5);
+    assert_int_equal(s.ops_per_sec, 12); /* the leading digits, as atoll reads them */
 }
 
 int main(void) {
