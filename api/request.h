@@ -33,6 +33,7 @@ struct api_req {
 
     char *body; /* owned, NUL-terminated; NULL when none arrived */
     size_t body_len, body_cap, body_limit;
+    size_t body_expected; /* Content-Length, once checked against body_limit */
     bool body_too_large;
 
     struct MHD_Response *resp; /* owned until queued, unless resp_shared */

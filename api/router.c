@@ -105,13 +105,12 @@ api_match_status_t api_router_match(const api_route_t *routes, size_t n, api_met
     if (nsegs < 0)
         return API_MATCH_NOT_FOUND;
     api_method_t want = method == API_HEAD ? API_GET : method;
-    api_match_t m;
+    api_match_t m = {0}; /* template_match sets nparams and the params it fills */
     /* Only the most specific templates count: /observations/batch, not
      * /observations/{id}, is what "/observations/batch" names, so a GET there
      * is a 405, not a request for an observation called "batch". */
     int best = 0;
     for (size_t i = 0; i < n; i++) {
-        memset(&m, 0, sizeof m);
         int spec = template_match(routes[i].pattern, segs, nsegs, &m);
         if (spec < best || spec == 0)
             continue;

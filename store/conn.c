@@ -16,12 +16,14 @@
  */
 #include "conn.h"
 
+#include <errno.h>
 #include <poll.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/uio.h>
 
 #include "../core/log.h"
 #include "../core/timefmt.h"
@@ -235,28 +237,28 @@ static char *put_uint(char *p, size_t v) {
     return p;
 }
 
-/* Appends one command, in the Redis protocol, to the context's output
- * buffer. redisAppendCommandArgv formats every argument's header with
- * sdscatfmt into an allocation of its own; here a command (nearly all are
- * small) is formatted on the stack and costs one copy into hiredis's buffer. */
-static int append_command(redisContext *ctx, const store_args_t *cmd) {
-    size_t total = 1 + 20 + 2;
-    for (int i = 0; i < cmd->argc; i++)
-        total += 1 + 20 + 2 + cmd->lens[i] + 2;
-    char stack[4096];
-    char *buf = total <= sizeof stack ? stack : malloc(total);
-    if (!buf)
-        return REDIS_ERR;
-    char *p = buf;
-    *p++ = '*';
-    p = put_uint(p, (size_t)cmd->argc);
+/* Writes "*N\r\n" (lead '*') or "$N\r\n" (lead '$') at p; returns the end. */
+static char *put_header(char *p, char lead, size_t v) {
+    *p++ = lead;
+    p = put_uint(p, v);
     *p++ = '\r';
     *p++ = '\n';
+    return p;
+}
+
+/* Appends one command, in the Redis protocol, to the context's output
+ * buffer. redisAppendCommandArgv formats every argument's header with
+ * sdscatfmt into an allocation of its own; here a command is formatted in
+ * one buffer (on the stack for nearly all) and costs one copy into
+ * hiredis's buffer. */
+static int append_command(redisContext *ctx, const store_args_t *cmd, size_t size) {
+    char stack[4096];
+    char *buf = size <= sizeof stack ? stack : malloc(size);
+    if (!buf)
+        return REDIS_ERR;
+    char *p = put_header(buf, '*', (size_t)cmd->argc);
     for (int i = 0; i < cmd->argc; i++) {
-        *p++ = '$';
-        p = put_uint(p, cmd->lens[i]);
-        *p++ = '\r';
-        *p++ = '\n';
+        p = put_header(p, '$', cmd->lens[i]);
         memcpy(p, cmd->argv[i], cmd->lens[i]);
         p += cmd->lens[i];
         *p++ = '\r';
@@ -266,6 +268,69 @@ static int append_command(redisContext *ctx, const store_args_t *cmd) {
     if (buf != stack)
         free(buf);
     return rc;
+}
+
+/* The protocol's bytes for cmd, were it formatted. */
+static size_t command_size(const store_args_t *cmd) {
+    size_t total = 1 + 20 + 2;
+    for (int i = 0; i < cmd->argc; i++)
+        total += 1 + 20 + 2 + cmd->lens[i] + 2;
+    return total;
+}
+
+/* Large commands with at most this many arguments are written with
+ * write_command. */
+enum { MAX_ARGS = 64, DIRECT_WRITE_MIN = 16 * 1024 };
+
+/* Sends a large command without copying its arguments: whatever hiredis
+ * has buffered first (commands keep their order), then the command with
+ * writev, the headers from a stack buffer and each argument from where it
+ * lies. A 40 kB frame was copied twice on its way out (into a formatting
+ * buffer, then into hiredis's). Failure leaves the connection unusable (a
+ * partial command may be on the wire): the caller drops it. */
+static int write_command(redisContext *ctx, const store_args_t *cmd) {
+    int done = 0;
+    while (!done)
+        if (redisBufferWrite(ctx, &done) != REDIS_OK)
+            return REDIS_ERR;
+    char heads[24 * (MAX_ARGS + 1)];
+    struct iovec iov[3 * MAX_ARGS + 1];
+    int n = 0;
+    char *h = heads, *end = put_header(h, '*', (size_t)cmd->argc);
+    iov[n++] = (struct iovec){h, (size_t)(end - h)};
+    for (int i = 0; i < cmd->argc; i++) {
+        h = end;
+        end = put_header(h, '$', cmd->lens[i]);
+        iov[n++] = (struct iovec){h, (size_t)(end - h)};
+        iov[n++] = (struct iovec){(void *)cmd->argv[i], cmd->lens[i]};
+        iov[n++] = (struct iovec){"\r\n", 2};
+    }
+    for (struct iovec *v = iov; n > 0;) {
+        ssize_t w = writev(ctx->fd, v, n) /* n <= 3 * MAX_ARGS + 1, far below IOV_MAX */;
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0) {
+            /* EAGAIN: the socket's send timeout (REDIS_TIMEOUT_MS) passed */
+            snprintf(ctx->errstr, sizeof ctx->errstr, "write: %s",
+                     w < 0 ? strerror(errno) : "nothing written");
+            return REDIS_ERR;
+        }
+        for (size_t left = (size_t)w; left > 0;) {
+            size_t take = left < v->iov_len ? left : v->iov_len;
+            v->iov_base = (char *)v->iov_base + take;
+            v->iov_len -= take;
+            left -= take;
+            if (v->iov_len == 0) {
+                v++;
+                n--;
+            }
+        }
+        while (n > 0 && v->iov_len == 0) {
+            v++;
+            n--;
+        }
+    }
+    return REDIS_OK;
 }
 
 store_status_t store_run_raw(int n, store_args_t *cmds, redisReply **replies) {
@@ -280,8 +345,12 @@ store_status_t store_run_raw(int n, store_args_t *cmds, redisReply **replies) {
         return STORE_UNAVAILABLE;
     }
     for (int i = 0; i < n; i++) {
-        if (append_command(ctx, &cmds[i]) != REDIS_OK) {
-            drop_ctx("cannot buffer command");
+        size_t size = command_size(&cmds[i]);
+        int rc = size >= DIRECT_WRITE_MIN && cmds[i].argc <= MAX_ARGS
+                     ? write_command(ctx, &cmds[i])
+                     : append_command(ctx, &cmds[i], size);
+        if (rc != REDIS_OK) {
+            drop_ctx(ctx->errstr[0] ? ctx->errstr : "cannot send command");
             atomic_fetch_add_explicit(&errors, 1, memory_order_relaxed);
             return STORE_UNAVAILABLE;
         }

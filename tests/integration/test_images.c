@@ -82,6 +82,50 @@ static void raw_upload_is_stored_binary_safe(void **state) {
     free(img);
 }
 
+/* Frames around the sizes where the path changes: a command over 16 KiB is
+ * written straight from the body to Redis's socket, a body over 64 KiB
+ * outgrows the buffer its Content-Length reserved. Byte for byte in Redis
+ * and back over HTTP. */
+static void large_frames_byte_for_byte(void **state) {
+    (void)state;
+    const char *big[] = {"MAX_IMAGE_BYTES=4194304", NULL};
+    it_service_t svc;
+    assert_true(it_service_start(&svc, it_fx.redis.url, big));
+    static const size_t sizes[] = {4000, 16383, 16384, 40000, 65535, 65536, 100000, 3000000};
+    it_resp_t r = it_json_req(&svc, "POST", "/clients", "{\"id\":\"big\"}");
+    assert_int_equal(r.status, 201);
+    it_resp_free(&r);
+    for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
+        size_t n = sizes[i];
+        unsigned char *img = frame(n, (unsigned)i + 3);
+        const char *hs[] = {"Content-Type: image/jpeg", NULL};
+        r = it_http(&svc, "PUT", "/clients/big/image", hs, img, n);
+        assert_int_equal(r.status, 200);
+        cJSON *j = it_body_json(&r);
+        assert_int_equal((long long)it_json_num(j, "size"), (long long)n);
+        assert_int_equal((int)it_json_num(j, "frame_number"), (int)i + 1);
+        cJSON_Delete(j);
+        it_resp_free(&r);
+        redisReply *data = image_field("big", "data");
+        assert_int_equal(data->type, REDIS_REPLY_STRING);
+        assert_int_equal((size_t)data->len, n);
+        assert_memory_equal(data->str, img, n);
+        freeReplyObject(data);
+        const char *raw[] = {"Accept: image/jpeg", NULL};
+        r = it_http(&svc, "GET", "/clients/big/image", raw, NULL, 0);
+        assert_int_equal(r.status, 200);
+        assert_int_equal(r.body_len, n);
+        assert_memory_equal(r.body, img, n);
+        it_resp_free(&r);
+        free(img);
+    }
+    /* and the service still answers small commands on the same connection */
+    r = it_http(&svc, "POST", "/clients/big/heartbeat", NULL, NULL, 0);
+    assert_int_equal(r.status, 204);
+    it_resp_free(&r);
+    assert_int_equal(it_service_stop(&svc), 0);
+}
+
 static void frames_count_up_and_replace(void **state) {
     (void)state;
     create("cam");
@@ -336,6 +380,7 @@ int main(void) {
     it_fixture_env = env;
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup(raw_upload_is_stored_binary_safe, it_flush),
+        cmocka_unit_test_setup(large_frames_byte_for_byte, it_flush),
         cmocka_unit_test_setup(frames_count_up_and_replace, it_flush),
         cmocka_unit_test_setup(etag_and_not_modified, it_flush),
         cmocka_unit_test_setup(json_upload_and_download, it_flush),

@@ -54,8 +54,8 @@ static void scalars_and_containers(void **state) {
 static void strings_escaped_as_cjson_does(void **state) {
     (void)state;
     static const char *cases[] = {
-        "plain",   "quote\"d", "back\\slash", "\b\f\n\r\t", "\x01\x1f control",
-        "snow ☃ and 🎉", "</script>", "\x7f del", "/slash/",
+        "plain",        "quote\"d",  "back\\slash", "\b\f\n\r\t", "\x01\x1f control",
+        "snow ☃ and 🎉", "</script>", "\x7f del",    "/slash/",
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         same_as_cjson(cJSON_CreateString(cases[i]));
