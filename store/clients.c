@@ -118,14 +118,9 @@ store_status_t store_clients_connect(const char *id, bool create_only, int64_t n
     store_args_int(&a, now_ms);
     store_args_str(&a, create_only ? "1" : "0");
     redisReply *r;
-    store_status_t st = store_eval(&connect_script, 5, &a, &r);
-    store_args_free(&a);
+    store_status_t st = store_eval_found(&connect_script, 5, &a, STORE_CONFLICT, &r);
     if (st != STORE_OK)
         return st;
-    if (r->type != REDIS_REPLY_ARRAY) {
-        freeReplyObject(r);
-        return STORE_CONFLICT;
-    }
     snprintf(out->id, sizeof out->id, "%s", id);
     *created = store_reply_int(store_reply_at(r, 0), 0) == 1;
     read_client(r, 1, out);
@@ -139,14 +134,9 @@ store_status_t store_clients_get(const char *id, store_client_t *out) {
     store_args_key(&a, KEY_CLIENT, id);
     store_args_key(&a, KEY_IMAGE, id);
     redisReply *r;
-    store_status_t st = store_eval(&get_script, 2, &a, &r);
-    store_args_free(&a);
+    store_status_t st = store_eval_found(&get_script, 2, &a, STORE_NOT_FOUND, &r);
     if (st != STORE_OK)
         return st;
-    if (r->type != REDIS_REPLY_ARRAY) {
-        freeReplyObject(r);
-        return STORE_NOT_FOUND;
-    }
     snprintf(out->id, sizeof out->id, "%s", id);
     read_client(r, 0, out);
     freeReplyObject(r);
@@ -163,14 +153,7 @@ store_status_t store_clients_heartbeat(const char *id, int64_t now_ms) {
     store_args_str(&a, now);
     store_args_int(&a, now_ms);
     store_args_str(&a, id);
-    redisReply *r;
-    store_status_t st = store_eval(&heartbeat_script, 2, &a, &r);
-    store_args_free(&a);
-    if (st != STORE_OK)
-        return st;
-    st = store_reply_int(r, 0) == 1 ? STORE_OK : STORE_NOT_FOUND;
-    freeReplyObject(r);
-    return st;
+    return store_eval_count(&heartbeat_script, 2, &a, 1, STORE_NOT_FOUND);
 }
 
 store_status_t store_clients_delete(const char *id) {
@@ -178,14 +161,7 @@ store_status_t store_clients_delete(const char *id) {
     store_args_init(&a);
     add_client_keys(&a, id);
     store_args_str(&a, id);
-    redisReply *r;
-    store_status_t st = store_eval(&delete_script, 5, &a, &r);
-    store_args_free(&a);
-    if (st != STORE_OK)
-        return st;
-    st = store_reply_int(r, 0) > 0 ? STORE_OK : STORE_NOT_FOUND;
-    freeReplyObject(r);
-    return st;
+    return store_eval_count(&delete_script, 5, &a, 1, STORE_NOT_FOUND);
 }
 
 store_status_t store_clients_list(const char *cursor, int limit, store_client_page_t *out) {

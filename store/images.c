@@ -58,14 +58,9 @@ store_status_t store_images_put(const char *id, const unsigned char *data, size_
     store_args_str(&a, id);
     store_args_str(&a, stamp);
     redisReply *r;
-    store_status_t st = store_eval(&put_script, 4, &a, &r);
-    store_args_free(&a);
+    store_status_t st = store_eval_found(&put_script, 4, &a, STORE_NOT_FOUND, &r);
     if (st != STORE_OK)
         return st;
-    if (r->type != REDIS_REPLY_ARRAY) {
-        freeReplyObject(r);
-        return STORE_NOT_FOUND;
-    }
     memset(out, 0, sizeof *out);
     out->format = format;
     out->size = n;
@@ -85,11 +80,10 @@ store_status_t store_images_get(const char *id, const char *if_none_match, store
     store_args_key(&a, KEY_IMAGE, id);
     store_args_str(&a, if_none_match ? if_none_match : "");
     redisReply *r;
-    store_status_t st = store_eval(&get_script, 1, &a, &r);
-    store_args_free(&a);
+    store_status_t st = store_eval_found(&get_script, 1, &a, STORE_NOT_FOUND, &r);
     if (st != STORE_OK)
         return st;
-    if (r->type != REDIS_REPLY_ARRAY || r->elements < 5) {
+    if (r->elements < 5) {
         freeReplyObject(r);
         return STORE_NOT_FOUND;
     }

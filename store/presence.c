@@ -94,14 +94,9 @@ static void add_keys(store_args_t *a, const char *id) {
 static store_status_t eval_entry(store_script_t *s, store_args_t *a, const char *id,
                                  store_presence_t *out) {
     redisReply *r;
-    store_status_t st = store_eval(s, 3, a, &r);
-    store_args_free(a);
+    store_status_t st = store_eval_found(s, 3, a, STORE_NOT_FOUND, &r);
     if (st != STORE_OK)
         return st;
-    if (r->type != REDIS_REPLY_ARRAY) {
-        freeReplyObject(r);
-        return STORE_NOT_FOUND;
-    }
     snprintf(out->id, sizeof out->id, "%s", id);
     read_entry(r, 0, out);
     freeReplyObject(r);

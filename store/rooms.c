@@ -123,14 +123,7 @@ store_status_t store_rooms_leave(const char *room_id, const char *user_id) {
     store_args_key(&a, KEY_ROOM_MESSAGES, room_id);
     store_args_str(&a, room_id);
     store_args_str(&a, user_id);
-    redisReply *r;
-    store_status_t st = store_eval(&leave_script, 7, &a, &r);
-    store_args_free(&a);
-    if (st != STORE_OK)
-        return st;
-    st = store_reply_int(r, -1) >= 0 ? STORE_OK : STORE_NOT_FOUND;
-    freeReplyObject(r);
-    return st;
+    return store_eval_count(&leave_script, 7, &a, 0, STORE_NOT_FOUND);
 }
 
 /* Copies the strings of array reply r into a new list. */
@@ -155,14 +148,9 @@ store_status_t store_rooms_participants(const char *room_id, store_id_list_t *pa
     store_args_key(&a, KEY_ROOM_PARTICIPANTS, room_id);
     store_args_key(&a, KEY_ROOM_JOINED, room_id);
     redisReply *r;
-    store_status_t st = store_eval(&participants_script, 2, &a, &r);
-    store_args_free(&a);
+    store_status_t st = store_eval_found(&participants_script, 2, &a, STORE_NOT_FOUND, &r);
     if (st != STORE_OK)
         return st;
-    if (r->type != REDIS_REPLY_ARRAY) {
-        freeReplyObject(r);
-        return STORE_NOT_FOUND;
-    }
     st = read_ids(store_reply_at(r, 0), participants);
     if (st == STORE_OK)
         st = read_ids(store_reply_at(r, 1), joined);

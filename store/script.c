@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "../core/log.h"
+#include "reply.h"
 
 static pthread_mutex_t sha_lock = PTHREAD_MUTEX_INITIALIZER;
 
@@ -56,5 +57,33 @@ store_status_t store_eval(store_script_t *s, int nkeys, store_args_t *args, redi
         freeReplyObject(*reply);
         *reply = NULL;
     }
+    return st;
+}
+
+store_status_t store_eval_found(store_script_t *s, int nkeys, store_args_t *args,
+                                store_status_t absent, redisReply **reply) {
+    store_status_t st = store_eval(s, nkeys, args, reply);
+    store_args_free(args);
+    if (st != STORE_OK) {
+        *reply = NULL;
+        return st;
+    }
+    if ((*reply)->type != REDIS_REPLY_ARRAY) {
+        freeReplyObject(*reply);
+        *reply = NULL;
+        return absent;
+    }
+    return STORE_OK;
+}
+
+store_status_t store_eval_count(store_script_t *s, int nkeys, store_args_t *args, long long min,
+                                store_status_t absent) {
+    redisReply *r;
+    store_status_t st = store_eval(s, nkeys, args, &r);
+    store_args_free(args);
+    if (st != STORE_OK)
+        return st;
+    st = store_reply_int(r, min - 1) >= min ? STORE_OK : absent;
+    freeReplyObject(r);
     return st;
 }

@@ -25,4 +25,19 @@ typedef struct {
  * Same contract as store_cmd: on STORE_OK the caller frees *reply. */
 store_status_t store_eval(store_script_t *s, int nkeys, store_args_t *args, redisReply **reply);
 
+/* The two answers most scripts give, each run by store_eval; both free args
+ * whatever happens.
+ *
+ * store_eval_found: the script answers an array when the thing exists, nil
+ * (false) when not. STORE_OK with *reply, which the caller frees; absent
+ * (with *reply NULL) for any other answer; or store_eval's failure. */
+store_status_t store_eval_found(store_script_t *s, int nkeys, store_args_t *args,
+                                store_status_t absent, redisReply **reply);
+
+/* store_eval_count: the script answers an integer, how many things it
+ * changed. STORE_OK when it is at least min, absent when it is less or not an
+ * integer, or store_eval's failure. The reply is freed. */
+store_status_t store_eval_count(store_script_t *s, int nkeys, store_args_t *args, long long min,
+                                store_status_t absent);
+
 #endif

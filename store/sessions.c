@@ -179,14 +179,9 @@ static void add_head(store_args_t *a, const char *socket_id, int64_t now_ms,
 static store_status_t eval_session(store_script_t *s, int nkeys, store_args_t *a,
                                    store_status_t if_nil, store_session_t *out) {
     redisReply *r;
-    store_status_t st = store_eval(s, nkeys, a, &r);
-    store_args_free(a);
+    store_status_t st = store_eval_found(s, nkeys, a, if_nil, &r);
     if (st != STORE_OK)
         return st;
-    if (r->type != REDIS_REPLY_ARRAY) {
-        freeReplyObject(r);
-        return if_nil;
-    }
     if (out)
         read_session(r, 0, out);
     freeReplyObject(r);
@@ -246,14 +241,7 @@ store_status_t store_sessions_delete(const char *socket_id) {
     store_args_t a;
     store_args_init(&a);
     add_head(&a, socket_id, 0, NULL, parts, now);
-    redisReply *r;
-    store_status_t st = store_eval(&delete_script, 4, &a, &r);
-    store_args_free(&a);
-    if (st != STORE_OK)
-        return st;
-    st = store_reply_int(r, 0) == 1 ? STORE_OK : STORE_NOT_FOUND;
-    freeReplyObject(r);
-    return st;
+    return store_eval_count(&delete_script, 4, &a, 1, STORE_NOT_FOUND);
 }
 
 /* Lists the sessions in set k of id whose field equals id. */

@@ -50,14 +50,7 @@ store_status_t store_typing_start(const char *room_id, const char *user_id, int6
     store_args_str(&a, user_id);
     store_args_str(&a, now);
     store_args_int(&a, *expires_at_ms);
-    redisReply *r;
-    store_status_t st = store_eval(&start_script, 3, &a, &r);
-    store_args_free(&a);
-    if (st != STORE_OK)
-        return st;
-    st = store_reply_int(r, 0) == 1 ? STORE_OK : STORE_NOT_FOUND;
-    freeReplyObject(r);
-    return st;
+    return store_eval_count(&start_script, 3, &a, 1, STORE_NOT_FOUND);
 }
 
 store_status_t store_typing_stop(const char *room_id, const char *user_id) {
