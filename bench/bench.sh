@@ -330,46 +330,52 @@ section_cleanup() {
 
 # ---- cleanup pass: 10 000 clients expiring at once, under load ----
 section_expiry() {
-  echo "bench: 10 000 clients expiring at once" >&2
+  echo "bench: 10 000 clients expiring at once ($rounds rounds)" >&2
   interval=1000 timeout=3000
   rcli flushall > /dev/null
   start_service unix CLIENT_TIMEOUT_MS=$timeout CLEANUP_INTERVAL_MS=$interval
   "$tools/redisbench" -s "$sock" load-clients live- 0 1000 > /dev/null
   export BENCH_PREFIX=live- BENCH_IDS=1000
-  before=$(run_wrk heartbeat "$base")
-  # registered $((timeout - 1000)) ms ago: they all expire 1 s from now
-  expire_at=$(( $(now_ms) + 1000 ))
   rcli config set slowlog-log-slower-than 200 > /dev/null
   rcli slowlog reset > /dev/null
-  "$tools/redisbench" -s "$sock" -a $((timeout - 1000)) load-clients doomed- 0 10000 > /dev/null
-  wrk -t"$wrk_threads" -c"$conns" -d"${run_s}s" -s bench/lua/heartbeat.lua "$base" > "$tmp/during.out" &
-  w=$!
-  pids+=("$w")
-  # one redis-cli polling every 20 ms (a process per poll would load the machine)
-  gone=$(rcli -r 400 -i 0.02 scard clients | while read -r n; do
-    if [ "$n" -le 1000 ]; then now_ms; break; fi
-  done || true)
-  wait "$w" || true
+  # ROUNDS times: heartbeats alone, then heartbeats while 10 000 others
+  # expire; each round's p99 against its own "before", the median counts
+  local befores=() durings=() tooks=() ratios=() k
+  for (( k = 0; k < rounds; k++ )); do
+    befores[k]=$(run_wrk heartbeat "$base" "$round_s")
+    # registered $((timeout - 1000)) ms ago: they all expire 1 s from now
+    expire_at=$(( $(now_ms) + 1000 ))
+    "$tools/redisbench" -s "$sock" -a $((timeout - 1000)) load-clients "doomed$k-" 0 10000 > /dev/null
+    wrk -t"$wrk_threads" -c"$conns" -d"${run_s}s" -s bench/lua/heartbeat.lua "$base" > "$tmp/during.out" &
+    w=$!
+    pids+=("$w")
+    # one redis-cli polling every 20 ms (a process per poll would load the machine)
+    gone=$(rcli -r 400 -i 0.02 scard clients | while read -r n; do
+      if [ "$n" -le 1000 ]; then now_ms; break; fi
+    done || true)
+    wait "$w" || true
+    durings[k]=$(tail -1 "$tmp/during.out")
+    tooks[k]=$([ -n "$gone" ] && echo $(( gone - expire_at )) || echo 99999)
+    ratios[k]=$(awk -v a="$(jget p99_ms "${durings[k]}")" -v b="$(jget p99_ms "${befores[k]}")" 'BEGIN { printf "%.2f", b ? a / b : 99 }')
+  done
   unset BENCH_PREFIX BENCH_IDS
+  k=$(for i in "${!ratios[@]}"; do echo "${ratios[i]} $i"; done | sort -n | awk -v m=$(( rounds / 2 )) 'NR == m + 1 { print $2 }')
+  before=${befores[k]} during=${durings[k]}
+  took=$(printf '%s\n' "${tooks[@]}" | sort -n | tail -1) # every round must make it
   # the longest the reaper held Redis: what a request could wait behind it
   # (median and longest script call over 0.2 ms; a busy machine stretches the longest)
   stall=$(rcli --json slowlog get 10000 | grep -oE '\[[0-9]+,[0-9]+,[0-9]+,\["(evalsha|EVALSHA)"' |
     awk -F'[][,]' '{ print $4 / 1000 }' | sort -n |
     awk '{ v[NR] = $1 } END { printf "%d calls, median %.2f ms, longest %.2f ms", NR, v[int((NR + 1) / 2)], v[NR] }')
   rcli config set slowlog-log-slower-than 10000 > /dev/null
-  during=$(tail -1 "$tmp/during.out")
   row "heartbeat, 1000 live clients, before" unix "$before" "" ""
   row "  same, while 10 000 others expire" unix "$during" "" ""
-  if [ -n "$gone" ]; then
-    took=$(( gone - expire_at ))
-    check "10 000 expiring at once: all removed" "${took} ms after they expired" "<= $((2 * interval)) ms (two intervals)" \
-      "$([ "$took" -le $((2 * interval)) ] && echo 1 || echo 0)" "CLEANUP_INTERVAL_MS=$interval, CLIENT_TIMEOUT_MS=$timeout"
-  else
-    check "10 000 expiring at once: all removed" "not within 8 s" "<= $((2 * interval)) ms" 0 ""
-  fi
+  check "10 000 expiring at once: all removed" "${took} ms after they expired (slowest round)" \
+    "<= $((2 * interval)) ms (two intervals)" "$([ "$took" -le $((2 * interval)) ] && echo 1 || echo 0)" \
+    "rounds: ${tooks[*]} ms; CLEANUP_INTERVAL_MS=$interval, CLIENT_TIMEOUT_MS=$timeout"
   check "requests keep their p99 meanwhile" "p99 $(jget p99_ms "$during") ms (before $(jget p99_ms "$before") ms)" \
-    "<= 1.5 x before" "$(le "$(jget p99_ms "$during")" "$(awk -v b="$(jget p99_ms "$before")" 'BEGIN { print 1.5 * b }')" && echo 1 || echo 0)" \
-    "p99.9 $(jget p999_ms "$during") ms (before $(jget p999_ms "$before") ms), errors $(jget errors "$during"); script calls over 0.2 ms meanwhile (SLOWLOG): ${stall}"
+    "<= 1.5 x before" "$(le "${ratios[k]}" 1.5 && echo 1 || echo 0)" \
+    "rounds: ${ratios[*]} x; p99.9 $(jget p999_ms "$during") ms (before $(jget p999_ms "$before") ms), errors $(jget errors "$during"); script calls over 0.2 ms meanwhile (SLOWLOG, all rounds): ${stall}"
   rcli flushall > /dev/null
 }
 
