@@ -53,15 +53,8 @@ trap 'exit 130' INT TERM
 
 # A port below the ephemeral range (so no outgoing connection holds it) that
 # no socket of any state uses.
-free_port() {
-  local low p
-  low=$(cut -f1 /proc/sys/net/ipv4/ip_local_port_range 2> /dev/null || echo 32768)
-  for _ in $(seq 200); do
-    p=$((10000 + RANDOM % (low - 10000)))
-    grep -qi ":$(printf '%04X' "$p") " /proc/net/tcp /proc/net/tcp6 2> /dev/null || { echo "$p"; return 0; }
-  done
-  return 1
-}
+# shellcheck source=scripts/ports.sh
+. scripts/ports.sh
 wait_for() { # up to 10 s for a command to succeed
   for _ in $(seq 100); do "$@" > /dev/null 2>&1 && return 0; sleep 0.1; done
   return 1

@@ -37,15 +37,8 @@ trap cleanup EXIT
 
 # A port below the ephemeral range (so no outgoing connection holds it) that
 # no socket of any state uses.
-free_port() {
-  local low p
-  low=$(cut -f1 /proc/sys/net/ipv4/ip_local_port_range 2> /dev/null || echo 32768)
-  for _ in $(seq 200); do
-    p=$((10000 + RANDOM % (low - 10000)))
-    grep -qi ":$(printf '%04X' "$p") " /proc/net/tcp /proc/net/tcp6 2> /dev/null || { echo "$p"; return 0; }
-  done
-  return 1
-}
+# shellcheck source=scripts/ports.sh
+. scripts/ports.sh
 
 rport=$(free_port)
 redis-server --port "$rport" --bind 127.0.0.1 --dir "$tmp" --save "" --appendonly no \

@@ -9,6 +9,8 @@
 #                         change that is meant to cost more, saying why)
 #   make test             runs bench/guard.sh: the service under callgrind, a
 #                         fixed request sequence, fails past +10 % instructions
+#   make bench-suspend    what libmicrohttpd's suspend/resume costs per request
+#                         (bench/suspend.c; the async question in bench/README.md)
 #
 # The tools (a pipelined hiredis driver and a sequential HTTP client) go to
 # $(BUILD)/bench; the driver embeds the store's own Lua sources, copied from
@@ -19,7 +21,7 @@ BENCH_TOOLS   := $(BENCH_DIR)/redisbench $(BENCH_DIR)/httpseq
 BENCH_SCRIPTS := store/clients.c store/images.c store/presence.c store/reaper.c
 BENCH_LIBS    := $(shell pkg-config --libs hiredis openssl 2>/dev/null) -pthread
 
-.PHONY: bench soak bench-baseline bench-build bench-guard-build
+.PHONY: bench soak bench-baseline bench-build bench-guard-build bench-suspend
 
 $(BENCH_DIR)/scripts.h: bench/extract-scripts.awk $(BENCH_SCRIPTS)
 	@mkdir -p $(dir $@)
@@ -34,6 +36,14 @@ $(BENCH_DIR)/httpseq: bench/httpseq.c
 	@mkdir -p $(dir $@)
 	@echo "  LINK  $@"
 	@$(CC) $(CFLAGS) -o $@ $< -lm
+
+$(BENCH_DIR)/suspend: bench/suspend.c
+	@mkdir -p $(dir $@)
+	@echo "  LINK  $@"
+	@$(CC) $(CFLAGS) -o $@ $< $(shell pkg-config --libs libmicrohttpd 2>/dev/null) -pthread
+
+bench-suspend: bench-build $(BENCH_DIR)/suspend
+	@SUSPEND_BIN=$(BENCH_DIR)/suspend bench/suspend.sh
 
 bench-build:
 	@scripts/deps.sh bench
@@ -53,5 +63,5 @@ bench-guard-build:
 bench-baseline: bench-guard-build
 	@RTSTATE_BIN=$(BIN) bench/guard.sh --write
 
-TEST_EXTRA_BUILD += bench-guard-build
+TEST_EXTRA_BUILD += bench-guard-build $(BENCH_DIR)/suspend # built, so it keeps compiling
 TEST_EXTRA_RUN   += bench/guard.sh

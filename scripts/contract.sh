@@ -45,7 +45,8 @@ stop() {
   rm -rf "$tmp"
 }
 trap stop EXIT
-free_port() { "$py" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+# shellcheck source=scripts/ports.sh
+. scripts/ports.sh
 # waits until url answers 200 (max 10 s)
 wait_http() {
   "$py" - "$1" <<'PY'

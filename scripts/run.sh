@@ -16,9 +16,8 @@ cleanup() {
 }
 trap cleanup EXIT
 
-free_port() {
-  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
-}
+# shellcheck source=scripts/ports.sh
+. "$root/scripts/ports.sh"
 
 # Waits up to 5 s for a command to succeed.
 wait_for() {
