@@ -14,15 +14,30 @@
 
 #define GENERATED_ID_TRIES 5
 
-static cJSON *client_json(const store_client_t *c) {
-    cJSON *o = cJSON_CreateObject();
-    cJSON_AddStringToObject(o, "id", c->id);
-    cJSON_AddStringToObject(o, "status", c->status);
-    cJSON_AddStringToObject(o, "connected_at", c->connected_at);
-    cJSON_AddStringToObject(o, "last_seen", c->last_seen);
-    cJSON_AddBoolToObject(o, "has_image", c->has_image);
-    cJSON_AddNumberToObject(o, "frame_number", (double)c->frame_number);
-    return o;
+/* One client. Written, not built as a tree: a page holds up to 1 000. */
+static void put_client(core_jsonw_t *w, const void *item) {
+    const store_client_t *c = item;
+    core_jsonw_object(w);
+    core_jsonw_key(w, "id");
+    core_jsonw_string(w, c->id);
+    core_jsonw_key(w, "status");
+    core_jsonw_string(w, c->status);
+    core_jsonw_key(w, "connected_at");
+    core_jsonw_string(w, c->connected_at);
+    core_jsonw_key(w, "last_seen");
+    core_jsonw_string(w, c->last_seen);
+    core_jsonw_key(w, "has_image");
+    core_jsonw_bool(w, c->has_image);
+    core_jsonw_key(w, "frame_number");
+    core_jsonw_int(w, c->frame_number);
+    core_jsonw_end(w);
+}
+
+static void reply_client(api_req_t *r, unsigned status, const store_client_t *c) {
+    core_jsonw_t w;
+    core_jsonw_init(&w);
+    put_client(&w, c);
+    api_reply_jsonw(r, status, &w);
 }
 
 static void what(char *out, size_t cap, const char *id) { snprintf(out, cap, "client '%s'", id); }
@@ -61,7 +76,7 @@ void api_clients_create(api_req_t *r) {
         api_problem_store(r, st, w);
         return;
     }
-    api_reply_json(r, created ? 201 : 200, client_json(&c));
+    reply_client(r, created ? 201 : 200, &c);
     char location[160];
     snprintf(location, sizeof location, "/clients/%s", id);
     api_reply_header(r, MHD_HTTP_HEADER_LOCATION, location);
@@ -78,17 +93,9 @@ void api_clients_list(api_req_t *r) {
         api_problem_store(r, st, "the client list");
         return;
     }
-    cJSON *o = cJSON_CreateObject();
-    cJSON_AddNumberToObject(o, "total", (double)page.total);
-    cJSON *arr = cJSON_AddArrayToObject(o, "clients");
-    for (int i = 0; i < page.count; i++)
-        cJSON_AddItemToArray(arr, client_json(&page.items[i]));
-    if (page.next_cursor[0])
-        cJSON_AddStringToObject(o, "next_cursor", page.next_cursor);
-    else
-        cJSON_AddNullToObject(o, "next_cursor");
+    api_reply_page(r, "total", page.total, "clients", page.items, page.count, sizeof *page.items,
+                   put_client, page.next_cursor);
     store_client_page_free(&page);
-    api_reply_json(r, 200, o);
 }
 
 void api_clients_get(api_req_t *r) {
@@ -103,7 +110,7 @@ void api_clients_get(api_req_t *r) {
         api_problem_store(r, st, w);
         return;
     }
-    api_reply_json(r, 200, client_json(&c));
+    reply_client(r, 200, &c);
 }
 
 static store_status_t heartbeat_now(const char *id) {

@@ -13,23 +13,39 @@
 
 static const char *const statuses[] = {"online", "away", "busy", NULL};
 
-static cJSON *presence_json(const store_presence_t *p, bool detail) {
-    cJSON *o = cJSON_CreateObject();
-    cJSON_AddStringToObject(o, "id", p->id);
-    if (detail)
-        cJSON_AddTrueToObject(o, "online");
-    cJSON_AddStringToObject(o, "status", p->status);
-    cJSON_AddStringToObject(o, "last_seen", p->last_seen);
-    if (p->device_id[0])
-        cJSON_AddStringToObject(o, "device_id", p->device_id);
-    else
-        cJSON_AddNullToObject(o, "device_id");
+/* One entry; detail adds "online" and "expires_at" (the single-user
+ * answers). Written, not built as a tree: a page holds up to 1 000. */
+static void put_presence(core_jsonw_t *w, const store_presence_t *p, bool detail) {
+    core_jsonw_object(w);
+    core_jsonw_key(w, "id");
+    core_jsonw_string(w, p->id);
+    if (detail) {
+        core_jsonw_key(w, "online");
+        core_jsonw_bool(w, true);
+    }
+    core_jsonw_key(w, "status");
+    core_jsonw_string(w, p->status);
+    core_jsonw_key(w, "last_seen");
+    core_jsonw_string(w, p->last_seen);
+    core_jsonw_key(w, "device_id");
+    core_jsonw_string_or_null(w, p->device_id);
     if (detail) {
         char ts[CORE_ISO8601_LEN];
         core_iso8601(p->expires_at_ms, ts);
-        cJSON_AddStringToObject(o, "expires_at", ts);
+        core_jsonw_key(w, "expires_at");
+        core_jsonw_string(w, ts);
     }
-    return o;
+    core_jsonw_end(w);
+}
+
+/* One entry of a page. */
+static void put_listed(core_jsonw_t *w, const void *item) { put_presence(w, item, false); }
+
+static void reply_presence(api_req_t *r, const store_presence_t *p) {
+    core_jsonw_t w;
+    core_jsonw_init(&w);
+    put_presence(&w, p, true);
+    api_reply_jsonw(r, 200, &w);
 }
 
 void api_presence_put(api_req_t *r) {
@@ -52,7 +68,7 @@ void api_presence_put(api_req_t *r) {
         api_problem_store(r, st, "the presence entry");
         return;
     }
-    api_reply_json(r, 200, presence_json(&p, true));
+    reply_presence(r, &p);
 }
 
 void api_presence_delete(api_req_t *r) {
@@ -73,18 +89,23 @@ void api_presence_get(api_req_t *r) {
         return;
     store_presence_t p;
     store_status_t st = store_presence_get(id, core_now_ms(), &p);
-    if (st == STORE_NOT_FOUND) {
-        cJSON *o = cJSON_CreateObject();
-        cJSON_AddStringToObject(o, "id", id);
-        cJSON_AddFalseToObject(o, "online");
-        api_reply_json(r, 200, o);
+    if (st == STORE_NOT_FOUND) { /* offline is a state, not a missing resource */
+        core_jsonw_t w;
+        core_jsonw_init(&w);
+        core_jsonw_object(&w);
+        core_jsonw_key(&w, "id");
+        core_jsonw_string(&w, id);
+        core_jsonw_key(&w, "online");
+        core_jsonw_bool(&w, false);
+        core_jsonw_end(&w);
+        api_reply_jsonw(r, 200, &w);
         return;
     }
     if (st != STORE_OK) {
         api_problem_store(r, st, "the presence entry");
         return;
     }
-    api_reply_json(r, 200, presence_json(&p, true));
+    reply_presence(r, &p);
 }
 
 void api_presence_list(api_req_t *r) {
@@ -98,15 +119,7 @@ void api_presence_list(api_req_t *r) {
         api_problem_store(r, st, "the online user list");
         return;
     }
-    cJSON *o = cJSON_CreateObject();
-    cJSON_AddNumberToObject(o, "count", (double)page.count);
-    cJSON *arr = cJSON_AddArrayToObject(o, "users");
-    for (int i = 0; i < page.n; i++)
-        cJSON_AddItemToArray(arr, presence_json(&page.items[i], false));
-    if (page.next_cursor[0])
-        cJSON_AddStringToObject(o, "next_cursor", page.next_cursor);
-    else
-        cJSON_AddNullToObject(o, "next_cursor");
+    api_reply_page(r, "count", page.count, "users", page.items, page.n, sizeof *page.items,
+                   put_listed, page.next_cursor);
     store_presence_page_free(&page);
-    api_reply_json(r, 200, o);
 }

@@ -214,10 +214,8 @@ void api_reply_data(api_req_t *r, unsigned status, const char *content_type, con
     r->resp_bytes = len;
 }
 
-void api_reply_json(api_req_t *r, unsigned status, cJSON *body) {
-    size_t len = 0;
-    char *text = core_json_print(body, &len);
-    cJSON_Delete(body);
+/* Replies with text (malloc()ed, len bytes, owned from here on) as JSON. */
+static void reply_json_text(api_req_t *r, unsigned status, char *text, size_t len) {
     if (!text) {
         api_problem(r, 500, "out of memory while encoding the response");
         return;
@@ -230,6 +228,38 @@ void api_reply_json(api_req_t *r, unsigned status, cJSON *body) {
     MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
     api_reply(r, status, resp);
     r->resp_bytes = len;
+}
+
+void api_reply_json(api_req_t *r, unsigned status, cJSON *body) {
+    size_t len = 0;
+    char *text = core_json_print(body, &len);
+    cJSON_Delete(body);
+    reply_json_text(r, status, text, len);
+}
+
+void api_reply_jsonw(api_req_t *r, unsigned status, core_jsonw_t *w) {
+    size_t len = 0;
+    char *text = core_jsonw_finish(w, &len);
+    reply_json_text(r, status, text, len);
+}
+
+void api_reply_page(api_req_t *r, const char *total_key, long long total, const char *items_key,
+                    const void *items, int n, size_t item_size,
+                    void (*put)(core_jsonw_t *w, const void *item), const char *next_cursor) {
+    core_jsonw_t w;
+    core_jsonw_init(&w);
+    core_jsonw_object(&w);
+    core_jsonw_key(&w, total_key);
+    core_jsonw_int(&w, total);
+    core_jsonw_key(&w, items_key);
+    core_jsonw_array(&w);
+    for (int i = 0; i < n; i++)
+        put(&w, (const char *)items + (size_t)i * item_size);
+    core_jsonw_end(&w);
+    core_jsonw_key(&w, "next_cursor");
+    core_jsonw_string_or_null(&w, next_cursor);
+    core_jsonw_end(&w);
+    api_reply_jsonw(r, 200, &w);
 }
 
 void api_reply_empty(api_req_t *r, unsigned status) {

@@ -16,6 +16,7 @@
 #include <stdint.h>
 
 #include "../core/config.h"
+#include "../core/jsonout.h"
 #include "router.h"
 
 struct api_req {
@@ -97,6 +98,19 @@ void api_reply(api_req_t *r, unsigned status, struct MHD_Response *resp);
 
 /* Replies with body serialized as application/json; takes ownership of body. */
 void api_reply_json(api_req_t *r, unsigned status, cJSON *body);
+
+/* Replies with what w holds as application/json, and spends w. For answers
+ * written front to back instead of built as a tree (core/jsonout.h): the
+ * pages of long lists. */
+void api_reply_jsonw(api_req_t *r, unsigned status, core_jsonw_t *w);
+
+/* Replies 200 with one page of a long list, written front to back:
+ * {"<total_key>": total, "<items_key>": [each of the n items, written by
+ * put], "next_cursor": next_cursor, or null when it is empty}. items is an
+ * array of n elements of item_size bytes. */
+void api_reply_page(api_req_t *r, const char *total_key, long long total, const char *items_key,
+                    const void *items, int n, size_t item_size,
+                    void (*put)(core_jsonw_t *w, const void *item), const char *next_cursor);
 
 /* Replies with a copy of len bytes of data and the given Content-Type. */
 void api_reply_data(api_req_t *r, unsigned status, const char *content_type, const void *data,

@@ -1,58 +1,52 @@
-/* Compact JSON text from a cJSON tree; see jsonout.h. */
+/* Compact JSON text out: a writer, and a cJSON tree printed with it; see
+ * jsonout.h. */
 #include "jsonout.h"
 
-#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-typedef struct {
-    char *p;
-    size_t n, cap;
-    bool failed; /* out of memory: everything after is dropped */
-} out_t;
-
-static bool reserve(out_t *o, size_t more) {
-    if (o->failed)
+static bool reserve(core_jsonw_t *w, size_t more) {
+    if (w->failed)
         return false;
-    if (o->n + more + 1 <= o->cap)
+    if (w->n + more + 1 <= w->cap)
         return true;
-    size_t cap = o->cap ? o->cap : 256;
-    while (cap < o->n + more + 1)
+    size_t cap = w->cap ? w->cap : 256;
+    while (cap < w->n + more + 1)
         cap *= 2;
-    char *p = realloc(o->p, cap);
+    char *p = realloc(w->p, cap);
     if (!p) {
-        o->failed = true;
+        w->failed = true;
         return false;
     }
-    o->p = p;
-    o->cap = cap;
+    w->p = p;
+    w->cap = cap;
     return true;
 }
 
-static void put(out_t *o, const char *s, size_t n) {
-    if (!reserve(o, n))
+static void put(core_jsonw_t *w, const char *s, size_t n) {
+    if (!reserve(w, n))
         return;
-    memcpy(o->p + o->n, s, n);
-    o->n += n;
+    memcpy(w->p + w->n, s, n);
+    w->n += n;
 }
 
-static void put_c(out_t *o, char c) {
-    if (reserve(o, 1))
-        o->p[o->n++] = c;
+static void put_c(core_jsonw_t *w, char c) {
+    if (reserve(w, 1))
+        w->p[w->n++] = c;
 }
 
 /* A JSON string, escaped as cJSON escapes (UTF-8 passes through). */
-static void put_string(out_t *o, const char *s) {
+static void put_string(core_jsonw_t *w, const char *s) {
     static const char hex[] = "0123456789abcdef";
-    put_c(o, '"');
+    put_c(w, '"');
     if (s) {
         const char *run = s; /* bytes that need no escape are copied in runs */
         for (; *s; s++) {
             unsigned char c = (unsigned char)*s;
             if (c >= 0x20 && c != '"' && c != '\\')
                 continue;
-            put(o, run, (size_t)(s - run));
+            put(w, run, (size_t)(s - run));
             run = s + 1;
             char esc[6] = {'\\', 0};
             size_t n = 2;
@@ -70,84 +64,194 @@ static void put_string(out_t *o, const char *s) {
                 esc[5] = hex[c & 15];
                 n = 6;
             }
-            put(o, esc, n);
+            put(w, esc, n);
         }
-        put(o, run, (size_t)(s - run));
+        put(w, run, (size_t)(s - run));
     }
-    put_c(o, '"');
+    put_c(w, '"');
 }
 
-static void put_number(out_t *o, double d) {
-    char buf[32];
+static void put_int(core_jsonw_t *w, long long v) {
+    char buf[24];
+    unsigned long long u = v < 0 ? 0ULL - (unsigned long long)v : (unsigned long long)v;
+    size_t i = sizeof buf;
+    do
+        buf[--i] = (char)('0' + u % 10);
+    while ((u /= 10) > 0);
+    if (v < 0)
+        buf[--i] = '-';
+    put(w, buf + i, sizeof buf - i);
+}
+
+static void put_number(core_jsonw_t *w, double d) {
     if (d != d || d - d != 0) { /* NaN, or an infinity */
-        put(o, "null", 4);
+        put(w, "null", 4);
         return;
     }
     /* below 2^53 every integer is exact; 1e15 keeps to what %1.15g would
      * also print as plain digits */
     if (d > -1e15 && d < 1e15 && (double)(long long)d == d) {
-        long long v = (long long)d;
-        unsigned long long u = v < 0 ? 0ULL - (unsigned long long)v : (unsigned long long)v;
-        size_t i = sizeof buf;
-        do
-            buf[--i] = (char)('0' + u % 10);
-        while ((u /= 10) > 0);
-        if (v < 0)
-            buf[--i] = '-';
-        put(o, buf + i, sizeof buf - i);
+        put_int(w, (long long)d);
         return;
     }
     /* cJSON's way: 15 significant digits if they read back the same, else 17 */
+    char buf[32];
     int n = snprintf(buf, sizeof buf, "%1.15g", d);
     if (strtod(buf, NULL) != d)
         n = snprintf(buf, sizeof buf, "%1.17g", d);
-    put(o, buf, (size_t)n);
+    put(w, buf, (size_t)n);
 }
 
-static void put_value(out_t *o, const cJSON *item) {
+static bool bit_get(const uint64_t *bits, int d) { return bits[d / 64] >> (d % 64) & 1; }
+
+static void bit_set(uint64_t *bits, int d, bool on) {
+    if (on)
+        bits[d / 64] |= 1ULL << (d % 64);
+    else
+        bits[d / 64] &= ~(1ULL << (d % 64));
+}
+
+/* Before a value (or a key): the comma that separates it from the previous
+ * item of its container. */
+static void separate(core_jsonw_t *w) {
+    if (w->after_key) {
+        w->after_key = false;
+        return;
+    }
+    if (w->depth > 0) {
+        if (bit_get(w->has_item, w->depth - 1))
+            put_c(w, ',');
+        bit_set(w->has_item, w->depth - 1, true);
+    }
+}
+
+void core_jsonw_init(core_jsonw_t *w) {
+    w->p = NULL;
+    w->n = w->cap = 0;
+    w->failed = w->after_key = false;
+    w->depth = 0; /* the bits of a depth are set when it opens */
+}
+
+static void open_container(core_jsonw_t *w, char c) {
+    separate(w);
+    if (w->depth == CORE_JSONW_DEPTH) {
+        w->failed = true;
+        return;
+    }
+    bit_set(w->has_item, w->depth, false);
+    bit_set(w->is_object, w->depth, c == '{');
+    w->depth++;
+    put_c(w, c);
+}
+
+void core_jsonw_object(core_jsonw_t *w) { open_container(w, '{'); }
+
+void core_jsonw_array(core_jsonw_t *w) { open_container(w, '['); }
+
+void core_jsonw_end(core_jsonw_t *w) {
+    if (w->depth == 0 || w->after_key) {
+        w->failed = true;
+        return;
+    }
+    w->depth--;
+    put_c(w, bit_get(w->is_object, w->depth) ? '}' : ']');
+}
+
+void core_jsonw_key(core_jsonw_t *w, const char *key) {
+    separate(w);
+    put_string(w, key);
+    put_c(w, ':');
+    w->after_key = true;
+}
+
+void core_jsonw_string(core_jsonw_t *w, const char *s) {
+    separate(w);
+    put_string(w, s);
+}
+
+void core_jsonw_int(core_jsonw_t *w, long long v) {
+    separate(w);
+    put_int(w, v);
+}
+
+void core_jsonw_number(core_jsonw_t *w, double v) {
+    separate(w);
+    put_number(w, v);
+}
+
+void core_jsonw_bool(core_jsonw_t *w, bool v) {
+    separate(w);
+    put(w, v ? "true" : "false", v ? 4 : 5);
+}
+
+void core_jsonw_null(core_jsonw_t *w) {
+    separate(w);
+    put(w, "null", 4);
+}
+
+void core_jsonw_string_or_null(core_jsonw_t *w, const char *s) {
+    if (s && *s)
+        core_jsonw_string(w, s);
+    else
+        core_jsonw_null(w);
+}
+
+void core_jsonw_discard(core_jsonw_t *w) {
+    free(w->p);
+    core_jsonw_init(w);
+}
+
+char *core_jsonw_finish(core_jsonw_t *w, size_t *len) {
+    if (w->depth != 0 || w->after_key || !reserve(w, 0) || w->n == 0) {
+        core_jsonw_discard(w);
+        return NULL;
+    }
+    w->p[w->n] = '\0';
+    if (len)
+        *len = w->n;
+    char *text = w->p;
+    core_jsonw_init(w);
+    return text;
+}
+
+static void put_item(core_jsonw_t *w, const cJSON *item) {
     switch (item->type & 0xFF) {
-    case cJSON_False: put(o, "false", 5); return;
-    case cJSON_True: put(o, "true", 4); return;
-    case cJSON_NULL: put(o, "null", 4); return;
-    case cJSON_Number: put_number(o, item->valuedouble); return;
-    case cJSON_String: put_string(o, item->valuestring); return;
+    case cJSON_False: core_jsonw_bool(w, false); return;
+    case cJSON_True: core_jsonw_bool(w, true); return;
+    case cJSON_NULL: core_jsonw_null(w); return;
+    case cJSON_Number: core_jsonw_number(w, item->valuedouble); return;
+    case cJSON_String: core_jsonw_string(w, item->valuestring); return;
     case cJSON_Raw:
+        separate(w);
         if (item->valuestring)
-            put(o, item->valuestring, strlen(item->valuestring));
+            put(w, item->valuestring, strlen(item->valuestring));
         else
-            o->failed = true; /* cJSON fails on it too */
+            w->failed = true; /* cJSON fails on it too */
         return;
     case cJSON_Array:
     case cJSON_Object: {
         bool object = (item->type & 0xFF) == cJSON_Object;
-        put_c(o, object ? '{' : '[');
+        if (object)
+            core_jsonw_object(w);
+        else
+            core_jsonw_array(w);
         for (const cJSON *c = item->child; c; c = c->next) {
-            if (c != item->child)
-                put_c(o, ',');
-            if (object) {
-                put_string(o, c->string);
-                put_c(o, ':');
-            }
-            put_value(o, c);
+            if (object)
+                core_jsonw_key(w, c->string);
+            put_item(w, c);
         }
-        put_c(o, object ? '}' : ']');
+        core_jsonw_end(w);
         return;
     }
-    default: o->failed = true; /* an invalid item: no valid text */
+    default: w->failed = true; /* an invalid item: no valid text */
     }
 }
 
 char *core_json_print(const cJSON *item, size_t *len) {
     if (!item)
         return NULL;
-    out_t o = {0};
-    put_value(&o, item);
-    if (!reserve(&o, 0)) {
-        free(o.p);
-        return NULL;
-    }
-    o.p[o.n] = '\0';
-    if (len)
-        *len = o.n;
-    return o.p;
+    core_jsonw_t w;
+    core_jsonw_init(&w);
+    put_item(&w, item);
+    return core_jsonw_finish(&w, len);
 }

@@ -128,12 +128,131 @@ static void large_tree(void **state) {
     assert_null(core_json_print(NULL, NULL));
 }
 
+/* The writer, driven by hand, against the same value built as a cJSON tree. */
+static void writer_matches_the_tree(void **state) {
+    (void)state;
+    core_jsonw_t w;
+    core_jsonw_init(&w);
+    core_jsonw_object(&w);
+    core_jsonw_key(&w, "count");
+    core_jsonw_int(&w, 2);
+    core_jsonw_key(&w, "users");
+    core_jsonw_array(&w);
+    for (int i = 0; i < 2; i++) {
+        core_jsonw_object(&w);
+        core_jsonw_key(&w, "id");
+        core_jsonw_string(&w, i ? "b\"q" : "a");
+        core_jsonw_key(&w, "online");
+        core_jsonw_bool(&w, i == 0);
+        core_jsonw_key(&w, "device_id");
+        core_jsonw_null(&w);
+        core_jsonw_key(&w, "ratio");
+        core_jsonw_number(&w, 0.25);
+        core_jsonw_key(&w, "empty");
+        core_jsonw_array(&w);
+        core_jsonw_end(&w);
+        core_jsonw_key(&w, "none");
+        core_jsonw_object(&w);
+        core_jsonw_end(&w);
+        core_jsonw_end(&w);
+    }
+    core_jsonw_end(&w);
+    core_jsonw_key(&w, "next_cursor");
+    core_jsonw_string(&w, NULL);
+    core_jsonw_end(&w);
+    size_t len = 0;
+    char *got = core_jsonw_finish(&w, &len);
+    assert_non_null(got);
+    assert_int_equal(len, strlen(got));
+
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddNumberToObject(o, "count", 2);
+    cJSON *users = cJSON_AddArrayToObject(o, "users");
+    for (int i = 0; i < 2; i++) {
+        cJSON *u = cJSON_CreateObject();
+        cJSON_AddStringToObject(u, "id", i ? "b\"q" : "a");
+        cJSON_AddBoolToObject(u, "online", i == 0);
+        cJSON_AddNullToObject(u, "device_id");
+        cJSON_AddNumberToObject(u, "ratio", 0.25);
+        cJSON_AddArrayToObject(u, "empty");
+        cJSON_AddObjectToObject(u, "none");
+        cJSON_AddItemToArray(users, u);
+    }
+    cJSON_AddStringToObject(o, "next_cursor", "");
+    char *want = cJSON_PrintUnformatted(o);
+    assert_string_equal(got, want);
+    free(want);
+    free(got);
+    cJSON_Delete(o);
+    /* a bare value is a text too */
+    core_jsonw_init(&w);
+    core_jsonw_int(&w, -42);
+    got = core_jsonw_finish(&w, NULL);
+    assert_string_equal(got, "-42");
+    free(got);
+}
+
+static void writer_misuse_gives_no_text(void **state) {
+    (void)state;
+    core_jsonw_t w;
+    core_jsonw_init(&w); /* nothing written */
+    assert_null(core_jsonw_finish(&w, NULL));
+    core_jsonw_init(&w); /* left open */
+    core_jsonw_object(&w);
+    core_jsonw_key(&w, "a");
+    core_jsonw_int(&w, 1);
+    assert_null(core_jsonw_finish(&w, NULL));
+    core_jsonw_init(&w); /* a key without its value */
+    core_jsonw_object(&w);
+    core_jsonw_key(&w, "a");
+    core_jsonw_end(&w);
+    assert_null(core_jsonw_finish(&w, NULL));
+    core_jsonw_init(&w); /* closed once too often */
+    core_jsonw_array(&w);
+    core_jsonw_end(&w);
+    core_jsonw_end(&w);
+    assert_null(core_jsonw_finish(&w, NULL));
+    core_jsonw_init(&w); /* discarded */
+    core_jsonw_array(&w);
+    core_jsonw_discard(&w);
+    assert_int_equal(w.n, 0);
+}
+
+/* Any tree cJSON can parse prints: its nesting limit is 1 000. */
+static void deep_nesting(void **state) {
+    (void)state;
+    enum { DEEP = 1000 };
+    char *text = malloc(2 * DEEP + 1);
+    memset(text, '[', DEEP);
+    memset(text + DEEP, ']', DEEP);
+    text[2 * DEEP] = '\0';
+    cJSON *j = cJSON_Parse(text);
+    assert_non_null(j);
+    char *got = core_json_print(j, NULL);
+    assert_non_null(got);
+    assert_string_equal(got, text);
+    free(got);
+    cJSON_Delete(j);
+    free(text);
+    /* past the writer's own depth: no text, rather than a wrong one */
+    core_jsonw_t w;
+    core_jsonw_init(&w);
+    for (int i = 0; i <= CORE_JSONW_DEPTH; i++)
+        core_jsonw_array(&w);
+    for (int i = 0; i <= CORE_JSONW_DEPTH; i++)
+        core_jsonw_end(&w);
+    assert_null(core_jsonw_finish(&w, NULL));
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(scalars_and_containers),
         cmocka_unit_test(strings_escaped_as_cjson_does),
         cmocka_unit_test(numbers),
         cmocka_unit_test(large_tree),
+        cmocka_unit_test(writer_matches_the_tree),
+        cmocka_unit_test(writer_misuse_gives_no_text),
+        cmocka_unit_test(deep_nesting),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
