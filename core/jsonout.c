@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "decimal.h"
+
 static bool reserve(core_jsonw_t *w, size_t more) {
     if (w->failed)
         return false;
@@ -72,15 +74,9 @@ static void put_string(core_jsonw_t *w, const char *s) {
 }
 
 static void put_int(core_jsonw_t *w, long long v) {
-    char buf[24];
-    unsigned long long u = v < 0 ? 0ULL - (unsigned long long)v : (unsigned long long)v;
-    size_t i = sizeof buf;
-    do
-        buf[--i] = (char)('0' + u % 10);
-    while ((u /= 10) > 0);
-    if (v < 0)
-        buf[--i] = '-';
-    put(w, buf + i, sizeof buf - i);
+    char buf[CORE_DECIMAL_MAX];
+    size_t n = core_decimal(v, buf);
+    put(w, buf, n);
 }
 
 static void put_number(core_jsonw_t *w, double d) {

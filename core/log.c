@@ -4,6 +4,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include "decimal.h"
 #include "logsink.h"
 #include "timefmt.h"
 
@@ -66,12 +67,9 @@ static void put_json(line_t *l, const char *s) {
 }
 
 static void put_u(line_t *l, unsigned long long v) {
-    char d[24];
-    size_t i = sizeof d;
-    do
-        d[--i] = (char)('0' + v % 10);
-    while ((v /= 10) > 0);
-    put(l, d + i, sizeof d - i);
+    char d[CORE_DECIMAL_MAX];
+    size_t n = core_decimal_u(v, d);
+    put(l, d, n);
 }
 
 /* milliseconds with three decimals, as printf's %.3f writes them */

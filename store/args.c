@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../core/decimal.h"
+
 struct store_chunk {
     store_chunk_t *next;
     char data[];
@@ -84,24 +86,11 @@ void store_args_add(store_args_t *a, const char *s, size_t len) {
 
 void store_args_str(store_args_t *a, const char *s) { store_args_add(a, s, strlen(s)); }
 
-/* Written by hand: nearly every command carries a number or two (a time,
- * nkeys), and snprintf("%lld") cost ten times as much. */
 void store_args_int(store_args_t *a, long long v) {
-    char *p = reserve(a, 24);
+    char *p = reserve(a, 24); /* CORE_DECIMAL_MAX, rounded up to keep the arena aligned */
     if (!p)
         return;
-    char digits[20];
-    int nd = 0;
-    unsigned long long u = v < 0 ? 0ULL - (unsigned long long)v : (unsigned long long)v;
-    do {
-        digits[nd++] = (char)('0' + u % 10);
-        u /= 10;
-    } while (u);
-    size_t n = 0;
-    if (v < 0)
-        p[n++] = '-';
-    while (nd > 0)
-        p[n++] = digits[--nd];
+    size_t n = core_decimal(v, p);
     p[n] = '\0';
     store_args_add(a, p, n);
 }

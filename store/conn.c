@@ -25,6 +25,7 @@
 #include <string.h>
 #include <sys/uio.h>
 
+#include "../core/decimal.h"
 #include "../core/log.h"
 #include "../core/timefmt.h"
 
@@ -224,23 +225,10 @@ void store_replies_free(int n, redisReply **replies) {
     }
 }
 
-/* Writes v in decimal at p; returns the end. */
-static char *put_uint(char *p, size_t v) {
-    char d[20];
-    int nd = 0;
-    do {
-        d[nd++] = (char)('0' + v % 10);
-        v /= 10;
-    } while (v);
-    while (nd > 0)
-        *p++ = d[--nd];
-    return p;
-}
-
 /* Writes "*N\r\n" (lead '*') or "$N\r\n" (lead '$') at p; returns the end. */
 static char *put_header(char *p, char lead, size_t v) {
     *p++ = lead;
-    p = put_uint(p, v);
+    p += core_decimal_u(v, p);
     *p++ = '\r';
     *p++ = '\n';
     return p;
