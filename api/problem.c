@@ -3,6 +3,7 @@
 
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "../core/jsonout.h"
@@ -50,8 +51,10 @@ void api_problem(api_req_t *r, unsigned status, const char *fmt, ...) {
     struct MHD_Response *resp =
         text ? MHD_create_response_from_buffer(len, text, MHD_RESPMEM_MUST_FREE)
              : MHD_create_response_from_buffer(sizeof oom - 1, (void *)oom, MHD_RESPMEM_PERSISTENT);
-    if (!resp)
+    if (!resp) {
+        free(text); /* not taken by a response that was never made */
         return;
+    }
     MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "application/problem+json");
     if (!text)
         len = sizeof oom - 1;

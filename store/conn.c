@@ -293,8 +293,9 @@ static int write_command(redisContext *ctx, const store_args_t *cmd) {
         iov[n++] = (struct iovec){(void *)cmd->argv[i], cmd->lens[i]};
         iov[n++] = (struct iovec){"\r\n", 2};
     }
+    /* n <= 3 * MAX_ARGS + 1, far below IOV_MAX: one writev takes them all */
     for (struct iovec *v = iov; n > 0;) {
-        ssize_t w = writev(ctx->fd, v, n) /* n <= 3 * MAX_ARGS + 1, far below IOV_MAX */;
+        ssize_t w = writev(ctx->fd, v, n);
         if (w < 0 && errno == EINTR)
             continue;
         if (w <= 0) {

@@ -14,8 +14,20 @@
 
 static void signed_like_printf(void **state) {
     (void)state;
-    static const long long cases[] = {0, 1, -1, 9, 10, -10, 99, 100, 123456789, -987654321,
-                                      1763800000123LL, LLONG_MAX, LLONG_MIN, LLONG_MIN + 1};
+    static const long long cases[] = {0,
+                                      1,
+                                      -1,
+                                      9,
+                                      10,
+                                      -10,
+                                      99,
+                                      100,
+                                      123456789,
+                                      -987654321,
+                                      1763800000123LL,
+                                      LLONG_MAX,
+                                      LLONG_MIN,
+                                      LLONG_MIN + 1};
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         char got[CORE_DECIMAL_MAX + 8], want[32];
         memset(got, 'x', sizeof got);
