@@ -3,23 +3,29 @@
     python manifests.py DIR [RTSTATE_BIN]
 
 Run by tests/k8s/validate.sh with the venv that has kubernetes-validate
-(which bundles the Kubernetes JSON schemas) and PyYAML. One test
+(which bundles the Kubernetes JSON schemas), jsonschema and PyYAML. One test
 per line, then "N passed, N failed":
   - every manifest validates, strictly (no unknown field), against the
-    schemas of an older and the newest Kubernetes version bundled;
+    schemas of an older and the newest Kubernetes version bundled; the
+    ServiceMonitor (a custom resource, for which kubernetes-validate has no
+    schema) against servicemonitor.schema.yaml beside this file;
   - kustomization.yaml parses, lists only files that exist, and every
     manifest but the example Secret;
   - the Deployment does what running rtstate needs (probes on /livez and
     /readyz, a grace period above SHUTDOWN_DELAY_S + SHUTDOWN_GRACE_S,
     non-root, read-only root, no privilege escalation, no capabilities,
-    requests and limits, secrets from the Secret, no token key required by
-    the volume), the Service reaches its port, and the example Secret holds
+    requests and limits, spread over nodes and zones, secrets from the
+    Secret), the Service reaches its port, and the example Secret holds
     placeholders only and every key the Deployment reads;
+  - the objects around it agree with it: the PodDisruptionBudget, the
+    HorizontalPodAutoscaler, the ServiceMonitor and the NetworkPolicy select
+    its pods, name its ports, and allow what it needs and no more;
   - every variable the Deployment sets is one the service knows (from
     `rtstate --help`), and, when the binary is given, the service started the
     way the Deployment starts it, with the token volume as the kubelet mounts
     it from a Secret with or without the read token, does what README says.
 """
+import math
 import os
 import re
 import signal
@@ -31,12 +37,17 @@ import time
 import urllib.error
 import urllib.request
 
+import jsonschema
 import kubernetes_validate
 import yaml
 
 VERSIONS = ("1.28.0", kubernetes_validate.latest_version())
 EXAMPLE = "secret.example.yaml"
+HERE = os.path.dirname(os.path.abspath(__file__))
+# custom resources: (apiVersion, kind) -> a JSON Schema beside this file
+CRD_SCHEMAS = {("monitoring.coreos.com/v1", "ServiceMonitor"): "servicemonitor.schema.yaml"}
 TOKEN_VARS = ("API_TOKEN_FILE", "READ_TOKEN_FILE", "ADMIN_TOKEN_FILE")
+DNS = {("UDP", 53), ("TCP", 53)}
 
 passed = failed = 0
 
@@ -56,15 +67,34 @@ def load(path):
         return [d for d in yaml.safe_load_all(f) if d is not None]
 
 
+def crd_validator(doc):
+    """(schema file name, validator) for a custom resource, or None."""
+    name = CRD_SCHEMAS.get((doc.get("apiVersion"), doc.get("kind")))
+    if not name:
+        return None
+    with open(os.path.join(HERE, name)) as f:
+        schema = yaml.safe_load(f)
+    jsonschema.Draft202012Validator.check_schema(schema)
+    return name, jsonschema.Draft202012Validator(schema)
+
+
 def schemas(directory, names):
     for name in names:
-        problems = []
+        problems, against = [], set()
         try:
             docs = load(os.path.join(directory, name))
         except yaml.YAMLError as e:
             check(name + " is valid YAML", False, str(e).replace("\n", " "))
             continue
         for doc in docs:
+            crd = crd_validator(doc)
+            if crd:
+                against.add("tests/k8s/" + crd[0])
+                for e in crd[1].iter_errors(doc):
+                    where = ".".join(str(p) for p in e.absolute_path)
+                    problems.append("%s %s: %s" % (doc.get("kind"), where, e.message))
+                continue
+            against.add("the Kubernetes %s schemas" % " and ".join(VERSIONS))
             for v in VERSIONS:
                 try:
                     kubernetes_validate.validate(doc, v, strict=True)
@@ -73,8 +103,8 @@ def schemas(directory, names):
                     problems.append("%s %s (%s): %s" % (doc.get("kind"), where, v, e.message))
                 except Exception as e:  # no schema for the kind, or not a resource at all
                     problems.append("%s (%s): %s" % (doc.get("kind"), v, e))
-        check("%s matches the Kubernetes %s schemas (%d resource%s)" % (
-            name, " and ".join(VERSIONS), len(docs), "" if len(docs) == 1 else "s"),
+        check("%s matches %s (%d resource%s)" % (
+            name, " and ".join(sorted(against)) or "no schema", len(docs), "" if len(docs) == 1 else "s"),
             docs and not problems, "; ".join(problems))
 
 
@@ -121,6 +151,8 @@ class Manifests:
         one = lambda kind: (by_kind.get(kind) or [None])[0]  # noqa: E731
         self.deployment, self.secret = one("Deployment"), one("Secret")
         self.services = by_kind.get("Service", [])
+        self.hpa, self.pdb = one("HorizontalPodAutoscaler"), one("PodDisruptionBudget")
+        self.np, self.sm = one("NetworkPolicy"), one("ServiceMonitor")
         self.pod = self.deployment["spec"]["template"]["spec"]
         self.c = self.pod["containers"][0]
         self.labels = self.deployment["spec"]["template"]["metadata"].get("labels", {})
@@ -155,6 +187,10 @@ class Manifests:
     def token_files(self):
         return {v: self.env(v) for v in TOKEN_VARS if self.env(v)}
 
+    def min_replicas(self):
+        if self.hpa:
+            return self.hpa["spec"].get("minReplicas", 1)
+        return self.deployment["spec"].get("replicas", 1)
 
 
 def deployment_rules(m):
@@ -192,6 +228,14 @@ def deployment_rules(m):
     check("the Service selects the pods and targets a port they open", m.services and all(good))
     check("the Deployment's selector matches its pod labels", selects(d["spec"]["selector"], m.labels))
 
+    spread = {t.get("topologyKey"): t for t in pod.get("topologySpreadConstraints", [])}
+    host, zone = spread.get("kubernetes.io/hostname"), spread.get("topology.kubernetes.io/zone")
+    check("pods spread over nodes and zones (maxSkew 1), each constraint selecting the pods",
+          host and zone and all(t.get("maxSkew") == 1 and selects(t.get("labelSelector"), m.labels)
+                                for t in spread.values()), ", ".join(spread) or "no constraint")
+    check("the zone spread never blocks scheduling (ScheduleAnyway)",
+          zone and zone.get("whenUnsatisfiable") == "ScheduleAnyway")
+
 
 def secret_rules(m):
     c = m.c
@@ -214,6 +258,114 @@ def secret_rules(m):
     values = list(m.secret_values.values())
     check("the example Secret holds placeholders only (CHANGE-ME), no data",
           values and all("CHANGE-ME" in v for v in values) and not m.secret.get("data"))
+
+
+def scaled(value, n):
+    """A PodDisruptionBudget's int-or-percent for n pods (percentages round up)."""
+    if isinstance(value, str) and value.endswith("%"):
+        return math.ceil(n * int(value[:-1]) / 100)
+    return int(value)
+
+
+def pdb_rules(m):
+    if not m.pdb:
+        check("a PodDisruptionBudget", False)
+        return
+    spec, n = m.pdb["spec"], m.min_replicas()
+    check("the PodDisruptionBudget selects the Deployment's pods", selects(spec.get("selector"), m.labels))
+    if "maxUnavailable" in spec:
+        evictable = scaled(spec["maxUnavailable"], n)
+    else:
+        evictable = n - scaled(spec.get("minAvailable", 0), n)
+    check("at the fewest replicas (%d) the PodDisruptionBudget lets a drain evict a pod (%d) and keeps one serving"
+          % (n, evictable), 1 <= evictable <= n - 1)
+
+
+def hpa_rules(m):
+    if not m.hpa:
+        check("a HorizontalPodAutoscaler", False)
+        return
+    spec = m.hpa["spec"]
+    ref = spec.get("scaleTargetRef", {})
+    check("the HPA scales the Deployment",
+          ref.get("kind") == "Deployment" and ref.get("apiVersion") == "apps/v1"
+          and ref.get("name") == m.deployment["metadata"]["name"], str(ref))
+    cpu = [x for x in spec.get("metrics", []) if x.get("type") == "Resource"
+           and x["resource"]["name"] == "cpu" and x["resource"]["target"].get("type") == "Utilization"]
+    no_request = [c["name"] for c in m.pod["containers"]
+                  if "cpu" not in (c.get("resources") or {}).get("requests", {})]
+    check("the HPA targets CPU utilization, and every container requests CPU (utilization is of the request)",
+          cpu and not no_request, ", ".join(no_request) or "no CPU utilization metric")
+    lo, hi = spec.get("minReplicas", 1), spec.get("maxReplicas", 0)
+    check("HPA bounds: 2 <= minReplicas (%s) <= maxReplicas (%s)" % (lo, hi), 2 <= lo <= hi)
+    window = ((spec.get("behavior") or {}).get("scaleDown") or {}).get("stabilizationWindowSeconds")
+    check("the HPA scales down after a stabilization window (%ss)" % window, (window or 0) > 0)
+    check("the Deployment sets no replicas: the HPA owns the count",
+          "replicas" not in m.deployment["spec"])
+
+
+def seconds(duration):
+    """A Prometheus duration (1m30s, 500ms) in seconds."""
+    unit = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800, "y": 31536000}
+    return sum(int(n) * unit[u] for n, u in re.findall(r"(\d+)(ms|[smhdwy])", duration or ""))
+
+
+def servicemonitor_rules(m):
+    if not m.sm:
+        check("a ServiceMonitor", False)
+        return
+    spec = m.sm["spec"]
+    targets = [s for s in m.services if selects(spec.get("selector"), s["metadata"].get("labels", {}))]
+    check("the ServiceMonitor selects the Service, and the Service selects the pods",
+          targets and all(selects({"matchLabels": s["spec"].get("selector")}, m.labels) for s in targets))
+    names = {p.get("name") for s in targets for p in s["spec"]["ports"]}
+    bad = [e for e in spec.get("endpoints", [])
+           if e.get("port") not in names or e.get("path") != "/metrics" or not e.get("interval")
+           or seconds(e.get("scrapeTimeout")) > seconds(e.get("interval"))]
+    check("every ServiceMonitor endpoint names the Service's port (%s), scrapes /metrics, every interval, "
+          "within it" % ", ".join(sorted(n for n in names if n)),
+          spec.get("endpoints") and not bad, str(bad))
+    read = m.env("READ_TOKEN_FILE")
+    read_key = m.files.get(read, (None,))[0]
+    auth = [(e.get("authorization") or {}).get("credentials") for e in spec.get("endpoints", [])]
+    want = {"name": m.secret["metadata"]["name"], "key": read_key}
+    check("the ServiceMonitor sends the read token from the Secret exactly when READ_TOKEN_FILE is set",
+          all((a and {k: a.get(k) for k in want} == want) if read else not a for a in auth), str(auth))
+
+
+def url_ports(url, default):
+    """The ports of a redis:// or mongodb:// URL's hosts (several for a replica set)."""
+    hosts = re.sub(r"^[a-z+]+://", "", url).split("/")[0].split("@")[-1]
+    return {int(h.rsplit(":", 1)[1]) if ":" in h else default for h in hosts.split(",") if h}
+
+
+def networkpolicy_rules(m):
+    if not m.np:
+        check("a NetworkPolicy", False)
+        return
+    spec = m.np["spec"]
+    check("the NetworkPolicy selects the pods and governs both ingress and egress",
+          selects(spec.get("podSelector"), m.labels) and set(spec.get("policyTypes", [])) == {"Ingress", "Egress"})
+
+    def ports(rule):
+        return {(p.get("protocol", "TCP"), m.ports.get(p.get("port"), p.get("port"))) for p in rule.get("ports", [])}
+
+    http = {("TCP", m.ports.get("http"))}
+    ingress = spec.get("ingress", [])
+    check("NetworkPolicy ingress: only the http port (%d), from listed peers only" % m.ports.get("http"),
+          ingress and all(ports(r) == http and r.get("from") and not any("endPort" in p for p in r["ports"])
+                          for r in ingress), str(ingress))
+    want = set(DNS)
+    want |= {("TCP", p) for p in url_ports(m.secret_values.get("redis-url", ""), 6379)}
+    want |= {("TCP", p) for p in url_ports(m.secret_values.get("mongodb-uri", ""), 27017)}
+    egress = spec.get("egress", [])
+    got = set().union(*(ports(r) for r in egress)) if egress else set()
+    open_rules = [r for r in egress if not r.get("ports") or not r.get("to") or any(
+        (p.get("ipBlock") or {}).get("cidr") in ("0.0.0.0/0", "::/0") for p in r["to"])]
+    check("NetworkPolicy egress: only DNS, Redis and MongoDB (%s), each to listed peers only"
+          % ", ".join("%s/%s" % (port, proto) for proto, port in sorted(want, key=lambda x: (x[1], x[0]))),
+          got == want and not open_rules,
+          "allows %s; open rules %s" % (sorted(got, key=str), open_rules))
 
 
 def known_variables(m, rtstate_bin):
@@ -352,12 +504,18 @@ def main():
     by_kind = {}
     for d in docs:
         by_kind.setdefault(d.get("kind"), []).append(d)
-    counts = {k: len(by_kind.get(k, [])) for k in ("Deployment", "Secret")}
-    check("one Deployment and one example Secret", all(n == 1 for n in counts.values()), str(counts))
+    counts = {k: len(by_kind.get(k, [])) for k in (
+        "Deployment", "Secret", "HorizontalPodAutoscaler", "PodDisruptionBudget", "NetworkPolicy", "ServiceMonitor")}
+    check("one Deployment, example Secret, HPA, PodDisruptionBudget, NetworkPolicy and ServiceMonitor",
+          all(n == 1 for n in counts.values()), str(counts))
     if counts["Deployment"] == 1 and counts["Secret"] == 1:
         m = Manifests(by_kind)
         deployment_rules(m)
         secret_rules(m)
+        pdb_rules(m)
+        hpa_rules(m)
+        servicemonitor_rules(m)
+        networkpolicy_rules(m)
         if rtstate_bin and os.access(rtstate_bin, os.X_OK):
             known_variables(m, rtstate_bin)
             token_behaviour(m, rtstate_bin)
