@@ -1,6 +1,7 @@
 # Kubernetes manifests (deploy/kubernetes/), validated offline: schemas from
-# kubernetes-validate (PyPI, into .venv-k8s/), the kustomization, and the rules
-# the Deployment keeps. See tests/k8s/validate.sh.
+# kubernetes-validate (PyPI, into .venv-k8s/), the kustomization, the rules the
+# objects keep together, and the token set-up run with the binary. See
+# tests/k8s/validate.sh.
 #
 #   make k8s    just this check
 #   make test   runs it with everything else

@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # Validates the Kubernetes manifests in deploy/kubernetes/ offline: schemas
 # (kubernetes-validate, which bundles the Kubernetes JSON schemas, pinned
-# below, from PyPI into .venv-k8s/), the kustomization, and the rules the
-# Deployment must keep (tests/k8s/manifests.py). No cluster, no network once
-# the venv exists. Closes with "N passed, N failed".
+# below, from PyPI into .venv-k8s/, with jsonschema for the ServiceMonitor's
+# focused schema), the kustomization, the rules the objects must keep
+# together, and the binary started as the Deployment starts it, on loopback
+# (tests/k8s/manifests.py). No cluster, no network once the venv exists.
+# Closes with "N passed, N failed".
 #
 #   tests/k8s/validate.sh        (make test runs it through mk/k8s.mk)
 set -uo pipefail
