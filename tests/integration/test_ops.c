@@ -157,8 +157,8 @@ static void random_paths_share_one_label(void **state) {
     for (int tries = 0; tries < (int)(100 * it_time_scale()); tries++) {
         free(after);
         after = scrape(&it_fx.svc, NULL);
-        got = metric(after,
-                     "http_requests_total{method=\"GET\",route=\"unmatched\",code=\"404\"} ");
+        got =
+            metric(after, "http_requests_total{method=\"GET\",route=\"unmatched\",code=\"404\"} ");
         if (got >= want)
             break;
         it_sleep_ms(20);
