@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -558,6 +559,32 @@ void it_assert_problem(const it_resp_t *r, long status, const char *detail_part)
         fail();
     }
     cJSON_Delete(j);
+}
+
+size_t it_raw_exchange(int port, const void *request, size_t len, char *out, size_t cap,
+                       int idle_ms) {
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET,
+                            .sin_port = htons((uint16_t)port),
+                            .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    assert_true(fd >= 0 && connect(fd, (struct sockaddr *)&a, sizeof a) == 0);
+    ssize_t sent = send(fd, request, len, MSG_NOSIGNAL);
+    (void)sent; /* the server may answer and close before taking it all */
+    size_t have = 0;
+    for (int waited = 0; have + 1 < cap && waited < idle_ms;) {
+        struct pollfd p = {.fd = fd, .events = POLLIN};
+        if (poll(&p, 1, 50) <= 0) {
+            waited += 50;
+            continue;
+        }
+        ssize_t n = recv(fd, out + have, cap - 1 - have, 0);
+        if (n <= 0)
+            break;
+        have += (size_t)n;
+    }
+    out[have] = '\0';
+    close(fd);
+    return have;
 }
 
 /* ---- fixture ---- */
