@@ -367,7 +367,11 @@ bool it_service_start(it_service_t *s, const char *redis_url, const char *const 
     int n = 0;
     envp[n++] = port;
     envp[n++] = url;
-    envp[n++] = bind;
+    bool bind_given = false; /* getenv takes the first: an extra BIND replaces this one */
+    for (int i = 0; extra && extra[i]; i++)
+        bind_given = bind_given || strncmp(extra[i], "BIND=", 5) == 0;
+    if (!bind_given)
+        envp[n++] = bind;
     envp[n++] = "THREADS=4";
     /* sanitizer settings reach a sanitized service (make sanitize) */
     static const char *const passed[] = {"ASAN_OPTIONS", "UBSAN_OPTIONS", "LSAN_OPTIONS"};

@@ -81,7 +81,8 @@ char *it_mongo_find_one(const it_mongo_t *m, const char *coll, const char *filte
 bool it_mongo_clear(const it_mongo_t *m, const char *coll);
 
 /* Starts the service against redis_url with extra environment entries
- * ("NAME=value", NULL-terminated list, may be NULL); waits for /livez. */
+ * ("NAME=value", NULL-terminated list, may be NULL); waits for /livez. It
+ * listens on 127.0.0.1 unless an entry sets BIND. */
 bool it_service_start(it_service_t *s, const char *redis_url, const char *const *env);
 /* SIGTERM, waits; returns the exit status (or -1). 0 is a clean stop. */
 int it_service_stop(it_service_t *s);

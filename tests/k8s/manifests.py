@@ -12,9 +12,9 @@ then "N passed, N failed":
   - the Deployment does what running rtstate needs (probes on /livez and
     /readyz, a grace period above SHUTDOWN_DELAY_S + SHUTDOWN_GRACE_S,
     non-root, read-only root, no privilege escalation, no capabilities,
-    requests and limits, secrets from the Secret), the Service reaches its
-    port, and the example Secret holds placeholders only and every key the
-    Deployment reads;
+    requests and limits, secrets from the Secret, BIND on every interface),
+    the Service reaches its port, and the example Secret holds placeholders
+    only and every key the Deployment reads;
   - every variable the Deployment sets is one the service knows (from
     `rtstate --help`, when the binary is given).
 """
@@ -120,6 +120,8 @@ def deployment_rules(d, services, secret):
     check("cpu and memory requests and limits are set",
           all(k in res.get(kind, {}) for kind in ("requests", "limits") for k in ("cpu", "memory")))
     check("logs are JSON", env_value(c, "LOG_FORMAT") == "json")
+    check("BIND is every interface (the binary's own default is loopback: probes would fail)",
+          env_value(c, "BIND") in ("0.0.0.0", "::"))
 
     # what the pod reads from the Secret: env keys and the token volume's items
     name = secret["metadata"]["name"]
