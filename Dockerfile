@@ -24,6 +24,7 @@ RUN apt-get update \
       --shell /usr/sbin/nologin rtstate
 COPY --from=build /src/build/rtstate /usr/local/bin/rtstate
 USER 10001:10001
+# every interface of the container (the binary's own default is loopback)
 ENV PORT=8080 BIND=0.0.0.0
 EXPOSE 8080
 # No HEALTHCHECK: the slim image has no curl or wget. Orchestrators probe

@@ -1,6 +1,8 @@
 /* Bearer token checks; see auth.h. */
 #include "auth.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <openssl/crypto.h>
 #include <openssl/sha.h>
 #include <stdio.h>
@@ -8,6 +10,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "../core/log.h"
 #include "problem.h"
 
 typedef enum { LEVEL_OPEN, LEVEL_READ, LEVEL_WRITE, LEVEL_ADMIN } level_t;
@@ -77,12 +80,15 @@ static level_t granted(const char *token) {
     return best;
 }
 
+/* Each door has its own token; admin falls back to the API token. */
+static bool guarded(level_t need) {
+    return need != LEVEL_OPEN &&
+           (tokens[need].set || (need == LEVEL_ADMIN && tokens[LEVEL_WRITE].set));
+}
+
 bool api_auth_check(api_req_t *r) {
     level_t need = required(r);
-    /* each door has its own token; admin falls back to the API token */
-    bool guarded = need != LEVEL_OPEN &&
-                   (tokens[need].set || (need == LEVEL_ADMIN && tokens[LEVEL_WRITE].set));
-    if (!guarded)
+    if (!guarded(need))
         return true;
     const char *h = api_header(r, MHD_HTTP_HEADER_AUTHORIZATION);
     const char *token = h && strncasecmp(h, "Bearer ", 7) == 0 ? h + 7 : NULL;
@@ -104,4 +110,43 @@ const char *api_auth_summary(char *out, unsigned cap) {
              tokens[LEVEL_READ].set ? "set" : "unset", tokens[LEVEL_WRITE].set ? "set" : "unset",
              tokens[LEVEL_ADMIN].set ? "set" : "unset");
     return out;
+}
+
+bool api_auth_loopback(const char *addr) {
+    struct in_addr a4;
+    struct in6_addr a6;
+    if (inet_pton(AF_INET, addr, &a4) == 1)
+        return ntohl(a4.s_addr) >> 24 == 127;
+    if (inet_pton(AF_INET6, addr, &a6) == 1)
+        return IN6_IS_ADDR_LOOPBACK(&a6) || (IN6_IS_ADDR_V4MAPPED(&a6) && a6.s6_addr[12] == 127);
+    return false;
+}
+
+void api_auth_log_open_doors(const char *bind) {
+    static const struct {
+        level_t level;
+        const char *what, *routes, *token;
+    } doors[] = {
+        {LEVEL_READ, "reads", "GET and HEAD requests, /health and /metrics", "READ_TOKEN"},
+        {LEVEL_WRITE, "writes", "requests that change state", "API_TOKEN"},
+        {LEVEL_ADMIN, "admin routes", "/admin/* (which wipe state)", "ADMIN_TOKEN (or API_TOKEN)"},
+    };
+    bool loopback = api_auth_loopback(bind);
+    char open[64] = "";
+    for (size_t i = 0; i < sizeof doors / sizeof doors[0]; i++) {
+        if (guarded(doors[i].level))
+            continue;
+        if (!loopback)
+            log_event(LOG_WARN,
+                      "%s are open to the network: %s need no token on %s, which is not a "
+                      "loopback address; set %s to close them",
+                      doors[i].what, doors[i].routes, bind, doors[i].token);
+        size_t n = strlen(open);
+        snprintf(open + n, sizeof open - n, "%s%s", n ? ", " : "", doors[i].what);
+    }
+    if (loopback && *open)
+        log_event(LOG_INFO,
+                  "%s need no token, but only this machine reaches them (BIND %s is loopback); "
+                  "set the tokens before setting BIND to listen beyond it",
+                  open, bind);
 }

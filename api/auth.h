@@ -25,7 +25,20 @@ bool api_auth_init(const config_t *cfg, const char **err);
  * with WWW-Authenticate and returns false. */
 bool api_auth_check(api_req_t *r);
 
-/* "open", "read", "write" or "admin", for the startup log. */
+/* Which tokens are set ("read token set, api token unset, ..."), into out
+ * (cap bytes), for the start-up log; returns out. */
 const char *api_auth_summary(char *out, unsigned cap);
+
+/* True when addr (a numeric BIND) is a loopback address: 127.0.0.0/8, ::1, or
+ * ::ffff:127.x.y.z. Anything else, the wildcards 0.0.0.0 and :: included, is
+ * reachable from other machines. */
+bool api_auth_loopback(const char *addr);
+
+/* At start-up, after api_auth_init: for each class of routes no token guards
+ * (reads, writes, admin), a warning naming the class and the variable that
+ * closes it, when the service listens on bind, a non-loopback address; on
+ * loopback, one info line naming the open classes. Nothing when every class
+ * is guarded. */
+void api_auth_log_open_doors(const char *bind);
 
 #endif

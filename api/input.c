@@ -35,9 +35,33 @@ static bool has_escaped_nul(const char *s, size_t n) {
     return false;
 }
 
-cJSON *api_json_object_parse(const char *body, size_t len, const char **why) {
+/* The first place in item's members or elements (their names or their string
+ * values) whose text is not valid UTF-8: its path ("name", "location.label",
+ * "[3].note") appended to path at len. True when there is one. */
+static bool find_bad_utf8(const cJSON *item, char *path, size_t cap, size_t len) {
+    int index = 0;
+    for (const cJSON *c = item->child; c; c = c->next, index++) {
+        if (c->string)
+            snprintf(path + len, cap - len, "%s%s", len ? "." : "", c->string);
+        else
+            snprintf(path + len, cap - len, "[%d]", index);
+        size_t at = strlen(path);
+        if ((c->string && !core_utf8_valid(c->string, strlen(c->string))) ||
+            (cJSON_IsString(c) && !core_utf8_valid(c->valuestring, strlen(c->valuestring))) ||
+            find_bad_utf8(c, path, cap, at))
+            return true;
+        path[len] = '\0';
+    }
+    return false;
+}
+
+/* Parses len bytes as one JSON value (whitespace around it allowed), refusing
+ * any NUL, raw or escaped as \u0000, and text that is not UTF-8 (RFC 8259
+ * requires it; cJSON takes any byte inside a string). NULL with why set for a
+ * 400, naming the field whose text is not UTF-8. */
+static cJSON *parse_value(const char *body, size_t len, char *why) {
     if (memchr(body, '\0', len) || has_escaped_nul(body, len)) {
-        *why = "the JSON body must not contain NUL characters";
+        snprintf(why, API_ERR_MAX, "the JSON body must not contain NUL characters");
         return NULL;
     }
     const char *end = NULL;
@@ -51,18 +75,34 @@ cJSON *api_json_object_parse(const char *body, size_t len, const char **why) {
         }
     }
     if (!json) {
-        *why = "the body is not valid JSON";
+        snprintf(why, API_ERR_MAX, "the body is not valid JSON");
         return NULL;
     }
-    if (!cJSON_IsObject(json)) {
+    /* one pass over the bytes; the tree is searched only to name the field */
+    if (!core_utf8_valid(body, len)) {
+        char path[128] = "";
+        if (find_bad_utf8(json, path, sizeof path, 0))
+            snprintf(why, API_ERR_MAX, "field '%s' is not valid UTF-8", path);
+        else
+            snprintf(why, API_ERR_MAX, "the JSON body is not valid UTF-8");
         cJSON_Delete(json);
-        *why = "the body must be a JSON object";
         return NULL;
     }
     return json;
 }
 
-bool api_body_parse(api_req_t *r, bool required, cJSON **out) {
+cJSON *api_json_object_parse(const char *body, size_t len, char *why) {
+    cJSON *json = parse_value(body, len, why);
+    if (json && !cJSON_IsObject(json)) {
+        cJSON_Delete(json);
+        snprintf(why, API_ERR_MAX, "the body must be a JSON object");
+        return NULL;
+    }
+    return json;
+}
+
+/* The body parsed as any JSON value, or as an object only; see input.h. */
+static bool body_parse(api_req_t *r, bool required, bool object, cJSON **out) {
     *out = NULL;
     if (r->body_len == 0) {
         if (!required)
@@ -76,38 +116,20 @@ bool api_body_parse(api_req_t *r, bool required, cJSON **out) {
                     ct ? ct : "(none)");
         return false;
     }
-    if (memchr(r->body, '\0', r->body_len) || has_escaped_nul(r->body, r->body_len)) {
-        api_problem(r, 400, "the JSON body must not contain NUL characters");
-        return false;
-    }
-    const char *end = NULL;
-    cJSON *json = cJSON_ParseWithLengthOpts(r->body, r->body_len, &end, 0);
-    if (json && end) {
-        while (end < r->body + r->body_len && strchr(" \t\r\n", *end))
-            end++;
-        if (end != r->body + r->body_len) {
-            cJSON_Delete(json);
-            json = NULL;
-        }
-    }
-    if (!json) {
-        api_problem(r, 400, "the body is not valid JSON");
-        return false;
-    }
-    *out = json;
-    return true;
+    char why[API_ERR_MAX];
+    *out = object ? api_json_object_parse(r->body, r->body_len, why)
+                  : parse_value(r->body, r->body_len, why);
+    if (!*out)
+        api_problem(r, 400, "%s", why);
+    return *out != NULL;
+}
+
+bool api_body_parse(api_req_t *r, bool required, cJSON **out) {
+    return body_parse(r, required, false, out);
 }
 
 bool api_body_json(api_req_t *r, bool required, cJSON **out) {
-    if (!api_body_parse(r, required, out))
-        return false;
-    if (*out && !cJSON_IsObject(*out)) {
-        cJSON_Delete(*out);
-        *out = NULL;
-        api_problem(r, 400, "the body must be a JSON object");
-        return false;
-    }
-    return true;
+    return body_parse(r, required, true, out);
 }
 
 bool api_check_string(const cJSON *obj, const char *name, bool required, size_t min, size_t max,

@@ -16,11 +16,13 @@
  * ignoring case and parameters. */
 bool api_content_type_is(const char *ct, const char *type);
 
-/* Parses len bytes as one JSON object (whitespace around it allowed), refusing
- * any NUL, raw or escaped as \u0000. Returns the object (caller frees with
- * cJSON_Delete), or NULL with *why set to a static message for a 400. Pure: no
+/* Parses len bytes as one JSON object (whitespace around it allowed),
+ * refusing any NUL, raw or escaped as \u0000, and any text that is not valid
+ * UTF-8 (RFC 8259 requires it, and cJSON would take it). Returns the object
+ * (caller frees with cJSON_Delete), or NULL with the message for a 400 in why
+ * (API_ERR_MAX bytes; it names the field whose text is not UTF-8). Pure: no
  * request, no reply. */
-cJSON *api_json_object_parse(const char *body, size_t len, const char **why);
+cJSON *api_json_object_parse(const char *body, size_t len, char *why);
 
 /* Parses the body as any JSON value into *out (caller frees), with the same
  * replies as api_body_json below but no check of the value's type. */
@@ -29,7 +31,7 @@ bool api_body_parse(api_req_t *r, bool required, cJSON **out);
 /* Parses the body as a JSON object into *out (caller frees with cJSON_Delete).
  * When !required, an absent or empty body gives true with *out = NULL.
  * Replies 415 when the Content-Type is not application/json, 400 when the
- * body is not a JSON object. */
+ * body is not a JSON object or not valid UTF-8 (naming the field). */
 bool api_body_json(api_req_t *r, bool required, cJSON **out);
 
 /* The checks behind the api_field_* calls, for callers that collect errors

@@ -99,6 +99,7 @@ int main(int argc, char **argv) {
               cfg.max_body_bytes, cfg.max_image_bytes, cfg.max_header_bytes, cfg.max_connections,
               cfg.max_connections_per_ip, cfg.idle_timeout_s, api_auth_summary(auth, sizeof auth),
               cfg.cors_origins);
+    api_auth_log_open_doors(cfg.bind);
 
     int sig = 0;
     sigwait(&stop, &sig);

@@ -29,6 +29,22 @@ const char *api_status_title(unsigned status) {
     }
 }
 
+char *api_problem_text(unsigned status, const char *detail, size_t *len) {
+    core_jsonw_t w;
+    core_jsonw_init(&w);
+    core_jsonw_object(&w);
+    core_jsonw_key(&w, "type");
+    core_jsonw_string(&w, "about:blank");
+    core_jsonw_key(&w, "title");
+    core_jsonw_string(&w, api_status_title(status));
+    core_jsonw_key(&w, "status");
+    core_jsonw_int(&w, status);
+    core_jsonw_key(&w, "detail");
+    core_jsonw_string(&w, detail); /* may quote a header or a field name: escaped there */
+    core_jsonw_end(&w);
+    return core_jsonw_finish(&w, len);
+}
+
 void api_problem(api_req_t *r, unsigned status, const char *fmt, ...) {
     char detail[512];
     va_list ap;
@@ -36,14 +52,8 @@ void api_problem(api_req_t *r, unsigned status, const char *fmt, ...) {
     vsnprintf(detail, sizeof detail, fmt, ap);
     va_end(ap);
 
-    cJSON *body = cJSON_CreateObject();
-    cJSON_AddStringToObject(body, "type", "about:blank");
-    cJSON_AddStringToObject(body, "title", api_status_title(status));
-    cJSON_AddNumberToObject(body, "status", status);
-    cJSON_AddStringToObject(body, "detail", detail);
     size_t len = 0;
-    char *text = core_json_print(body, &len);
-    cJSON_Delete(body);
+    char *text = api_problem_text(status, detail, &len);
     /* If even this allocation fails, fall back to a fixed body: never an empty error. */
     static const char oom[] =
         "{\"type\":\"about:blank\",\"title\":\"Internal Server Error\","

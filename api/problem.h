@@ -9,7 +9,10 @@
 #include "../store/status.h"
 #include "request.h"
 
-/* Replies status with a problem whose detail is the formatted text. */
+/* Replies status with a problem whose detail is the formatted text. The
+ * detail may quote what a client sent (a Content-Type, a method, a field's
+ * name), cut short anywhere: it is written through the one escaper
+ * (core/utf8.h), so the body is valid UTF-8 and valid JSON whatever the bytes. */
 void api_problem(api_req_t *r, unsigned status, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
@@ -32,6 +35,11 @@ void api_problem_mongo(api_req_t *r, store_status_t st, const char *what);
  * noun ("client" gives "client 'cam-1' not found"). */
 void api_id_then_204(api_req_t *r, const char *param, const char *noun,
                      store_status_t (*op)(const char *id));
+
+/* The problem+json text api_problem replies, for status and detail (any
+ * bytes), in a malloc()ed buffer the caller frees, its length in *len; NULL
+ * when memory ran out. */
+char *api_problem_text(unsigned status, const char *detail, size_t *len);
 
 /* The reason phrase of an HTTP status ("Not Found"). */
 const char *api_status_title(unsigned status);

@@ -27,7 +27,12 @@ typedef struct {
 #define F(field) offsetof(config_t, field)
 static const option_t options[] = {
     {"PORT", OPT_INT, F(port), "8080", 1, 65535, "HTTP port"},
-    {"BIND", OPT_STR, F(bind), "0.0.0.0", 0, 0, "IPv4 or IPv6 address to listen on"},
+    /* loopback unless told: with no tokens set every route is open, and must not
+     * be open to the network by accident; images and manifests (Dockerfile,
+     * deploy/kubernetes) set BIND=0.0.0.0, where the platform's network is
+     * the boundary */
+    {"BIND", OPT_STR, F(bind), "127.0.0.1", 0, 0,
+     "IPv4 or IPv6 address to listen on; 0.0.0.0 or :: for every interface"},
     {"REDIS_URL", OPT_STR, F(redis_url), "redis://127.0.0.1:6379/0", 0, 0,
      "redis://[:password@]host:port[/db] or unix:///path.sock[?db=N]"},
     {"REDIS_TIMEOUT_MS", OPT_INT, F(redis_timeout_ms), "500", 10, 60000,
@@ -156,7 +161,10 @@ static void usage(FILE *out) {
     }
     fprintf(out,
             "  --help                                        this text\n"
-            "  --version                                     print the version\n");
+            "  --version                                     print the version\n\n"
+            "An unset token leaves its routes open. BIND is loopback unless set: on any\n"
+            "other address (0.0.0.0 to listen on every interface) start-up warns of\n"
+            "each class left open (reads, writes, admin) and the token that closes it.\n");
 }
 
 config_result_t config_load(config_t *cfg, int argc, char **argv, FILE *out, FILE *err) {

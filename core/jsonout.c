@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "decimal.h"
+#include "utf8.h"
 
 static bool reserve(core_jsonw_t *w, size_t more) {
     if (w->failed)
@@ -38,37 +39,18 @@ static void put_c(core_jsonw_t *w, char c) {
         w->p[w->n++] = c;
 }
 
-/* A JSON string, escaped as cJSON escapes (UTF-8 passes through). */
+/* A JSON string, through the one escaper (core/utf8.h): valid UTF-8 with no
+ * control character, whatever bytes s holds. Room for the whole of what is
+ * left is reserved first, so a string with nothing to escape (most) is
+ * written in one pass. */
 static void put_string(core_jsonw_t *w, const char *s) {
-    static const char hex[] = "0123456789abcdef";
     put_c(w, '"');
-    if (s) {
-        const char *run = s; /* bytes that need no escape are copied in runs */
-        for (; *s; s++) {
-            unsigned char c = (unsigned char)*s;
-            if (c >= 0x20 && c != '"' && c != '\\')
-                continue;
-            put(w, run, (size_t)(s - run));
-            run = s + 1;
-            char esc[6] = {'\\', 0};
-            size_t n = 2;
-            switch (c) {
-            case '"': esc[1] = '"'; break;
-            case '\\': esc[1] = '\\'; break;
-            case '\b': esc[1] = 'b'; break;
-            case '\f': esc[1] = 'f'; break;
-            case '\n': esc[1] = 'n'; break;
-            case '\r': esc[1] = 'r'; break;
-            case '\t': esc[1] = 't'; break;
-            default:
-                memcpy(esc + 1, "u00", 3);
-                esc[4] = hex[c >> 4];
-                esc[5] = hex[c & 15];
-                n = 6;
-            }
-            put(w, esc, n);
-        }
-        put(w, run, (size_t)(s - run));
+    size_t n = s ? strlen(s) : 0, done = 0;
+    while (done < n && reserve(w, n - done + CORE_UTF8_ESC_MAX)) {
+        size_t used;
+        w->n += core_utf8_escape(s + done, n - done, CORE_UTF8_JSON, w->p + w->n, w->cap - 1 - w->n,
+                                 &used);
+        done += used;
     }
     put_c(w, '"');
 }

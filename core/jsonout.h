@@ -1,8 +1,11 @@
 /*
  * JSON text out, compact (no whitespace), in one of two ways: a writer that
  * the caller drives value by value, front to back, or a cJSON tree printed as
- * cJSON_PrintUnformatted prints it. Both share one escaper and one number
- * printer.
+ * cJSON_PrintUnformatted prints it. Both share one number printer and the
+ * service's one escaper (core/utf8.h): every string comes out as valid UTF-8
+ * whatever bytes it held (cJSON copies them as they are), each ill-formed
+ * sequence as U+FFFD, and DEL and the C1 controls escaped as \u00XX besides
+ * what cJSON escapes.
  *
  * The writer is for answers too large to build as a tree first: a page of
  * 1 000 online users cost three allocations per field as cJSON nodes, all

@@ -2,11 +2,13 @@
 #include "log.h"
 
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include "decimal.h"
 #include "logsink.h"
 #include "timefmt.h"
+#include "utf8.h"
 
 static log_level_t min_level = LOG_INFO;
 static bool json = true;
@@ -29,24 +31,6 @@ void log_set_level(log_level_t level) { min_level = level; }
 
 bool log_enabled(log_level_t level) { return level >= min_level; }
 
-size_t log_json_escape(const char *s, char *out, size_t cap) {
-    size_t o = 0;
-    for (; s && *s && o + 7 < cap; s++) {
-        unsigned char c = (unsigned char)*s;
-        if (c == '"' || c == '\\') {
-            out[o++] = '\\';
-            out[o++] = (char)c;
-        } else if (c < 0x20) {
-            o += (size_t)snprintf(out + o, cap - o, "\\u%04x", c);
-        } else {
-            out[o++] = (char)c;
-        }
-    }
-    if (cap)
-        out[o < cap ? o : cap - 1] = '\0';
-    return o;
-}
-
 /* A line being built; appends stop at the capacity (less room for '\n'). */
 typedef struct {
     char *p;
@@ -62,8 +46,16 @@ static void put(line_t *l, const char *s, size_t n) {
 
 static void put_s(line_t *l, const char *s) { put(l, s, strlen(s)); }
 
-static void put_json(line_t *l, const char *s) {
-    l->n += log_json_escape(s, l->p + l->n, l->cap - 1 - l->n);
+/* Text from outside (a client, a server's error reply, a library's message)
+ * through the one escaper, as a JSON string's inside or as terminal text:
+ * never more than limit bytes, and always room left for tail bytes after it,
+ * so the rest of the line (a JSON object's closing) is never cut off. */
+static void put_esc(line_t *l, const char *s, size_t limit, size_t tail) {
+    size_t room = l->cap - 1 - l->n;
+    room = room > tail ? room - tail : 0;
+    if (s)
+        l->n += core_utf8_escape(s, strlen(s), json ? CORE_UTF8_JSON : CORE_UTF8_TEXT, l->p + l->n,
+                                 limit < room ? limit : room, NULL);
 }
 
 static void put_u(line_t *l, unsigned long long v) {
@@ -92,6 +84,27 @@ static void finish(line_t *l, bool now) {
     log_sink_put(l->p, l->n, now);
 }
 
+size_t log_event_format(log_level_t level, const char *msg, char *out, size_t cap) {
+    line_t l = {out, 0, cap};
+    if (json) {
+        put_s(&l, "{\"time\":\"");
+        put_time(&l);
+        put_s(&l, "\",\"level\":\"");
+        put_s(&l, names[level]);
+        put_s(&l, "\",\"msg\":\"");
+        put_esc(&l, msg, SIZE_MAX, 2);
+        put_s(&l, "\"}");
+    } else {
+        put_time(&l);
+        put_s(&l, " ");
+        put_s(&l, names[level]);
+        put_s(&l, " ");
+        put_esc(&l, msg, SIZE_MAX, 0);
+    }
+    l.p[l.n] = '\0';
+    return l.n;
+}
+
 void log_event(log_level_t level, const char *fmt, ...) {
     if (level < min_level)
         return;
@@ -100,24 +113,16 @@ void log_event(log_level_t level, const char *fmt, ...) {
     va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
-    line_t l = {out, 0, sizeof out};
-    if (json) {
-        put_s(&l, "{\"time\":\"");
-        put_time(&l);
-        put_s(&l, "\",\"level\":\"");
-        put_s(&l, names[level]);
-        put_s(&l, "\",\"msg\":\"");
-        put_json(&l, msg);
-        put_s(&l, "\"}");
-    } else {
-        put_time(&l);
-        put_s(&l, " ");
-        put_s(&l, names[level]);
-        put_s(&l, " ");
-        put_s(&l, msg);
-    }
+    line_t l = {out, log_event_format(level, msg, out, sizeof out), sizeof out};
     finish(&l, true);
 }
+
+/* The most a request line's strings take, escaped: a method has no business
+ * being longer (a client's 10 kB method is cut short); the line's fixed text
+ * (about 200 bytes) and these always fit log_request's buffer, so the line is
+ * never cut off before its closing brace. */
+#define METHOD_MAX 64
+#define FIELD_MAX 160
 
 size_t log_request_format(const log_request_t *r, char *out, size_t cap) {
     line_t l = {out, 0, cap};
@@ -125,11 +130,11 @@ size_t log_request_format(const log_request_t *r, char *out, size_t cap) {
         put_s(&l, "{\"time\":\"");
         put_time(&l);
         put_s(&l, "\",\"level\":\"info\",\"msg\":\"request\",\"request_id\":\"");
-        put_json(&l, r->request_id);
+        put_esc(&l, r->request_id, FIELD_MAX, 0);
         put_s(&l, "\",\"method\":\"");
-        put_json(&l, r->method);
+        put_esc(&l, r->method, METHOD_MAX, 0);
         put_s(&l, "\",\"route\":\"");
-        put_json(&l, r->route);
+        put_esc(&l, r->route, FIELD_MAX, 0);
         put_s(&l, "\",\"status\":");
         put_u(&l, r->status);
         put_s(&l, ",\"duration_ms\":");
@@ -137,16 +142,16 @@ size_t log_request_format(const log_request_t *r, char *out, size_t cap) {
         put_s(&l, ",\"bytes\":");
         put_u(&l, r->bytes);
         put_s(&l, ",\"remote\":\"");
-        put_json(&l, r->remote);
+        put_esc(&l, r->remote, FIELD_MAX, 0);
         put_s(&l, "\"}");
     } else {
         put_time(&l);
         put_s(&l, " info request ");
-        put_s(&l, r->request_id);
+        put_esc(&l, r->request_id, FIELD_MAX, 0);
         put_s(&l, " ");
-        put_s(&l, r->method);
+        put_esc(&l, r->method, METHOD_MAX, 0);
         put_s(&l, " ");
-        put_s(&l, r->route);
+        put_esc(&l, r->route, FIELD_MAX, 0);
         put_s(&l, " ");
         put_u(&l, r->status);
         put_s(&l, " ");
@@ -154,7 +159,7 @@ size_t log_request_format(const log_request_t *r, char *out, size_t cap) {
         put_s(&l, "ms ");
         put_u(&l, r->bytes);
         put_s(&l, "B ");
-        put_s(&l, r->remote);
+        put_esc(&l, r->remote, FIELD_MAX, 0);
     }
     l.p[l.n] = '\0';
     return l.n;

@@ -3,7 +3,11 @@
  * (LOG_FORMAT=json, the default: what log collectors parse) or as text
  * ("time level message", for people at a terminal). Safe from any thread.
  * Lines go out through core/logsink.h: request lines in batches, events at
- * once. Lines are built by hand, not with printf: a request line is written
+ * once. Every string that may hold bytes from outside (a method, a message
+ * quoting a server's reply) goes through core_utf8_escape (core/utf8.h): a
+ * JSON line is valid JSON and valid UTF-8 whatever a client sent, and a text
+ * line has no control character a terminal would act on (ESC, CR, LF, DEL,
+ * C1) and no ill-formed UTF-8. Lines are built by hand, not with printf: a request line is written
  * for every request, and printf's formatting was a fifth of a heartbeat's
  * instructions.
  */
@@ -26,6 +30,11 @@ bool log_enabled(log_level_t level);
 
 void log_event(log_level_t level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
+/* The line log_event writes for the formatted msg, without its '\n', into out
+ * (cap bytes, NUL terminated; a message too long for it is cut short, never
+ * the line's closing). Returns its length. */
+size_t log_event_format(log_level_t level, const char *msg, char *out, size_t cap);
+
 /* One served request, logged at info level. */
 typedef struct {
     const char *request_id;
@@ -42,9 +51,5 @@ void log_request(const log_request_t *r);
 /* The line log_request writes, without its '\n', into out (cap bytes, NUL
  * terminated, truncated to fit). Returns its length. */
 size_t log_request_format(const log_request_t *r, char *out, size_t cap);
-
-/* Writes s as a JSON string body (no quotes) into out (cap bytes), escaping
- * quotes, backslashes and control characters; truncates. Returns the length. */
-size_t log_json_escape(const char *s, char *out, size_t cap);
 
 #endif

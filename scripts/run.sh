@@ -3,7 +3,11 @@
 # private redis-server under ./var/redis (unix socket); when MONGODB_URI is
 # not set, a private MongoDB-compatible server under ./var/mongo (see
 # scripts/mongo-server.sh). Both keep their data there between runs and stop
-# when the service stops; Ctrl-C stops everything.
+# when the service stops; Ctrl-C stops everything. The service listens on
+# 127.0.0.1 (its default BIND) unless BIND says otherwise: with no tokens set
+# every route is open, so other machines reach it only when asked for, e.g.
+#   API_TOKEN=... READ_TOKEN=... ADMIN_TOKEN=... BIND=0.0.0.0 make run
+# (tests/integration/test_doors.c runs this script and checks both).
 set -euo pipefail
 bin=${1:?usage: run.sh path/to/rtstate [flags]}
 shift

@@ -4,7 +4,9 @@
  * Proves that api_json_object_parse takes any bytes without crashing, leaking
  * or reading past them, and returns an object only when the body is exactly
  * one JSON object with no NUL in it, raw or escaped (so no string can be cut
- * short behind the validators' back). Then runs the field validators the
+ * short behind the validators' back), and valid UTF-8 (RFC 8259); a refusal
+ * of bytes that are not UTF-8 names the field, in a message that is itself
+ * escaped into valid UTF-8 by the problem writer. Then runs the field validators the
  * handlers run (client id, presence device_id and status, frame data and
  * format, the base64 decoding and sniffing of a JSON frame) and checks that
  * whatever they accept is what the API promises: ids match the id rule,
@@ -18,9 +20,11 @@
 #include <string.h>
 
 #include "../../api/input.h"
+#include "../../api/problem.h"
 #include "../../core/base64.h"
 #include "../../core/ids.h"
 #include "../../core/imagetype.h"
+#include "../../core/utf8.h"
 
 /* A request with no connection: validators only reply (build a response). */
 static void reset(api_req_t *r) {
@@ -67,15 +71,24 @@ static void check_fields(const cJSON *obj) {
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     char *body = malloc(size ? size : 1); /* exact size: no terminator to lean on */
     memcpy(body, data, size);
-    const char *why = NULL;
-    cJSON *obj = api_json_object_parse(body, size, &why);
+    char why[API_ERR_MAX] = "";
+    cJSON *obj = api_json_object_parse(body, size, why);
     if (obj) {
         assert(cJSON_IsObject(obj));
         assert(!memchr(body, '\0', size));
+        assert(core_utf8_valid(body, size));
         check_fields(obj);
         cJSON_Delete(obj);
     } else {
-        assert(why && *why);
+        assert(*why);
+        /* the 400 as a client reads it: valid UTF-8 and JSON, whatever the field's name */
+        size_t len;
+        char *text = api_problem_text(400, why, &len);
+        assert(text && core_utf8_valid(text, len));
+        cJSON *problem = cJSON_Parse(text);
+        assert(cJSON_IsString(cJSON_GetObjectItem(problem, "detail")));
+        cJSON_Delete(problem);
+        free(text);
     }
     free(body);
     return 0;

@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -366,7 +367,11 @@ bool it_service_start(it_service_t *s, const char *redis_url, const char *const 
     int n = 0;
     envp[n++] = port;
     envp[n++] = url;
-    envp[n++] = bind;
+    bool bind_given = false; /* getenv takes the first: an extra BIND replaces this one */
+    for (int i = 0; extra && extra[i]; i++)
+        bind_given = bind_given || strncmp(extra[i], "BIND=", 5) == 0;
+    if (!bind_given)
+        envp[n++] = bind;
     envp[n++] = "THREADS=4";
     /* sanitizer settings reach a sanitized service (make sanitize) */
     static const char *const passed[] = {"ASAN_OPTIONS", "UBSAN_OPTIONS", "LSAN_OPTIONS"};
@@ -558,6 +563,32 @@ void it_assert_problem(const it_resp_t *r, long status, const char *detail_part)
         fail();
     }
     cJSON_Delete(j);
+}
+
+size_t it_raw_exchange(int port, const void *request, size_t len, char *out, size_t cap,
+                       int idle_ms) {
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET,
+                            .sin_port = htons((uint16_t)port),
+                            .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    assert_true(fd >= 0 && connect(fd, (struct sockaddr *)&a, sizeof a) == 0);
+    ssize_t sent = send(fd, request, len, MSG_NOSIGNAL);
+    (void)sent; /* the server may answer and close before taking it all */
+    size_t have = 0;
+    for (int waited = 0; have + 1 < cap && waited < idle_ms;) {
+        struct pollfd p = {.fd = fd, .events = POLLIN};
+        if (poll(&p, 1, 50) <= 0) {
+            waited += 50;
+            continue;
+        }
+        ssize_t n = recv(fd, out + have, cap - 1 - have, 0);
+        if (n <= 0)
+            break;
+        have += (size_t)n;
+    }
+    out[have] = '\0';
+    close(fd);
+    return have;
 }
 
 /* ---- fixture ---- */

@@ -81,7 +81,8 @@ char *it_mongo_find_one(const it_mongo_t *m, const char *coll, const char *filte
 bool it_mongo_clear(const it_mongo_t *m, const char *coll);
 
 /* Starts the service against redis_url with extra environment entries
- * ("NAME=value", NULL-terminated list, may be NULL); waits for /livez. */
+ * ("NAME=value", NULL-terminated list, may be NULL); waits for /livez. It
+ * listens on 127.0.0.1 unless an entry sets BIND. */
 bool it_service_start(it_service_t *s, const char *redis_url, const char *const *env);
 /* SIGTERM, waits; returns the exit status (or -1). 0 is a clean stop. */
 int it_service_stop(it_service_t *s);
@@ -97,6 +98,14 @@ it_resp_t it_http(const it_service_t *s, const char *method, const char *path,
 it_resp_t it_json_req(const it_service_t *s, const char *method, const char *path,
                       const char *json);
 void it_resp_free(it_resp_t *r);
+
+/* Raw bytes, for what libcurl will not send (bytes >= 0x80 or ESC in a method,
+ * malformed framing): sends len bytes on a new connection to 127.0.0.1:port
+ * and reads the answer into out (cap - 1 bytes at most, NUL-terminated) until
+ * the server closes the connection or idle_ms pass with nothing to read.
+ * Returns the bytes read. */
+size_t it_raw_exchange(int port, const void *request, size_t len, char *out, size_t cap,
+                       int idle_ms);
 
 /* A response header's value (case-insensitive name), copied into out. */
 bool it_header(const it_resp_t *r, const char *name, char *out, size_t cap);

@@ -308,27 +308,7 @@ static void redis_password_never_shows(void **state) {
 /* Sends the NUL-terminated request on a new connection and reads the answer
  * (up to cap - 1 bytes) until the server closes it or 2 s pass. */
 static void raw_exchange(int port, const char *request, char *out, size_t cap) {
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in a = {.sin_family = AF_INET,
-                            .sin_port = htons((uint16_t)port),
-                            .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    assert_true(fd >= 0 && connect(fd, (struct sockaddr *)&a, sizeof a) == 0);
-    ssize_t sent = send(fd, request, strlen(request), MSG_NOSIGNAL);
-    (void)sent; /* the server may answer and close before taking it all */
-    size_t have = 0;
-    for (int waited = 0; have + 1 < cap && waited < 2000;) {
-        struct pollfd p = {.fd = fd, .events = POLLIN};
-        if (poll(&p, 1, 50) <= 0) {
-            waited += 50;
-            continue;
-        }
-        ssize_t n = recv(fd, out + have, cap - 1 - have, 0);
-        if (n <= 0)
-            break;
-        have += (size_t)n;
-    }
-    out[have] = '\0';
-    close(fd);
+    it_raw_exchange(port, request, strlen(request), out, cap, 2000);
 }
 
 static void assert_safe_headers(const it_resp_t *r, const char *what) {

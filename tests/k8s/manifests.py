@@ -15,8 +15,8 @@ per line, then "N passed, N failed":
     /readyz, a grace period above SHUTDOWN_DELAY_S + SHUTDOWN_GRACE_S,
     non-root, read-only root, no privilege escalation, no capabilities,
     requests and limits, spread over nodes and zones, secrets from the
-    Secret), the Service reaches its port, and the example Secret holds
-    placeholders only and every key the Deployment reads;
+    Secret, BIND on every interface), the Service reaches its port, and the
+    example Secret holds placeholders only and every key the Deployment reads;
   - the objects around it agree with it: the PodDisruptionBudget, the
     HorizontalPodAutoscaler, the ServiceMonitor and the NetworkPolicy select
     its pods, name its ports, and allow what it needs and no more;
@@ -219,6 +219,8 @@ def deployment_rules(m):
     check("cpu and memory requests and limits are set",
           all(k in res.get(kind, {}) for kind in ("requests", "limits") for k in ("cpu", "memory")))
     check("logs are JSON", m.env("LOG_FORMAT") == "json")
+    check("BIND is every interface (the binary's own default is loopback: probes would fail)",
+          m.env("BIND") in ("0.0.0.0", "::"))
 
     good = []
     for s in m.services:

@@ -113,7 +113,7 @@ static void defaults(void **state) {
     assert_string_equal(r->out, "");
     assert_string_equal(r->err, "");
     assert_int_equal(r->cfg.port, 8080);
-    assert_string_equal(r->cfg.bind, "0.0.0.0");
+    assert_string_equal(r->cfg.bind, "127.0.0.1"); /* this machine only, unless told */
     assert_string_equal(r->cfg.redis_url, "redis://127.0.0.1:6379/0");
     assert_int_equal(r->cfg.redis_timeout_ms, 500);
     assert_string_equal(r->cfg.key_prefix, "");

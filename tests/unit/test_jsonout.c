@@ -1,5 +1,6 @@
 /* Unit tests for core/jsonout.c: the same text as cJSON_PrintUnformatted,
- * value for value, and every number reading back as itself. */
+ * value for value, except that strings always come out as valid UTF-8 with
+ * no control character; and every number reading back as itself. */
 #include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -55,7 +56,7 @@ static void strings_escaped_as_cjson_does(void **state) {
     (void)state;
     static const char *cases[] = {
         "plain",        "quote\"d",  "back\\slash", "\b\f\n\r\t", "\x01\x1f control",
-        "snow ☃ and 🎉", "</script>", "\x7f del",    "/slash/",
+        "snow ☃ and 🎉", "</script>", "/slash/",
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         same_as_cjson(cJSON_CreateString(cases[i]));
@@ -63,6 +64,45 @@ static void strings_escaped_as_cjson_does(void **state) {
         cJSON_AddStringToObject(o, cases[i], cases[i]);
         same_as_cjson(o);
     }
+}
+
+/* Where the text differs from cJSON's, which copies any byte >= 0x20 as it
+ * is: what a client sent is always valid UTF-8 and free of control characters
+ * when it comes back (a name stored by another writer of the same Redis, the
+ * Content-Type echoed in a 415). */
+static void strings_always_valid_utf8(void **state) {
+    (void)state;
+    static const struct {
+        const char *in, *out;
+    } cases[] = {
+        {"\x7f del", "\"\\u007f del\""},
+        {"nel \xc2\x85 csi \xc2\x9b", "\"nel \\u0085 csi \\u009b\""}, /* C1 controls */
+        {"\xc2\xa0 nbsp", "\"\xc2\xa0 nbsp\""},                       /* the first after them */
+        {"esc \x1b[31m", "\"esc \\u001b[31m\""},
+        {"text/\xff\xfe", "\"text/\xef\xbf\xbd\xef\xbf\xbd\""},       /* a byte each: U+FFFD */
+        {"\xe2\x82", "\"\xef\xbf\xbd\""},                             /* cut short: one U+FFFD */
+        {"\xed\xa0\x80", "\"\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\""}, /* a surrogate */
+        {"\xc0\xaf", "\"\xef\xbf\xbd\xef\xbf\xbd\""},                 /* overlong '/' */
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        cJSON *j = cJSON_CreateString(cases[i].in);
+        char *got = core_json_print(j, NULL);
+        assert_non_null(got);
+        if (strcmp(got, cases[i].out) != 0)
+            fail_msg("case %zu: got %s, want %s", i, got, cases[i].out);
+        free(got);
+        cJSON_Delete(j);
+    }
+    /* keys too, through the writer */
+    core_jsonw_t w;
+    core_jsonw_init(&w);
+    core_jsonw_object(&w);
+    core_jsonw_key(&w, "k\xff");
+    core_jsonw_string(&w, "v\x80");
+    core_jsonw_end(&w);
+    char *got = core_jsonw_finish(&w, NULL);
+    assert_string_equal(got, "{\"k\xef\xbf\xbd\":\"v\xef\xbf\xbd\"}");
+    free(got);
 }
 
 static void numbers(void **state) {
@@ -248,6 +288,7 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(scalars_and_containers),
         cmocka_unit_test(strings_escaped_as_cjson_does),
+        cmocka_unit_test(strings_always_valid_utf8),
         cmocka_unit_test(numbers),
         cmocka_unit_test(large_tree),
         cmocka_unit_test(writer_matches_the_tree),

@@ -14,6 +14,7 @@
 
 #include "../../core/log.h"
 #include "../../core/logsink.h"
+#include "../../core/utf8.h"
 
 static const log_request_t sample = {.request_id = "abc123",
                                      .method = "POST",
@@ -85,6 +86,46 @@ static void escaped_and_truncated(void **state) {
     size_t n = log_request_format(&sample, small, sizeof small);
     assert_true(n < sizeof small);
     assert_int_equal(small[n], '\0');
+}
+
+/* No byte a client sends can make a line invalid: whatever the method (raw
+ * bytes >= 0x80, ESC, a method of 4 kB), the JSON line parses and is valid
+ * UTF-8, and the text line holds no control character. */
+static void hostile_bytes_escaped(void **state) {
+    (void)state;
+    static char long_method[4096];
+    memset(long_method, '\xff', sizeof long_method - 1);
+    const char *methods[] = {"G\xff\xfeT", "\x1b[31mGET\x1b[0m", "GE\x85T\xc2\x9b", long_method,
+                             "\xe2\x82"};
+    for (size_t i = 0; i < sizeof methods / sizeof methods[0]; i++) {
+        log_request_t r = sample;
+        r.method = methods[i];
+        char line[1024];
+        assert_true(log_configure("info", "json"));
+        size_t n = log_request_format(&r, line, sizeof line);
+        assert_true(core_utf8_valid(line, n));
+        cJSON *j = cJSON_Parse(line);
+        if (!j)
+            fail_msg("method %zu: not JSON: %s", i, line);
+        assert_string_equal(cJSON_GetObjectItem(j, "remote")->valuestring, "127.0.0.1");
+        cJSON_Delete(j);
+        assert_true(log_configure("info", "text"));
+        n = log_request_format(&r, line, sizeof line);
+        assert_true(core_utf8_valid(line, n));
+        for (size_t k = 0; k < n; k++)
+            if ((unsigned char)line[k] < 0x20 || line[k] == 0x7f)
+                fail_msg("method %zu: control byte 0x%02x in the text line %s", i, line[k], line);
+        assert_null(strstr(line, "\xc2\x85"));
+        assert_null(strstr(line, "\xc2\x9b"));
+    }
+    log_request_t r = sample;
+    r.method = "G\xff\x1bT";
+    char line[1024];
+    log_request_format(&r, line, sizeof line);
+    assert_non_null(strstr(line, " G\\xff\\x1bT /clients/{id}/heartbeat "));
+    assert_true(log_configure("info", "json"));
+    log_request_format(&r, line, sizeof line);
+    assert_non_null(strstr(line, "\"method\":\"G\xef\xbf\xbd\\u001bT\""));
 }
 
 static void text_request_line(void **state) {
@@ -191,13 +232,55 @@ static void request_lines_batched_events_at_once(void **state) {
     release();
 }
 
+/* An event's message may quote what came from outside (a Redis error reply, a
+ * library's message): one line each, escaped in both formats, and a message
+ * that escapes to more than the line holds is cut short, not the line. */
+static void events_escaped(void **state) {
+    (void)state;
+    static char many[1000];
+    memset(many, '\x01', sizeof many - 1);
+    capture();
+    assert_true(log_configure("info", "json"));
+    log_event(LOG_WARN, "reply: %s", "bad\r\n{\"level\":\"error\"}\x1b[2J\xff");
+    log_event(LOG_WARN, "many: %s", many);
+    assert_true(log_configure("info", "text"));
+    log_event(LOG_WARN, "reply: %s", "bad\r\nforged line\x1b[2J\xff\xc2\x9b");
+    char *text = captured();
+    assert_true(core_utf8_valid(text, strlen(text)));
+    char *lines[4] = {NULL};
+    int n = 0;
+    for (char *l = text, *nl; n < 4 && (nl = strchr(l, '\n')); l = nl + 1) {
+        *nl = '\0';
+        lines[n++] = l;
+    }
+    assert_int_equal(n, 3); /* three lines, no more */
+    cJSON *j = cJSON_Parse(lines[0]);
+    assert_non_null(j);
+    assert_string_equal(cJSON_GetObjectItem(j, "msg")->valuestring,
+                        "reply: bad\r\n{\"level\":\"error\"}\x1b[2J\xef\xbf\xbd");
+    cJSON_Delete(j);
+    j = cJSON_Parse(lines[1]);
+    assert_non_null(j);
+    const char *msg = cJSON_GetObjectItem(j, "msg")->valuestring;
+    assert_memory_equal(msg, "many: \x01\x01", 8);
+    assert_true(strlen(msg) > 300);
+    cJSON_Delete(j);
+    assert_non_null(strstr(lines[2], " warn reply: bad\\r\\nforged line\\x1b[2J\\xff\\u009b"));
+    for (const char *p = lines[2]; *p; p++)
+        assert_true((unsigned char)*p >= 0x20 && *p != 0x7f);
+    release();
+    assert_true(log_configure("info", "json"));
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(json_request_line),
         cmocka_unit_test(durations_and_sizes),
         cmocka_unit_test(escaped_and_truncated),
+        cmocka_unit_test(hostile_bytes_escaped),
         cmocka_unit_test(text_request_line),
         cmocka_unit_test(request_lines_batched_events_at_once),
+        cmocka_unit_test(events_escaped),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
