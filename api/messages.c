@@ -72,7 +72,8 @@ void api_messages_send(api_req_t *r) {
     const config_t *cfg = api_config();
     store_message_limits_t lim = {cfg->rate_limit_messages, cfg->rate_limit_window_s,
                                   cfg->message_cache_max,   cfg->message_ttl_s,
-                                  cfg->offline_queue_max,   cfg->offline_queue_ttl_s};
+                                  cfg->offline_queue_max,   cfg->offline_queue_ttl_s,
+                                  cfg->room_ttl_s};
     store_message_t m = {.content = (char *)content};
     snprintf(m.room_id, sizeof m.room_id, "%s", room);
     snprintf(m.sender_id, sizeof m.sender_id, "%s", sender);

@@ -2,9 +2,10 @@
  * Chat messages: each room's recent-message cache, each user's offline queue,
  * and the per-sender rate limit on sending. Sending is one script: the
  * membership check, the sliding-window rate limit, the cache insert with its
- * trim and TTL, and the fan-out to the offline queues of every participant
- * who is not online all happen in one atomic step, and a send that is refused
- * stores nothing at all.
+ * trim and TTL, the room's new lifetime (ROOM_TTL_S from now), and the
+ * fan-out to the offline queues of every participant who is not online all
+ * happen in one atomic step, and a send that is refused stores nothing at
+ * all.
  */
 #ifndef STORE_MESSAGES_H
 #define STORE_MESSAGES_H
@@ -39,13 +40,14 @@ typedef struct {
     int cache_ttl_s;   /* how long the cache (and each message in it) lives */
     int offline_max;   /* newest messages kept per offline queue */
     int offline_ttl_s; /* how long an untouched offline queue lives */
+    int room_ttl_s;    /* how long the room lives after this message */
 } store_message_limits_t;
 
 /* Sends a message: m's room_id, sender_id and content are read; its id and
- * timestamp (now_ms) are set. STORE_NOT_FOUND when the sender is not a
- * participant of the room; STORE_RATE_LIMITED when the sender is over the
- * limit, with *retry_after_s the seconds until a slot frees. *queued is the
- * number of offline queues the message went to. */
+ * timestamp (now_ms) are set. The room lives room_ttl_s from now on. STORE_NOT_FOUND when the
+ * sender is not a participant of the room; STORE_RATE_LIMITED when the sender is over the limit,
+ * with *retry_after_s the seconds until a slot frees. *queued is the number of offline queues the
+ * message went to. */
 store_status_t store_messages_send(store_message_t *m, int64_t now_ms,
                                    const store_message_limits_t *lim, int *queued,
                                    int *retry_after_s);

@@ -72,6 +72,32 @@ static store_script_t prune_sessions = STORE_SCRIPT(
     "end\n"
     "return {#ids, pruned}\n");
 
+/* KEYS: rooms:expiry, rooms:active. ARGV: now ms, batch size, participants
+ * head, tail, typing-index head, tail, messages head, tail. A room whose
+ * participants set is still there was kept alive by a clock that is behind:
+ * it is re-indexed by its real TTL; one someone made persistent stays listed
+ * and is not looked at again. An ended room leaves both indexes, with its
+ * typing index and message cache. Its participants' sets of rooms keep an
+ * entry that no read shows; each user's next join drops it, or the set's TTL
+ * does. Returns {examined, pruned}. */
+static store_script_t prune_rooms = STORE_SCRIPT(
+    "local ids = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, ARGV[2])\n"
+    "local pruned = 0\n"
+    "for _, id in ipairs(ids) do\n"
+    "  local pttl = redis.call('PTTL', ARGV[3] .. id .. ARGV[4])\n"
+    "  if pttl > 0 then\n"
+    "    redis.call('ZADD', KEYS[1], tonumber(ARGV[1]) + pttl, id)\n"
+    "  elseif pttl == -1 then\n"
+    "    redis.call('ZADD', KEYS[1], '+inf', id)\n"
+    "  else\n"
+    "    redis.call('ZREM', KEYS[1], id)\n"
+    "    redis.call('ZREM', KEYS[2], id)\n"
+    "    redis.call('UNLINK', ARGV[5] .. id .. ARGV[6], ARGV[7] .. id .. ARGV[8])\n"
+    "    pruned = pruned + 1\n"
+    "  end\n"
+    "end\n"
+    "return {#ids, pruned}\n");
+
 /* Runs a batch script until a batch comes back short; adds what it removed
  * to *total. A script answers the number it removed, or {examined, removed}
  * when it may look at entries it keeps. */
@@ -112,11 +138,29 @@ static store_status_t prune_expired_sessions(int64_t now_ms, long long *pruned) 
     return st;
 }
 
+static store_status_t prune_ended_rooms(int64_t now_ms, long long *pruned) {
+    char parts[6][STORE_KEY_MAX];
+    store_key_parts(KEY_ROOM_PARTICIPANTS, NULL, parts[0], parts[1]);
+    store_key_parts(KEY_ROOM_TYPING, NULL, parts[2], parts[3]);
+    store_key_parts(KEY_ROOM_MESSAGES, NULL, parts[4], parts[5]);
+    store_args_t a;
+    store_args_init(&a);
+    store_args_key(&a, KEY_ROOMS_EXPIRY, NULL);
+    store_args_key(&a, KEY_ROOMS_ACTIVE, NULL);
+    store_args_int(&a, now_ms);
+    store_args_int(&a, BATCH);
+    for (int i = 0; i < 6; i++)
+        store_args_str(&a, parts[i]);
+    store_status_t st = drain(&prune_rooms, &a, 2, pruned);
+    store_args_free(&a);
+    return st;
+}
+
 store_status_t store_reaper_pass(int64_t now_ms, int client_timeout_ms, store_reap_result_t *out) {
     char client_stem[STORE_KEY_MAX], image_stem[STORE_KEY_MAX];
     store_key(client_stem, KEY_CLIENT, "");
     store_key(image_stem, KEY_IMAGE, "");
-    out->clients_removed = out->presence_pruned = out->sessions_pruned = 0;
+    out->clients_removed = out->presence_pruned = out->sessions_pruned = out->rooms_pruned = 0;
 
     store_args_t a;
     store_args_init(&a);
@@ -142,7 +186,10 @@ store_status_t store_reaper_pass(int64_t now_ms, int client_timeout_ms, store_re
     store_args_free(&a);
     if (st != STORE_OK)
         return st;
-    return prune_expired_sessions(now_ms, &out->sessions_pruned);
+    st = prune_expired_sessions(now_ms, &out->sessions_pruned);
+    if (st != STORE_OK)
+        return st;
+    return prune_ended_rooms(now_ms, &out->rooms_pruned);
 }
 
 static pthread_t thread;
