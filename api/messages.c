@@ -1,8 +1,9 @@
 /*
  * /rooms/{roomId}/messages and /users/{userId}/offline-messages: sending
  * chat messages (rate-limited per sender), reading a room's recent messages,
- * and reading, consuming or clearing a user's offline queue. The state is
- * store/messages.c.
+ * and reading, consuming or clearing a user's offline queue. Reading (GET,
+ * HEAD) never changes the queue: consuming is POST .../consume, which needs
+ * the API token like every other write. The state is store/messages.c.
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -112,11 +113,32 @@ void api_messages_list(api_req_t *r) {
 
 void api_messages_offline_get(api_req_t *r) {
     const char *user = api_param_id(r, 0, "user id");
-    bool consume;
-    if (!user || !api_query_bool(r, "consume", &consume))
+    if (!user)
+        return;
+    if (api_query_has(r, "consume")) { /* a GET never consumes: say where that went */
+        char detail[300];
+        snprintf(detail, sizeof detail,
+                 "query parameter 'consume' is gone: a GET never changes the queue; "
+                 "POST /users/%s/offline-messages/consume reads and empties it",
+                 user);
+        api_problem(r, 400, detail);
+        return;
+    }
+    store_message_list_t l;
+    store_status_t st = store_messages_offline(user, &l);
+    if (st != STORE_OK) {
+        api_problem_store(r, st, "the offline messages");
+        return;
+    }
+    reply_list(r, &l, 0);
+}
+
+void api_messages_offline_consume(api_req_t *r) {
+    const char *user = api_param_id(r, 0, "user id");
+    if (!user)
         return;
     store_message_list_t l;
-    store_status_t st = store_messages_offline(user, consume, &l);
+    store_status_t st = store_messages_offline_take(user, &l);
     if (st != STORE_OK) {
         api_problem_store(r, st, "the offline messages");
         return;

@@ -224,13 +224,14 @@ store_status_t store_messages_recent(const char *room_id, int64_t before, int64_
     return st;
 }
 
-store_status_t store_messages_offline(const char *user_id, bool consume,
-                                      store_message_list_t *out) {
+/* Runs the LRANGE of the user's offline queue, or the consume script when
+ * take, and decodes the answer oldest first. */
+static store_status_t offline(const char *user_id, bool take, store_message_list_t *out) {
     store_args_t a;
     store_args_init(&a);
     redisReply *r;
     store_status_t st;
-    if (consume) {
+    if (take) {
         store_args_key(&a, KEY_USER_OFFLINE, user_id);
         st = store_eval(&consume_script, 1, &a, &r);
     } else {
@@ -248,6 +249,14 @@ store_status_t store_messages_offline(const char *user_id, bool consume,
     st = read_list(r, true, out); /* the head is the newest: reversed, oldest first */
     freeReplyObject(r);
     return st;
+}
+
+store_status_t store_messages_offline(const char *user_id, store_message_list_t *out) {
+    return offline(user_id, false, out);
+}
+
+store_status_t store_messages_offline_take(const char *user_id, store_message_list_t *out) {
+    return offline(user_id, true, out);
 }
 
 store_status_t store_messages_offline_clear(const char *user_id) {

@@ -5,7 +5,8 @@
  * trim and TTL, the room's new lifetime (ROOM_TTL_S from now), and the
  * fan-out to the offline queues of every participant who is not online all
  * happen in one atomic step, and a send that is refused stores nothing at
- * all.
+ * all. Reading a queue never changes it; taking it (store_messages_offline_take)
+ * is the one operation that empties it.
  */
 #ifndef STORE_MESSAGES_H
 #define STORE_MESSAGES_H
@@ -64,10 +65,12 @@ bool store_message_position(const char *id, int64_t *position);
 store_status_t store_messages_recent(const char *room_id, int64_t before, int64_t now_ms, int ttl_s,
                                      int limit, store_message_list_t *out);
 
-/* The user's offline queue, oldest first. With consume, the queue is emptied
- * in the same step, so each message is handed out once however many readers
- * ask at the same moment. */
-store_status_t store_messages_offline(const char *user_id, bool consume, store_message_list_t *out);
+/* The user's offline queue, oldest first. Only reads. */
+store_status_t store_messages_offline(const char *user_id, store_message_list_t *out);
+
+/* The same, and the queue is emptied in the same step, so each message is
+ * handed out once however many takers ask at the same moment. */
+store_status_t store_messages_offline_take(const char *user_id, store_message_list_t *out);
 
 /* Empties the user's offline queue (a no-op when it is empty). */
 store_status_t store_messages_offline_clear(const char *user_id);
