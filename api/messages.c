@@ -111,6 +111,19 @@ void api_messages_list(api_req_t *r) {
     reply_list(r, &l, limit);
 }
 
+/* Replies the user's offline queue, oldest first; take empties it in the
+ * same step. */
+static void reply_offline(api_req_t *r, const char *user, bool take) {
+    store_message_list_t l;
+    store_status_t st =
+        take ? store_messages_offline_take(user, &l) : store_messages_offline(user, &l);
+    if (st != STORE_OK) {
+        api_problem_store(r, st, "the offline messages");
+        return;
+    }
+    reply_list(r, &l, 0);
+}
+
 void api_messages_offline_get(api_req_t *r) {
     const char *user = api_param_id(r, 0, "user id");
     if (!user)
@@ -124,26 +137,13 @@ void api_messages_offline_get(api_req_t *r) {
         api_problem(r, 400, detail);
         return;
     }
-    store_message_list_t l;
-    store_status_t st = store_messages_offline(user, &l);
-    if (st != STORE_OK) {
-        api_problem_store(r, st, "the offline messages");
-        return;
-    }
-    reply_list(r, &l, 0);
+    reply_offline(r, user, false);
 }
 
 void api_messages_offline_consume(api_req_t *r) {
     const char *user = api_param_id(r, 0, "user id");
-    if (!user)
-        return;
-    store_message_list_t l;
-    store_status_t st = store_messages_offline_take(user, &l);
-    if (st != STORE_OK) {
-        api_problem_store(r, st, "the offline messages");
-        return;
-    }
-    reply_list(r, &l, 0);
+    if (user)
+        reply_offline(r, user, true);
 }
 
 void api_messages_offline_clear(api_req_t *r) {

@@ -118,21 +118,6 @@ static void queues_keep_the_newest(void **state) {
     chk_no_key("notification_queue:normal");
 }
 
-/* A queue nothing is pushed on for NOTIFICATION_QUEUE_TTL_S is dropped. */
-static void queues_expire(void **state) {
-    (void)state;
-    it_service_t svc;
-    const char *const quick[] = {"NOTIFICATION_QUEUE_TTL_S=1", NULL};
-    assert_true(it_service_start(&svc, it_fx.redis.url, quick));
-    cJSON_Delete(chk_json(&svc, "POST", "/users/eve/notifications",
-                          "{\"title\":\"t\",\"body\":\"b\"}", 201));
-    chk_key("notification_queue:normal", "list", 0, 1);
-    it_sleep_ms(1100);
-    chk_no_key("notification_queue:normal");
-    chk_key("user:eve:notifications", "list", 1, 604800); /* the user's list has its own */
-    assert_int_equal(it_service_stop(&svc), 0);
-}
-
 static long long stats_queue(const char *priority) {
     cJSON *j = chk_json(&it_fx.svc, "GET", "/redis/stats", NULL, 200);
     cJSON *q = cJSON_GetObjectItem(cJSON_GetObjectItem(j, "app"), "notification_queues");
@@ -210,17 +195,23 @@ static void concurrent_pops_take_each_once(void **state) {
         assert_int_equal(seen[i], 1);
 }
 
-static void list_expires(void **state) {
+/* A user's list lives NOTIFICATION_TTL_S after its last notification; a
+ * queue, NOTIFICATION_QUEUE_TTL_S after its last push (the notification is
+ * still to be sent after the user's list has gone). */
+static void list_and_queue_expire(void **state) {
     (void)state;
     it_service_t svc;
-    const char *const quick[] = {"NOTIFICATION_TTL_S=1", NULL};
+    const char *const quick[] = {"NOTIFICATION_TTL_S=1", "NOTIFICATION_QUEUE_TTL_S=2", NULL};
     assert_true(it_service_start(&svc, it_fx.redis.url, quick));
     cJSON_Delete(chk_json(&svc, "POST", "/users/eve/notifications",
                           "{\"title\":\"t\",\"body\":\"b\",\"priority\":\"high\"}", 201));
     chk_key("user:eve:notifications", "list", 0, 1);
+    chk_key("notification_queue:high", "list", 1, 2);
     it_sleep_ms(1100);
     chk_no_key("user:eve:notifications");
     assert_int_equal(chk_int("LLEN notification_queue:high"), 1); /* still to be sent */
+    it_sleep_ms(1000);
+    chk_no_key("notification_queue:high");
     assert_int_equal(it_service_stop(&svc), 0);
 }
 
@@ -266,10 +257,9 @@ int main(void) {
         cmocka_unit_test_setup(create_keeps_and_queues, it_flush),
         cmocka_unit_test_setup(list_is_newest_first_and_trimmed, it_flush),
         cmocka_unit_test_setup(queues_keep_the_newest, it_flush),
-        cmocka_unit_test_setup(queues_expire, it_flush),
         cmocka_unit_test_setup(pop_takes_high_first_oldest_first, it_flush),
         cmocka_unit_test_setup(concurrent_pops_take_each_once, it_flush),
-        cmocka_unit_test_setup(list_expires, it_flush),
+        cmocka_unit_test_setup(list_and_queue_expire, it_flush),
         cmocka_unit_test_setup(bad_input, it_flush),
     };
     return cmocka_run_group_tests_name("integration: notifications", tests, it_group_setup,
