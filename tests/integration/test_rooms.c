@@ -332,14 +332,14 @@ static void joined_follows_presence_expiry_with_no_call(void **state) {
 static void a_quiet_room_ends(void **state) {
     (void)state;
     it_service_t svc;
-    const char *const quick[] = {"ROOM_TTL_S=1", "RATE_LIMIT_MESSAGES=100000",
+    const char *const quick[] = {"ROOM_TTL_S=2", "RATE_LIMIT_MESSAGES=100000",
                                  "CLEANUP_INTERVAL_MS=3600000", NULL};
     assert_true(it_service_start(&svc, it_fx.redis.url, quick));
     cJSON_Delete(chk_json(&svc, "PUT", "/rooms/quiet/participants/alice", NULL, 201));
     cJSON_Delete(chk_json(&svc, "PUT", "/rooms/quiet/participants/bob", NULL, 201));
     cJSON_Delete(chk_json(&svc, "PUT", "/rooms/busy/participants/alice", NULL, 201));
-    chk_key("room:quiet:participants", "set", 0, 1);
-    chk_key("user:bob:rooms", "set", 0, 1);
+    chk_key("room:quiet:participants", "set", 1, 2);
+    chk_key("user:bob:rooms", "set", 1, 2);
     /* alice keeps writing in busy until quiet has ended */
     int64_t deadline = core_now_ms() + (int64_t)(10000 * it_time_scale());
     for (;;) {
