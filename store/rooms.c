@@ -37,11 +37,7 @@ static store_script_t join_script = STORE_SCRIPT(
     "local new = redis.call('SADD', KEYS[1], ARGV[2])\n"
     "redis.call('SADD', KEYS[2], ARGV[1])\n"
     "local ps = touch_room(KEYS[1], KEYS[3], KEYS[4], ARGV[1], ARGV[3], ARGV[5], ARGV[6])\n"
-    "local joined = 0\n"
-    "for _, p in ipairs(ps) do\n"
-    "  if online(KEYS[5], p, ARGV[4]) then joined = joined + 1 end\n"
-    "end\n"
-    "return {new, #ps, joined}\n");
+    "return {new, #ps, count_online(KEYS[5], ps, ARGV[4])}\n");
 
 /* KEYS: participants, user's rooms, rooms:active, rooms:expiry, typing
  * index, typing:{room}:{user}, messages. ARGV: room, user.
@@ -92,13 +88,9 @@ static store_script_t list_script = STORE_SCRIPT(
     "    if ps and #ps > 0 then\n"
     "      if n == limit then out[2] = last; return out end\n"
     "      n = n + 1; last = id\n"
-    "      local joined = 0\n"
-    "      for _, p in ipairs(ps) do\n"
-    "        if online(KEYS[3], p, now) then joined = joined + 1 end\n"
-    "      end\n"
     "      out[#out + 1] = id\n"
     "      out[#out + 1] = #ps\n"
-    "      out[#out + 1] = joined\n"
+    "      out[#out + 1] = count_online(KEYS[3], ps, now)\n"
     "    end\n"
     "  end\n"
     "end\n");

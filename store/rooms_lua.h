@@ -10,6 +10,8 @@
  * participants is connected, so when presence ends (DELETE, or its TTL
  * running out with no call at all) every answer changes at the same moment.
  *
+ * count_online(index, users, now): how many of users are online().
+ *
  * touch_room(participants, active, index, room, ends, head, tail): the
  * room lives until `ends` (ms; `until` is a Lua keyword): its participants
  * set expires then, it is in rooms:active, its score in rooms:expiry (index)
@@ -24,6 +26,13 @@
     "local function online(index, user, now)\n"                                                    \
     "  local s = redis.call('ZSCORE', index, user)\n"                                              \
     "  return s ~= false and tonumber(s) > tonumber(now)\n"                                        \
+    "end\n"                                                                                        \
+    "local function count_online(index, users, now)\n"                                             \
+    "  local n = 0\n"                                                                              \
+    "  for _, u in ipairs(users) do\n"                                                             \
+    "    if online(index, u, now) then n = n + 1 end\n"                                            \
+    "  end\n"                                                                                      \
+    "  return n\n"                                                                                 \
     "end\n"                                                                                        \
     "local function touch_room(participants, active, index, room, ends, head, tail)\n"             \
     "  redis.call('PEXPIREAT', participants, ends)\n"                                              \

@@ -8,7 +8,8 @@
  * typing entry, an expired presence entry). After each request every key is
  * as it was: the same names, types and values (DUMP), and the same TTLs (none
  * added, none dropped, none refreshed). MongoDB runs too, so the persistence
- * routes answer 200 like the others. */
+ * routes answer 200 like the others, and its collections keep their number
+ * of documents. */
 #include <stdlib.h>
 
 #include "../../api/routes.h"
@@ -95,8 +96,25 @@ static void snapshot_free(snapshot_t *s) {
     free(s->keys);
 }
 
-/* Fails naming the request and the first key that differs from before. */
-static void assert_unchanged(const snapshot_t *before, const char *request) {
+static const char *const collections[] = {"users", "observations", "road_segments"};
+
+static void count_documents(long counts[3]) {
+    for (int i = 0; i < 3; i++) {
+        counts[i] = it_mongo_count(&mongo, collections[i], "{}");
+        assert_true(counts[i] >= 0);
+    }
+}
+
+/* Fails naming the request and the first key (or collection) that differs
+ * from before. */
+static void assert_unchanged(const snapshot_t *before, const long documents[3],
+                             const char *request) {
+    long now[3];
+    count_documents(now);
+    for (int i = 0; i < 3; i++)
+        if (now[i] != documents[i])
+            fail_msg("%s changed the number of %s from %ld to %ld", request, collections[i],
+                     documents[i], now[i]);
     snapshot_t after;
     snapshot(&after);
     for (int i = 0, j = 0; i < before->n || j < after.n;) {
@@ -235,6 +253,9 @@ static void no_get_or_head_changes_anything(void **state) {
     snapshot_t before;
     snapshot(&before);
     assert_true(before.n >= 25);
+    long documents[3];
+    count_documents(documents);
+    assert_true(documents[0] == 1 && documents[1] == 1 && documents[2] == 1);
     int routes = 0;
     for (size_t i = 0; i < api_routes_count; i++) {
         if (api_routes[i].method != API_GET)
@@ -254,7 +275,7 @@ static void no_get_or_head_changes_anything(void **state) {
                 if (r.status >= 500)
                     fail_msg("%s answered %ld: %s", request, r.status, r.body);
                 it_resp_free(&r);
-                assert_unchanged(&before, request);
+                assert_unchanged(&before, documents, request);
             }
         }
     }
