@@ -56,6 +56,9 @@ $(BUILD)/tests/integration/%: tests/integration/%.c $(IT_LIB) $(BUILD)/core/base
 	@echo "  LINK  $@"
 	@$(CC) $(CFLAGS) -o $@ $(filter %.c %.o,$^) $(LDLIBS) $(TESTLIBS)
 
+# test_reads walks the route table itself (api_routes[]), so it links the service's code.
+$(BUILD)/tests/integration/test_reads: $(LIB_OBJ)
+
 # Runs the service with its own Redis and MongoDB-compatible server unless
 # REDIS_URL and MONGODB_URI point at existing ones.
 run:

@@ -26,6 +26,7 @@ void api_admin_cleanup(api_req_t *r) {
     cJSON_AddNumberToObject(o, "clients_removed", (double)res.clients_removed);
     cJSON_AddNumberToObject(o, "presence_pruned", (double)res.presence_pruned);
     cJSON_AddNumberToObject(o, "sessions_pruned", (double)res.sessions_pruned);
+    cJSON_AddNumberToObject(o, "rooms_pruned", (double)res.rooms_pruned);
     api_reply_json(r, 200, o);
 }
 

@@ -49,6 +49,7 @@ void api_typing_stop(api_req_t *r);
 void api_messages_send(api_req_t *r);
 void api_messages_list(api_req_t *r);
 void api_messages_offline_get(api_req_t *r);
+void api_messages_offline_consume(api_req_t *r);
 void api_messages_offline_clear(api_req_t *r);
 
 /* api/notifications.c */

@@ -1,8 +1,9 @@
 /*
  * /rooms/{roomId}/messages and /users/{userId}/offline-messages: sending
  * chat messages (rate-limited per sender), reading a room's recent messages,
- * and reading, consuming or clearing a user's offline queue. The state is
- * store/messages.c.
+ * and reading, consuming or clearing a user's offline queue. Reading (GET,
+ * HEAD) never changes the queue: consuming is POST .../consume, which needs
+ * the API token like every other write. The state is store/messages.c.
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -72,7 +73,8 @@ void api_messages_send(api_req_t *r) {
     const config_t *cfg = api_config();
     store_message_limits_t lim = {cfg->rate_limit_messages, cfg->rate_limit_window_s,
                                   cfg->message_cache_max,   cfg->message_ttl_s,
-                                  cfg->offline_queue_max,   cfg->offline_queue_ttl_s};
+                                  cfg->offline_queue_max,   cfg->offline_queue_ttl_s,
+                                  cfg->room_ttl_s};
     store_message_t m = {.content = (char *)content};
     snprintf(m.room_id, sizeof m.room_id, "%s", room);
     snprintf(m.sender_id, sizeof m.sender_id, "%s", sender);
@@ -109,18 +111,39 @@ void api_messages_list(api_req_t *r) {
     reply_list(r, &l, limit);
 }
 
-void api_messages_offline_get(api_req_t *r) {
-    const char *user = api_param_id(r, 0, "user id");
-    bool consume;
-    if (!user || !api_query_bool(r, "consume", &consume))
-        return;
+/* Replies the user's offline queue, oldest first; take empties it in the
+ * same step. */
+static void reply_offline(api_req_t *r, const char *user, bool take) {
     store_message_list_t l;
-    store_status_t st = store_messages_offline(user, consume, &l);
+    store_status_t st =
+        take ? store_messages_offline_take(user, &l) : store_messages_offline(user, &l);
     if (st != STORE_OK) {
         api_problem_store(r, st, "the offline messages");
         return;
     }
     reply_list(r, &l, 0);
+}
+
+void api_messages_offline_get(api_req_t *r) {
+    const char *user = api_param_id(r, 0, "user id");
+    if (!user)
+        return;
+    if (api_query_has(r, "consume")) { /* a GET never consumes: say where that went */
+        char detail[300];
+        snprintf(detail, sizeof detail,
+                 "query parameter 'consume' is gone: a GET never changes the queue; "
+                 "POST /users/%s/offline-messages/consume reads and empties it",
+                 user);
+        api_problem(r, 400, detail);
+        return;
+    }
+    reply_offline(r, user, false);
+}
+
+void api_messages_offline_consume(api_req_t *r) {
+    const char *user = api_param_id(r, 0, "user id");
+    if (user)
+        reply_offline(r, user, true);
 }
 
 void api_messages_offline_clear(api_req_t *r) {

@@ -56,10 +56,11 @@ void api_notifications_create(api_req_t *r) {
     snprintf(n.priority, sizeof n.priority, "%s", priority ? priority : "normal");
     core_iso8601(core_now_ms(), n.created_at);
     const config_t *cfg = api_config();
-    store_status_t st =
-        core_random_id(n.id, sizeof n.id, "ntf-", 20)
-            ? store_notifications_create(&n, cfg->notification_max, cfg->notification_ttl_s)
-            : STORE_ERROR;
+    store_notification_limits_t lim = {cfg->notification_max, cfg->notification_ttl_s,
+                                       cfg->notification_queue_max, cfg->notification_queue_ttl_s};
+    store_status_t st = core_random_id(n.id, sizeof n.id, "ntf-", 20)
+                            ? store_notifications_create(&n, &lim)
+                            : STORE_ERROR;
     if (st != STORE_OK) {
         api_problem_store(r, st, "the notification");
         cJSON_Delete(body);

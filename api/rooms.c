@@ -1,11 +1,13 @@
 /*
  * /rooms, /rooms/{roomId}/participants[/{userId}] and /users/{userId}/rooms:
  * joining and leaving chat rooms, and reading who is in them. A room exists
- * while it has participants. Parsing and validation here; the state is
- * store/rooms.c.
+ * while it has participants, and ends ROOM_TTL_S after its last join or
+ * message; "joined" are the participants online now (presence). Parsing and
+ * validation here; the state is store/rooms.c.
  */
 #include <stdio.h>
 
+#include "../core/timefmt.h"
 #include "../store/rooms.h"
 #include "handlers.h"
 #include "problem.h"
@@ -38,7 +40,8 @@ void api_rooms_join(api_req_t *r) {
         return;
     bool created;
     store_room_t out;
-    store_status_t st = store_rooms_join(room, user, &created, &out);
+    store_status_t st =
+        store_rooms_join(room, user, core_now_ms(), api_config()->room_ttl_s, &created, &out);
     if (st != STORE_OK) {
         api_problem_store(r, st, "the room");
         return;
@@ -67,7 +70,7 @@ void api_rooms_participants(api_req_t *r) {
     if (!room)
         return;
     store_id_list_t participants, joined;
-    store_status_t st = store_rooms_participants(room, &participants, &joined);
+    store_status_t st = store_rooms_participants(room, core_now_ms(), &participants, &joined);
     if (st != STORE_OK) {
         char w[160];
         snprintf(w, sizeof w, "room '%s'", room);
@@ -89,7 +92,7 @@ void api_rooms_list(api_req_t *r) {
     if (!api_query_int(r, "limit", 100, 1, 1000, &limit) || !api_query_id(r, "cursor", &cursor))
         return;
     store_room_page_t page;
-    store_status_t st = store_rooms_list(cursor, limit, &page);
+    store_status_t st = store_rooms_list(cursor, limit, core_now_ms(), &page);
     if (st != STORE_OK) {
         api_problem_store(r, st, "the room list");
         return;

@@ -50,6 +50,8 @@ const api_route_t api_routes[] = {
     {API_GET, "/rooms/{roomId}/messages", api_messages_list, API_BODY_NONE},
     {API_GET, "/users/{userId}/offline-messages", api_messages_offline_get, API_BODY_NONE},
     {API_DELETE, "/users/{userId}/offline-messages", api_messages_offline_clear, API_BODY_NONE},
+    {API_POST, "/users/{userId}/offline-messages/consume", api_messages_offline_consume,
+     API_BODY_NONE},
 
     {API_POST, "/users/{userId}/notifications", api_notifications_create, API_BODY_JSON},
     {API_GET, "/users/{userId}/notifications", api_notifications_of_user, API_BODY_NONE},

@@ -32,6 +32,9 @@ typedef struct {
     int offline_queue_ttl_s;
     int notification_max;
     int notification_ttl_s;
+    int notification_queue_max;
+    int notification_queue_ttl_s;
+    int room_ttl_s;
     int rate_limit_messages;
     int rate_limit_window_s;
     long max_image_bytes;

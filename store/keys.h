@@ -3,38 +3,51 @@
  * KEY_PREFIX followed by the pattern below; ids are validated before they get
  * here (core_id_valid), so no id can change a key's meaning.
  *
- *   clients                   set      ids of connected webcam clients
- *   clients:by_id             zset     same ids, score 0: lexicographic paging
+ * Each entry ends with what bounds the key: a TTL, a cap on its length, or
+ * "reaper", the cleanup pass that prunes it as what it indexes ends
+ * (store/reaper.c, run every CLEANUP_INTERVAL_MS and by POST /admin/cleanup).
+ * Every key the service writes has one; README's "Redis key layout" table
+ * says the same in its Bound column.
+ *
+ *   clients                   set      ids of connected webcam clients; reaper
+ *   clients:by_id             zset     same ids, score 0: lexicographic paging; reaper
  *   clients:last_seen         zset     id -> last activity (ms): the reaper's index
- *   client:{id}               hash     connected_at, last_seen, status
+ *   client:{id}               hash     connected_at, last_seen, status; reaper
  *   image:{id}                hash     data (raw bytes), size, format, timestamp,
- *                                      frame_number, etag
- *   stats                     hash     total_frames, removed_inactive (counters)
- *   online_users              zset     user id -> presence expiry (ms)
- *   online_users:by_id        zset     same ids, score 0: lexicographic paging
+ *                                      frame_number, etag; reaper, with its client
+ *   stats                     hash     total_frames, removed_inactive: two counters
+ *   online_users              zset     user id -> presence expiry (ms); reaper
+ *   online_users:by_id        zset     same ids, score 0: lexicographic paging; reaper
  *   presence:{userId}         hash     status, device_id, last_seen; TTL PRESENCE_TTL_S
  *
  *   session:{socketId}        string   the session as JSON; TTL SESSION_TTL_S
  *   heartbeat:{socketId}      string   last heartbeat (ISO 8601); TTL HEARTBEAT_TTL_S
- *   user:{userId}:sessions    set      the user's socket ids; TTL SESSION_TTL_S, refreshed
- *   region:{regionId}:members set      socket ids in a geohash-6 cell; TTL SESSION_TTL_S, refreshed
- *   sessions:expiry           zset     socket id -> session expiry (ms): the cleanup pass's index
- *   sessions:owner            hash     socket id -> "{userId} {regionId}": the sets to prune
- *   rooms:active              zset     ids of rooms with participants, score 0: paging
- *   room:{roomId}:participants set     user ids
- *   room:{roomId}:joined      set      participants connected now
- *   room:{roomId}:typing      zset     user id -> indicator expiry (ms); TTL of the newest
+ *   user:{userId}:sessions    set      the user's socket ids; TTL SESSION_TTL_S, refreshed;
+ *                                      expired members: reaper
+ *   region:{regionId}:members set      socket ids in a geohash-6 cell; the same
+ *   sessions:expiry           zset     socket id -> session expiry (ms): the reaper's index
+ *   sessions:owner            hash     socket id -> "{userId} {regionId}"; reaper
+ *   rooms:active              zset     ids of live rooms, score 0: paging; reaper, last leave
+ *   rooms:expiry              zset     room id -> room expiry (ms): the reaper's index
+ *   room:{roomId}:participants set     user ids; TTL ROOM_TTL_S, refreshed by joins and
+ *                                      messages: a room that stays quiet ends
+ *   room:{roomId}:typing      zset     user id -> indicator expiry (ms); TTL of the newest;
+ *                                      expired entries dropped by the next start
  *   room:{roomId}:messages    zset     message JSON by position (send ms * 1000, strictly
  *                                      increasing); newest MESSAGE_CACHE_MAX; TTL MESSAGE_TTL_S
  *   typing:{roomId}:{userId}  string   when typing started; TTL TYPING_TTL_S
- *   user:{userId}:rooms       set      the user's rooms
+ *   user:{userId}:rooms       set      the user's rooms; TTL ROOM_TTL_S, refreshed with each
+ *                                      of its rooms, so it outlives them; ended rooms
+ *                                      dropped by the user's next join
  *   user:{userId}:offline_messages list message JSON, newest first, OFFLINE_QUEUE_MAX;
  *                                      TTL OFFLINE_QUEUE_TTL_S
  *   user:{userId}:notifications list   notification JSON, newest first, NOTIFICATION_MAX;
  *                                      TTL NOTIFICATION_TTL_S
- *   ratelimit:messages:{userId} zset   message id -> send time (ms) within the window;
- *                                      TTL RATE_LIMIT_WINDOW_S
- *   notification_queue:high   list     notification JSON for a sender process, oldest at the tail
+ *   ratelimit:messages:{userId} zset   message id -> send time (ms) within the window, at
+ *                                      most RATE_LIMIT_MESSAGES; TTL RATE_LIMIT_WINDOW_S
+ *   notification_queue:high   list     notification JSON for a sender process, oldest at the
+ *                                      tail; newest NOTIFICATION_QUEUE_MAX;
+ *                                      TTL NOTIFICATION_QUEUE_TTL_S
  *   notification_queue:normal list     the same, drained after high
  *
  * Names with an id in the middle ("user:{userId}:sessions") have a tail after
@@ -65,8 +78,8 @@ typedef enum {
     KEY_SESSIONS_EXPIRY,
     KEY_SESSIONS_OWNER,
     KEY_ROOMS_ACTIVE,
+    KEY_ROOMS_EXPIRY,
     KEY_ROOM_PARTICIPANTS,
-    KEY_ROOM_JOINED,
     KEY_ROOM_TYPING,
     KEY_ROOM_MESSAGES,
     KEY_TYPING, /* two ids: room, user */

@@ -27,17 +27,23 @@
 
 #include "keys.h"
 #include "reply.h"
+#include "rooms_lua.h"
 #include "script.h"
 
-/* KEYS: participants, messages, the sender's rate window, online_users.
+/* KEYS: participants, messages, the sender's rate window, online_users,
+ *       rooms:active, rooms:expiry.
  * ARGV: sender, random id suffix, now (ms), now (ISO 8601), content, room,
  *       rate limit, window (ms), cache max, cache TTL (ms), offline head,
- *       tail, offline max, offline TTL (ms).
+ *       tail, offline max, offline TTL (ms), room alive until (ms),
+ *       user-rooms head, tail.
  * Returns {-1} for a sender who is no participant, {0, ms until a slot in
  * the window frees} over the limit (nothing written), else {1, queued, id}.
+ * A message keeps its room alive (touch_room), and is queued for every other
+ * participant who is not online() (both in rooms_lua.h).
  * Positions go to Redis as strings made by %.0f: a Lua number would be
  * written with 14 digits and lose the last ones. */
 static store_script_t send_script = STORE_SCRIPT(
+    STORE_ROOMS_LUA
     "if redis.call('SISMEMBER', KEYS[1], ARGV[1]) == 0 then return {-1, 0} end\n"
     "local now, window = tonumber(ARGV[3]), tonumber(ARGV[8])\n"
     "redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', now - window)\n"
@@ -59,17 +65,15 @@ static store_script_t send_script = STORE_SCRIPT(
     "redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf',\n"
     "           string.format('%.0f', (now - tonumber(ARGV[10])) * 1000))\n"
     "redis.call('PEXPIRE', KEYS[2], ARGV[10])\n"
+    "local ps = touch_room(KEYS[1], KEYS[5], KEYS[6], ARGV[6], ARGV[15], ARGV[16], ARGV[17])\n"
     "local queued = 0\n"
-    "for _, p in ipairs(redis.call('SMEMBERS', KEYS[1])) do\n"
-    "  if p ~= ARGV[1] then\n"
-    "    local expiry = redis.call('ZSCORE', KEYS[4], p)\n"
-    "    if not expiry or tonumber(expiry) <= now then\n"
-    "      local q = ARGV[11] .. p .. ARGV[12]\n"
-    "      redis.call('LPUSH', q, msg)\n"
-    "      redis.call('LTRIM', q, 0, tonumber(ARGV[13]) - 1)\n"
-    "      redis.call('PEXPIRE', q, ARGV[14])\n"
-    "      queued = queued + 1\n"
-    "    end\n"
+    "for _, p in ipairs(ps) do\n"
+    "  if p ~= ARGV[1] and not online(KEYS[4], p, now) then\n"
+    "    local q = ARGV[11] .. p .. ARGV[12]\n"
+    "    redis.call('LPUSH', q, msg)\n"
+    "    redis.call('LTRIM', q, 0, tonumber(ARGV[13]) - 1)\n"
+    "    redis.call('PEXPIRE', q, ARGV[14])\n"
+    "    queued = queued + 1\n"
     "  end\n"
     "end\n"
     "return {1, queued, id}\n");
@@ -139,19 +143,22 @@ bool store_message_position(const char *id, int64_t *position) {
 store_status_t store_messages_send(store_message_t *m, int64_t now_ms,
                                    const store_message_limits_t *lim, int *queued,
                                    int *retry_after_s) {
-    char suffix[8], head[STORE_KEY_MAX], tail[STORE_KEY_MAX];
+    char suffix[8], head[STORE_KEY_MAX], tail[STORE_KEY_MAX], rooms[2][STORE_KEY_MAX];
     *queued = 0;
     *retry_after_s = 0;
     if (!core_random_id(suffix, sizeof suffix, "", 6))
         return STORE_ERROR;
     core_iso8601(now_ms, m->timestamp);
     store_key_parts(KEY_USER_OFFLINE, NULL, head, tail);
+    store_key_parts(KEY_USER_ROOMS, NULL, rooms[0], rooms[1]);
     store_args_t a;
     store_args_init(&a);
     store_args_key(&a, KEY_ROOM_PARTICIPANTS, m->room_id);
     store_args_key(&a, KEY_ROOM_MESSAGES, m->room_id);
     store_args_key(&a, KEY_RATE_MESSAGES, m->sender_id);
     store_args_key(&a, KEY_ONLINE_USERS, NULL);
+    store_args_key(&a, KEY_ROOMS_ACTIVE, NULL);
+    store_args_key(&a, KEY_ROOMS_EXPIRY, NULL);
     store_args_str(&a, m->sender_id);
     store_args_str(&a, suffix);
     store_args_int(&a, now_ms);
@@ -166,8 +173,11 @@ store_status_t store_messages_send(store_message_t *m, int64_t now_ms,
     store_args_str(&a, tail);
     store_args_int(&a, lim->offline_max);
     store_args_int(&a, (long long)lim->offline_ttl_s * 1000);
+    store_args_int(&a, now_ms + (int64_t)lim->room_ttl_s * 1000);
+    store_args_str(&a, rooms[0]);
+    store_args_str(&a, rooms[1]);
     redisReply *r;
-    store_status_t st = store_eval(&send_script, 4, &a, &r);
+    store_status_t st = store_eval(&send_script, 6, &a, &r);
     store_args_free(&a);
     if (st != STORE_OK)
         return st;
@@ -214,13 +224,14 @@ store_status_t store_messages_recent(const char *room_id, int64_t before, int64_
     return st;
 }
 
-store_status_t store_messages_offline(const char *user_id, bool consume,
-                                      store_message_list_t *out) {
+/* Runs the LRANGE of the user's offline queue, or the consume script when
+ * take, and decodes the answer oldest first. */
+static store_status_t offline(const char *user_id, bool take, store_message_list_t *out) {
     store_args_t a;
     store_args_init(&a);
     redisReply *r;
     store_status_t st;
-    if (consume) {
+    if (take) {
         store_args_key(&a, KEY_USER_OFFLINE, user_id);
         st = store_eval(&consume_script, 1, &a, &r);
     } else {
@@ -238,6 +249,14 @@ store_status_t store_messages_offline(const char *user_id, bool consume,
     st = read_list(r, true, out); /* the head is the newest: reversed, oldest first */
     freeReplyObject(r);
     return st;
+}
+
+store_status_t store_messages_offline(const char *user_id, store_message_list_t *out) {
+    return offline(user_id, false, out);
+}
+
+store_status_t store_messages_offline_take(const char *user_id, store_message_list_t *out) {
+    return offline(user_id, true, out);
 }
 
 store_status_t store_messages_offline_clear(const char *user_id) {

@@ -2,9 +2,11 @@
  * Chat messages: each room's recent-message cache, each user's offline queue,
  * and the per-sender rate limit on sending. Sending is one script: the
  * membership check, the sliding-window rate limit, the cache insert with its
- * trim and TTL, and the fan-out to the offline queues of every participant
- * who is not online all happen in one atomic step, and a send that is refused
- * stores nothing at all.
+ * trim and TTL, the room's new lifetime (ROOM_TTL_S from now), and the
+ * fan-out to the offline queues of every participant who is not online all
+ * happen in one atomic step, and a send that is refused stores nothing at
+ * all. Reading a queue never changes it; taking it (store_messages_offline_take)
+ * is the one operation that empties it.
  */
 #ifndef STORE_MESSAGES_H
 #define STORE_MESSAGES_H
@@ -39,13 +41,14 @@ typedef struct {
     int cache_ttl_s;   /* how long the cache (and each message in it) lives */
     int offline_max;   /* newest messages kept per offline queue */
     int offline_ttl_s; /* how long an untouched offline queue lives */
+    int room_ttl_s;    /* how long the room lives after this message */
 } store_message_limits_t;
 
 /* Sends a message: m's room_id, sender_id and content are read; its id and
- * timestamp (now_ms) are set. STORE_NOT_FOUND when the sender is not a
- * participant of the room; STORE_RATE_LIMITED when the sender is over the
- * limit, with *retry_after_s the seconds until a slot frees. *queued is the
- * number of offline queues the message went to. */
+ * timestamp (now_ms) are set. The room lives room_ttl_s from now on. STORE_NOT_FOUND when the
+ * sender is not a participant of the room; STORE_RATE_LIMITED when the sender is over the limit,
+ * with *retry_after_s the seconds until a slot frees. *queued is the number of offline queues the
+ * message went to. */
 store_status_t store_messages_send(store_message_t *m, int64_t now_ms,
                                    const store_message_limits_t *lim, int *queued,
                                    int *retry_after_s);
@@ -62,10 +65,12 @@ bool store_message_position(const char *id, int64_t *position);
 store_status_t store_messages_recent(const char *room_id, int64_t before, int64_t now_ms, int ttl_s,
                                      int limit, store_message_list_t *out);
 
-/* The user's offline queue, oldest first. With consume, the queue is emptied
- * in the same step, so each message is handed out once however many readers
- * ask at the same moment. */
-store_status_t store_messages_offline(const char *user_id, bool consume, store_message_list_t *out);
+/* The user's offline queue, oldest first. Only reads. */
+store_status_t store_messages_offline(const char *user_id, store_message_list_t *out);
+
+/* The same, and the queue is emptied in the same step, so each message is
+ * handed out once however many takers ask at the same moment. */
+store_status_t store_messages_offline_take(const char *user_id, store_message_list_t *out);
 
 /* Empties the user's offline queue (a no-op when it is empty). */
 store_status_t store_messages_offline_clear(const char *user_id);

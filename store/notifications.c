@@ -18,12 +18,15 @@
 #include "reply.h"
 #include "script.h"
 
-/* KEYS: the user's list, the priority's queue. ARGV: JSON, keep max, TTL (ms). */
+/* KEYS: the user's list, the priority's queue. ARGV: JSON, then for the
+ * list and for the queue each: keep max, TTL (ms). Both have the newest at
+ * the head, so the trim drops the oldest. */
 static store_script_t create_script = STORE_SCRIPT(
-    "redis.call('LPUSH', KEYS[1], ARGV[1])\n"
-    "redis.call('LTRIM', KEYS[1], 0, ARGV[2] - 1)\n"
-    "redis.call('PEXPIRE', KEYS[1], ARGV[3])\n"
-    "redis.call('LPUSH', KEYS[2], ARGV[1])\n"
+    "for i, key in ipairs(KEYS) do\n"
+    "  redis.call('LPUSH', key, ARGV[1])\n"
+    "  redis.call('LTRIM', key, 0, tonumber(ARGV[2 * i]) - 1)\n"
+    "  redis.call('PEXPIRE', key, ARGV[2 * i + 1])\n"
+    "end\n"
     "return 1\n");
 
 /* KEYS: the user's list. ARGV: limit. Returns {length, the newest limit}, so
@@ -98,7 +101,8 @@ static store_status_t read_list(const redisReply *r, store_notification_list_t *
     return STORE_OK;
 }
 
-store_status_t store_notifications_create(const store_notification_t *n, int keep_max, int ttl_s) {
+store_status_t store_notifications_create(const store_notification_t *n,
+                                          const store_notification_limits_t *lim) {
     char *json = encode(n);
     if (!json)
         return STORE_ERROR;
@@ -108,8 +112,10 @@ store_status_t store_notifications_create(const store_notification_t *n, int kee
     store_args_key(&a, KEY_USER_NOTIFICATIONS, n->user_id);
     store_args_key(&a, high ? KEY_NOTIFY_QUEUE_HIGH : KEY_NOTIFY_QUEUE_NORMAL, NULL);
     store_args_str(&a, json);
-    store_args_int(&a, keep_max);
-    store_args_int(&a, (long long)ttl_s * 1000);
+    store_args_int(&a, lim->list_max);
+    store_args_int(&a, (long long)lim->list_ttl_s * 1000);
+    store_args_int(&a, lim->queue_max);
+    store_args_int(&a, (long long)lim->queue_ttl_s * 1000);
     redisReply *r;
     store_status_t st = store_eval(&create_script, 2, &a, &r);
     store_args_free(&a);

@@ -4,6 +4,9 @@
  * notification_queue:high or notification_queue:normal, in the same step; a
  * sender process pops from the queues (high first), oldest first, and each
  * notification is popped once however many senders pop at the same moment.
+ * Both the list and the queue are bounded: each keeps its newest entries up
+ * to a cap (the oldest go first) and has a TTL that each push renews, so a
+ * queue nobody pops, or a user nobody reads, costs a fixed amount of memory.
  */
 #ifndef STORE_NOTIFICATIONS_H
 #define STORE_NOTIFICATIONS_H
@@ -33,10 +36,19 @@ typedef struct {
     store_notification_t *items; /* owned, with their bodies: store_notification_list_free */
 } store_notification_list_t;
 
-/* Stores n (every field set; priority "high" or "normal") in the user's list,
- * keeping the newest keep_max and giving the list a TTL of ttl_s, and queues
- * it on its priority's queue. */
-store_status_t store_notifications_create(const store_notification_t *n, int keep_max, int ttl_s);
+/* The bounds a create applies (from the configuration). */
+typedef struct {
+    int list_max;    /* newest notifications kept per user */
+    int list_ttl_s;  /* how long a user's list lives after its last notification */
+    int queue_max;   /* newest notifications kept per priority queue */
+    int queue_ttl_s; /* how long a queue lives after its last push */
+} store_notification_limits_t;
+
+/* Stores n (every field set; priority "high" or "normal") in the user's list
+ * and queues it on its priority's queue, each trimmed to its newest entries
+ * and given its TTL by lim. */
+store_status_t store_notifications_create(const store_notification_t *n,
+                                          const store_notification_limits_t *lim);
 
 /* The newest limit notifications of user_id, newest first; total is the
  * length of the whole list. */

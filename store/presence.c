@@ -21,18 +21,18 @@ static store_script_t set_script = STORE_SCRIPT(
     "redis.call('ZADD', KEYS[3], 0, ARGV[5])\n"
     "return {ARGV[1], redis.call('HGET', KEYS[1], 'device_id') or '', ARGV[3], ARGV[4]}\n");
 
-/* Going offline also leaves the joined set and clears the typing indicator
- * of every room the user is in (KEYS[4], their rooms); they stay a
- * participant, so messages keep queueing for them. ARGV 2..7: the heads and
- * tails of room:{r}:joined, room:{r}:typing and typing:{r}:{user}. */
+/* Going offline also clears the typing indicator of every room the user is
+ * in (KEYS[4], their rooms); they stay a participant, so messages keep
+ * queueing for them. Who of a room is joined is read from online_users, so
+ * it needs no change here. ARGV 2..5: the heads and tails of room:{r}:typing
+ * and typing:{r}:{user}. */
 static store_script_t clear_script = STORE_SCRIPT(
     "redis.call('DEL', KEYS[1])\n"
     "redis.call('ZREM', KEYS[2], ARGV[1])\n"
     "redis.call('ZREM', KEYS[3], ARGV[1])\n"
     "for _, room in ipairs(redis.call('SMEMBERS', KEYS[4])) do\n"
-    "  redis.call('SREM', ARGV[2] .. room .. ARGV[3], ARGV[1])\n"
-    "  redis.call('ZREM', ARGV[4] .. room .. ARGV[5], ARGV[1])\n"
-    "  redis.call('DEL', ARGV[6] .. room .. ARGV[7])\n"
+    "  redis.call('ZREM', ARGV[2] .. room .. ARGV[3], ARGV[1])\n"
+    "  redis.call('DEL', ARGV[4] .. room .. ARGV[5])\n"
     "end\n"
     "return 1\n");
 
@@ -128,16 +128,15 @@ store_status_t store_presence_get(const char *id, int64_t now_ms, store_presence
 }
 
 store_status_t store_presence_clear(const char *id) {
-    char parts[6][STORE_KEY_MAX];
-    store_key_parts(KEY_ROOM_JOINED, NULL, parts[0], parts[1]);
-    store_key_parts(KEY_ROOM_TYPING, NULL, parts[2], parts[3]);
-    store_key_parts(KEY_TYPING, id, parts[4], parts[5]);
+    char parts[4][STORE_KEY_MAX];
+    store_key_parts(KEY_ROOM_TYPING, NULL, parts[0], parts[1]);
+    store_key_parts(KEY_TYPING, id, parts[2], parts[3]);
     store_args_t a;
     store_args_init(&a);
     add_keys(&a, id);
     store_args_key(&a, KEY_USER_ROOMS, id);
     store_args_str(&a, id);
-    for (int i = 0; i < 6; i++)
+    for (int i = 0; i < 4; i++)
         store_args_str(&a, parts[i]);
     redisReply *r;
     store_status_t st = store_eval(&clear_script, 4, &a, &r);

@@ -3,6 +3,8 @@
  * their presence:{id} hash really expires then, and the online_users index
  * (scored by expiry time) is filtered by the clock on every read, so an
  * expired user is never listed or counted even before the reaper prunes it.
+ * The same rule (expiry in online_users after now) says who of a room's
+ * participants is joined and whom a message is queued for (store/rooms_lua.h).
  */
 #ifndef STORE_PRESENCE_H
 #define STORE_PRESENCE_H
@@ -34,9 +36,8 @@ typedef struct {
 store_status_t store_presence_set(const char *id, const char *status, const char *device_id,
                                   int64_t now_ms, int ttl_s, store_presence_t *out);
 
-/* Marks id offline (a no-op when it was not online): they also leave the
- * joined set and lose the typing indicator of each of their rooms, and stay
- * a participant. */
+/* Marks id offline (a no-op when it was not online): they also lose the
+ * typing indicator of each of their rooms, and stay a participant. */
 store_status_t store_presence_clear(const char *id);
 
 /* STORE_NOT_FOUND when id is not online. */

@@ -72,6 +72,32 @@ static store_script_t prune_sessions = STORE_SCRIPT(
     "end\n"
     "return {#ids, pruned}\n");
 
+/* KEYS: rooms:expiry, rooms:active. ARGV: now ms, batch size, participants
+ * head, tail, typing-index head, tail, messages head, tail. A room whose
+ * participants set is still there was kept alive by a clock that is behind:
+ * it is re-indexed by its real TTL; one someone made persistent stays listed
+ * and is not looked at again. An ended room leaves both indexes, with its
+ * typing index and message cache. Its participants' sets of rooms keep an
+ * entry that no read shows; each user's next join drops it, or the set's TTL
+ * does. Returns {examined, pruned}. */
+static store_script_t prune_rooms = STORE_SCRIPT(
+    "local ids = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, ARGV[2])\n"
+    "local pruned = 0\n"
+    "for _, id in ipairs(ids) do\n"
+    "  local pttl = redis.call('PTTL', ARGV[3] .. id .. ARGV[4])\n"
+    "  if pttl > 0 then\n"
+    "    redis.call('ZADD', KEYS[1], tonumber(ARGV[1]) + pttl, id)\n"
+    "  elseif pttl == -1 then\n"
+    "    redis.call('ZADD', KEYS[1], '+inf', id)\n"
+    "  else\n"
+    "    redis.call('ZREM', KEYS[1], id)\n"
+    "    redis.call('ZREM', KEYS[2], id)\n"
+    "    redis.call('UNLINK', ARGV[5] .. id .. ARGV[6], ARGV[7] .. id .. ARGV[8])\n"
+    "    pruned = pruned + 1\n"
+    "  end\n"
+    "end\n"
+    "return {#ids, pruned}\n");
+
 /* Runs a batch script until a batch comes back short; adds what it removed
  * to *total. A script answers the number it removed, or {examined, removed}
  * when it may look at entries it keeps. */
@@ -91,58 +117,91 @@ static store_status_t drain(store_script_t *s, store_args_t *a, int nkeys, long 
     }
 }
 
-static store_status_t prune_expired_sessions(int64_t now_ms, long long *pruned) {
-    char stems[2][STORE_KEY_MAX], parts[4][STORE_KEY_MAX];
-    store_key(stems[0], KEY_SESSION, "");
-    store_key(stems[1], KEY_HEARTBEAT, "");
-    store_key_parts(KEY_USER_SESSIONS, NULL, parts[0], parts[1]);
-    store_key_parts(KEY_REGION_MEMBERS, NULL, parts[2], parts[3]);
+/* A name a script builds from the ids it finds: the stem ("client:", to
+ * which the id is appended) or, with parts, the head and tail around the id. */
+typedef struct {
+    store_key_t key;
+    bool parts;
+} name_t;
+
+/* One step of a pass: a batch script over the expired end of the index that
+ * is its first key. Its ARGV are the cutoff (ms): now, or for the clients
+ * (by_last_seen) now minus the client timeout; the batch size; then its
+ * names, in order. */
+typedef struct {
+    store_script_t *script;
+    bool by_last_seen;
+    int nkeys, nnames;
+    store_key_t keys[4];
+    name_t names[4];
+} step_t;
+
+#define NAME(k)                                                                                    \
+    { .key = (k), .parts = false }
+#define PARTS(k)                                                                                   \
+    { .key = (k), .parts = true }
+static const step_t steps[] = {
+    {.script = &reap_clients,
+     .by_last_seen = true,
+     .nkeys = 4,
+     .keys = {KEY_CLIENTS_LAST_SEEN, KEY_CLIENTS, KEY_CLIENTS_BY_ID, KEY_STATS},
+     .nnames = 2,
+     .names = {NAME(KEY_CLIENT), NAME(KEY_IMAGE)}},
+    {.script = &prune_presence, .nkeys = 2, .keys = {KEY_ONLINE_USERS, KEY_ONLINE_USERS_BY_ID}},
+    {.script = &prune_sessions,
+     .nkeys = 2,
+     .keys = {KEY_SESSIONS_EXPIRY, KEY_SESSIONS_OWNER},
+     .nnames = 4,
+     .names = {NAME(KEY_SESSION), NAME(KEY_HEARTBEAT), PARTS(KEY_USER_SESSIONS),
+               PARTS(KEY_REGION_MEMBERS)}},
+    {.script = &prune_rooms,
+     .nkeys = 2,
+     .keys = {KEY_ROOMS_EXPIRY, KEY_ROOMS_ACTIVE},
+     .nnames = 3,
+     .names = {PARTS(KEY_ROOM_PARTICIPANTS), PARTS(KEY_ROOM_TYPING), PARTS(KEY_ROOM_MESSAGES)}},
+};
+#undef NAME
+#undef PARTS
+
+/* Runs step until its index has nothing left at or before cutoff_ms; adds
+ * what it removed to *total. */
+static store_status_t run_step(const step_t *step, int64_t cutoff_ms, long long *total) {
+    char names[8][STORE_KEY_MAX];
     store_args_t a;
     store_args_init(&a);
-    store_args_key(&a, KEY_SESSIONS_EXPIRY, NULL);
-    store_args_key(&a, KEY_SESSIONS_OWNER, NULL);
-    store_args_int(&a, now_ms);
+    for (int i = 0; i < step->nkeys; i++)
+        store_args_key(&a, step->keys[i], NULL);
+    store_args_int(&a, cutoff_ms);
     store_args_int(&a, BATCH);
-    store_args_str(&a, stems[0]);
-    store_args_str(&a, stems[1]);
-    for (int i = 0; i < 4; i++)
-        store_args_str(&a, parts[i]);
-    store_status_t st = drain(&prune_sessions, &a, 2, pruned);
+    int n = 0;
+    for (int i = 0; i < step->nnames; i++) {
+        if (step->names[i].parts) {
+            store_key_parts(step->names[i].key, NULL, names[n], names[n + 1]);
+            n += 2;
+        } else {
+            store_key(names[n++], step->names[i].key, "");
+        }
+    }
+    for (int i = 0; i < n; i++)
+        store_args_str(&a, names[i]);
+    store_status_t st = drain(step->script, &a, step->nkeys, total);
     store_args_free(&a);
     return st;
 }
 
 store_status_t store_reaper_pass(int64_t now_ms, int client_timeout_ms, store_reap_result_t *out) {
-    char client_stem[STORE_KEY_MAX], image_stem[STORE_KEY_MAX];
-    store_key(client_stem, KEY_CLIENT, "");
-    store_key(image_stem, KEY_IMAGE, "");
-    out->clients_removed = out->presence_pruned = out->sessions_pruned = 0;
-
-    store_args_t a;
-    store_args_init(&a);
-    store_args_key(&a, KEY_CLIENTS_LAST_SEEN, NULL);
-    store_args_key(&a, KEY_CLIENTS, NULL);
-    store_args_key(&a, KEY_CLIENTS_BY_ID, NULL);
-    store_args_key(&a, KEY_STATS, NULL);
-    store_args_int(&a, now_ms - client_timeout_ms);
-    store_args_int(&a, BATCH);
-    store_args_str(&a, client_stem);
-    store_args_str(&a, image_stem);
-    store_status_t st = drain(&reap_clients, &a, 4, &out->clients_removed);
-    store_args_free(&a);
-    if (st != STORE_OK)
-        return st;
-
-    store_args_init(&a);
-    store_args_key(&a, KEY_ONLINE_USERS, NULL);
-    store_args_key(&a, KEY_ONLINE_USERS_BY_ID, NULL);
-    store_args_int(&a, now_ms);
-    store_args_int(&a, BATCH);
-    st = drain(&prune_presence, &a, 2, &out->presence_pruned);
-    store_args_free(&a);
-    if (st != STORE_OK)
-        return st;
-    return prune_expired_sessions(now_ms, &out->sessions_pruned);
+    long long *totals[] = {&out->clients_removed, &out->presence_pruned, &out->sessions_pruned,
+                           &out->rooms_pruned};
+    _Static_assert(sizeof totals / sizeof totals[0] == sizeof steps / sizeof steps[0],
+                   "one total per step");
+    for (size_t i = 0; i < sizeof steps / sizeof steps[0]; i++) {
+        *totals[i] = 0;
+        int64_t cutoff = steps[i].by_last_seen ? now_ms - client_timeout_ms : now_ms;
+        store_status_t st = run_step(&steps[i], cutoff, totals[i]);
+        if (st != STORE_OK)
+            return st;
+    }
+    return STORE_OK;
 }
 
 static pthread_t thread;

@@ -1,10 +1,13 @@
 /*
  * The reaper: removes webcam clients that were silent for longer than the
  * client timeout, with their metadata and frame, and prunes expired entries
- * from the presence index, and expired sessions from their user's and
- * region's sets. A pass costs in proportion to what expired, not to how many
+ * from the presence index, expired sessions from their user's and region's
+ * sets, and rooms that ended (ROOM_TTL_S with no join or message) from
+ * rooms:active. A pass costs in proportion to what expired, not to how many
  * clients exist: it reads only the expired end of the clients:last_seen,
- * online_users and sessions:expiry sorted sets.
+ * online_users, sessions:expiry and rooms:expiry sorted sets. It is the only
+ * place, besides the write paths, where those indexes shrink: reads never
+ * prune.
  *
  * Several service instances may share one Redis: each expired client is
  * removed and counted by exactly one of them, because the check and the
@@ -21,6 +24,7 @@ typedef struct {
     long long clients_removed;
     long long presence_pruned;
     long long sessions_pruned; /* expired sessions taken out of their sets */
+    long long rooms_pruned;    /* ended rooms taken out of rooms:active */
 } store_reap_result_t;
 
 /* One pass: clients last seen at or before now_ms - client_timeout_ms. */

@@ -1,8 +1,14 @@
 /*
- * Rooms. Join and leave each touch four to seven keys, so each is one script;
- * in particular the check "was that the last participant?" and the removal of
+ * Rooms. Join and leave each touch several keys, so each is one script; in
+ * particular the check "was that the last participant?" and the removal of
  * the room happen in the same script as the leave, so two last participants
  * leaving at once can never leave an empty room behind in rooms:active.
+ *
+ * Reads (participants, the list, a user's rooms) only read: a room that
+ * ended by its TTL is skipped by the clock and the participants set, and
+ * the entries it left in the indexes and in users' sets are pruned by the
+ * cleanup pass and by the users' next joins. Who is joined is computed from
+ * online_users by online() in rooms_lua.h.
  */
 #include "rooms.h"
 
@@ -13,94 +19,126 @@
 
 #include "keys.h"
 #include "reply.h"
+#include "rooms_lua.h"
 #include "script.h"
 
-/* KEYS: participants, joined, user's rooms, rooms:active. ARGV: room, user.
- * Returns {1 when new, participants, joined}. */
+/* KEYS: participants, user's rooms, rooms:active, rooms:expiry, online_users.
+ * ARGV: room, user, until (ms), now (ms), user-rooms head, tail,
+ * participants head, tail. The user's rooms that ended (they are no
+ * participant of any more) are dropped first. Returns {1 when new,
+ * participants, joined}. */
 static store_script_t join_script = STORE_SCRIPT(
+    STORE_ROOMS_LUA
+    "for _, r in ipairs(redis.call('SMEMBERS', KEYS[2])) do\n"
+    "  if redis.call('SISMEMBER', ARGV[7] .. r .. ARGV[8], ARGV[2]) == 0 then\n"
+    "    redis.call('SREM', KEYS[2], r)\n"
+    "  end\n"
+    "end\n"
     "local new = redis.call('SADD', KEYS[1], ARGV[2])\n"
-    "redis.call('SADD', KEYS[2], ARGV[2])\n"
-    "redis.call('SADD', KEYS[3], ARGV[1])\n"
-    "redis.call('ZADD', KEYS[4], 0, ARGV[1])\n"
-    "return {new, redis.call('SCARD', KEYS[1]), redis.call('SCARD', KEYS[2])}\n");
+    "redis.call('SADD', KEYS[2], ARGV[1])\n"
+    "local ps = touch_room(KEYS[1], KEYS[3], KEYS[4], ARGV[1], ARGV[3], ARGV[5], ARGV[6])\n"
+    "return {new, #ps, count_online(KEYS[5], ps, ARGV[4])}\n");
 
-/* KEYS: participants, joined, user's rooms, rooms:active, typing index,
- * typing:{room}:{user}, messages. ARGV: room, user.
+/* KEYS: participants, user's rooms, rooms:active, rooms:expiry, typing
+ * index, typing:{room}:{user}, messages. ARGV: room, user.
  * Returns -1 when the user was no participant, else the participants left. */
 static store_script_t leave_script = STORE_SCRIPT(
     "if redis.call('SREM', KEYS[1], ARGV[2]) == 0 then return -1 end\n"
-    "redis.call('SREM', KEYS[2], ARGV[2])\n"
-    "redis.call('SREM', KEYS[3], ARGV[1])\n"
+    "redis.call('SREM', KEYS[2], ARGV[1])\n"
     "redis.call('ZREM', KEYS[5], ARGV[2])\n"
     "redis.call('DEL', KEYS[6])\n"
     "local left = redis.call('SCARD', KEYS[1])\n"
     "if left == 0 then\n"
-    "  redis.call('DEL', KEYS[1], KEYS[2], KEYS[5], KEYS[7])\n"
+    "  redis.call('DEL', KEYS[5], KEYS[7])\n"
+    "  redis.call('ZREM', KEYS[3], ARGV[1])\n"
     "  redis.call('ZREM', KEYS[4], ARGV[1])\n"
     "end\n"
     "return left\n");
 
-/* KEYS: participants, joined. Returns false for an empty room, else
- * {participants, joined}, each sorted. */
-static store_script_t participants_script = STORE_SCRIPT(
-    "local p = redis.call('SMEMBERS', KEYS[1])\n"
-    "if #p == 0 then return false end\n"
-    "local j = redis.call('SMEMBERS', KEYS[2])\n"
-    "table.sort(p)\n"
-    "table.sort(j)\n"
-    "return {p, j}\n");
+/* KEYS: participants, online_users. ARGV: now (ms). Returns false for an
+ * empty room, else {participants, joined}, each sorted. */
+static store_script_t participants_script =
+    STORE_SCRIPT(STORE_ROOMS_LUA
+                 "local p = redis.call('SMEMBERS', KEYS[1])\n"
+                 "if #p == 0 then return false end\n"
+                 "table.sort(p)\n"
+                 "local j = {}\n"
+                 "for _, u in ipairs(p) do\n"
+                 "  if online(KEYS[2], u, ARGV[1]) then j[#j + 1] = u end\n"
+                 "end\n"
+                 "return {p, j}\n");
 
-/* KEYS: rooms:active. ARGV: cursor, limit, participants head, tail, joined
- * head, tail. Returns {total, next_cursor, id, participants, joined, id, ...};
- * an entry whose room has no participants (left behind by someone else) is
- * pruned and skipped. */
+/* KEYS: rooms:active, rooms:expiry, online_users. ARGV: cursor, limit, now
+ * (ms), participants head, tail. Returns {total, next_cursor, id,
+ * participants, joined, id, ...}: the rooms whose expiry is after now and
+ * that have participants; total counts the rooms whose expiry is after now. */
 static store_script_t list_script = STORE_SCRIPT(
-    "local limit = tonumber(ARGV[2])\n"
+    STORE_ROOMS_LUA
+    "local limit, now = tonumber(ARGV[2]), tonumber(ARGV[3])\n"
     "local start = ARGV[1] == '' and '-' or '(' .. ARGV[1]\n"
-    "local out = {0, ''}\n"
+    "local out = {redis.call('ZCOUNT', KEYS[2], '(' .. ARGV[3], '+inf'), ''}\n"
     "local n, last = 0, ''\n"
     "while true do\n"
     "  local ids = redis.call('ZRANGEBYLEX', KEYS[1], start, '+', 'LIMIT', 0, limit + 1)\n"
-    "  if #ids == 0 then break end\n"
+    "  if #ids == 0 then return out end\n"
     "  for _, id in ipairs(ids) do\n"
     "    start = '(' .. id\n"
-    "    local p = redis.call('SCARD', ARGV[3] .. id .. ARGV[4])\n"
-    "    if p == 0 then\n"
-    "      redis.call('ZREM', KEYS[1], id)\n"
-    "    else\n"
-    "      if n == limit then out[2] = last; out[1] = redis.call('ZCARD', KEYS[1]); return out "
-    "end\n"
+    "    local e = redis.call('ZSCORE', KEYS[2], id)\n"
+    "    local ps = e and tonumber(e) > now and redis.call('SMEMBERS', ARGV[4] .. id .. ARGV[5])\n"
+    "    if ps and #ps > 0 then\n"
+    "      if n == limit then out[2] = last; return out end\n"
     "      n = n + 1; last = id\n"
     "      out[#out + 1] = id\n"
-    "      out[#out + 1] = p\n"
-    "      out[#out + 1] = redis.call('SCARD', ARGV[5] .. id .. ARGV[6])\n"
+    "      out[#out + 1] = #ps\n"
+    "      out[#out + 1] = count_online(KEYS[3], ps, now)\n"
     "    end\n"
     "  end\n"
+    "end\n");
+
+/* KEYS: user's rooms. ARGV: user, participants head, tail. Returns the
+ * rooms the user is a participant of, sorted: entries for rooms that ended
+ * are skipped (and left to the user's next join). */
+static store_script_t user_rooms_script = STORE_SCRIPT(
+    "local out = {}\n"
+    "for _, r in ipairs(redis.call('SMEMBERS', KEYS[1])) do\n"
+    "  if redis.call('SISMEMBER', ARGV[2] .. r .. ARGV[3], ARGV[1]) == 1 then\n"
+    "    out[#out + 1] = r\n"
+    "  end\n"
     "end\n"
-    "out[1] = redis.call('ZCARD', KEYS[1])\n"
+    "table.sort(out)\n"
     "return out\n");
 
-static store_script_t user_rooms_script = STORE_SCRIPT(
-    "local r = redis.call('SMEMBERS', KEYS[1])\n"
-    "table.sort(r)\n"
-    "return r\n");
-
+/* The first four keys of join and leave. */
 static void add_member_keys(store_args_t *a, const char *room, const char *user) {
     store_args_key(a, KEY_ROOM_PARTICIPANTS, room);
-    store_args_key(a, KEY_ROOM_JOINED, room);
     store_args_key(a, KEY_USER_ROOMS, user);
     store_args_key(a, KEY_ROOMS_ACTIVE, NULL);
+    store_args_key(a, KEY_ROOMS_EXPIRY, NULL);
 }
 
-store_status_t store_rooms_join(const char *room_id, const char *user_id, bool *created,
-                                store_room_t *out) {
+/* Adds the head and tail of key k's name (see store_key_parts) as two
+ * arguments; parts must outlive the call. */
+static void add_parts(store_args_t *a, store_key_t k, char parts[2][STORE_KEY_MAX]) {
+    store_key_parts(k, NULL, parts[0], parts[1]);
+    store_args_str(a, parts[0]);
+    store_args_str(a, parts[1]);
+}
+
+store_status_t store_rooms_join(const char *room_id, const char *user_id, int64_t now_ms, int ttl_s,
+                                bool *created, store_room_t *out) {
+    char user_rooms[2][STORE_KEY_MAX], participants[2][STORE_KEY_MAX];
     store_args_t a;
     store_args_init(&a);
     add_member_keys(&a, room_id, user_id);
+    store_args_key(&a, KEY_ONLINE_USERS, NULL);
     store_args_str(&a, room_id);
     store_args_str(&a, user_id);
+    store_args_int(&a, now_ms + (int64_t)ttl_s * 1000);
+    store_args_int(&a, now_ms);
+    add_parts(&a, KEY_USER_ROOMS, user_rooms);
+    add_parts(&a, KEY_ROOM_PARTICIPANTS, participants);
     redisReply *r;
-    store_status_t st = store_eval(&join_script, 4, &a, &r);
+    store_status_t st = store_eval(&join_script, 5, &a, &r);
     store_args_free(&a);
     if (st != STORE_OK)
         return st;
@@ -139,14 +177,15 @@ static store_status_t read_ids(const redisReply *r, store_id_list_t *out) {
     return STORE_OK;
 }
 
-store_status_t store_rooms_participants(const char *room_id, store_id_list_t *participants,
-                                        store_id_list_t *joined) {
+store_status_t store_rooms_participants(const char *room_id, int64_t now_ms,
+                                        store_id_list_t *participants, store_id_list_t *joined) {
     memset(participants, 0, sizeof *participants);
     memset(joined, 0, sizeof *joined);
     store_args_t a;
     store_args_init(&a);
     store_args_key(&a, KEY_ROOM_PARTICIPANTS, room_id);
-    store_args_key(&a, KEY_ROOM_JOINED, room_id);
+    store_args_key(&a, KEY_ONLINE_USERS, NULL);
+    store_args_int(&a, now_ms);
     redisReply *r;
     store_status_t st = store_eval_found(&participants_script, 2, &a, STORE_NOT_FOUND, &r);
     if (st != STORE_OK)
@@ -170,20 +209,21 @@ static void read_listed(const redisReply *r, size_t off, void *item) {
     room->joined = store_reply_int(store_reply_at(r, off + 2), 0);
 }
 
-store_status_t store_rooms_list(const char *cursor, int limit, store_room_page_t *out) {
-    char parts[4][STORE_KEY_MAX];
-    store_key_parts(KEY_ROOM_PARTICIPANTS, NULL, parts[0], parts[1]);
-    store_key_parts(KEY_ROOM_JOINED, NULL, parts[2], parts[3]);
+store_status_t store_rooms_list(const char *cursor, int limit, int64_t now_ms,
+                                store_room_page_t *out) {
+    char participants[2][STORE_KEY_MAX];
     memset(out, 0, sizeof *out);
     store_args_t a;
     store_args_init(&a);
     store_args_key(&a, KEY_ROOMS_ACTIVE, NULL);
+    store_args_key(&a, KEY_ROOMS_EXPIRY, NULL);
+    store_args_key(&a, KEY_ONLINE_USERS, NULL);
     store_args_str(&a, cursor ? cursor : "");
     store_args_int(&a, limit);
-    for (int i = 0; i < 4; i++)
-        store_args_str(&a, parts[i]);
+    store_args_int(&a, now_ms);
+    add_parts(&a, KEY_ROOM_PARTICIPANTS, participants);
     redisReply *r;
-    store_status_t st = store_eval(&list_script, 1, &a, &r);
+    store_status_t st = store_eval(&list_script, 3, &a, &r);
     store_args_free(&a);
     if (st != STORE_OK)
         return st;
@@ -194,10 +234,13 @@ store_status_t store_rooms_list(const char *cursor, int limit, store_room_page_t
 }
 
 store_status_t store_rooms_of_user(const char *user_id, store_id_list_t *out) {
+    char participants[2][STORE_KEY_MAX];
     memset(out, 0, sizeof *out);
     store_args_t a;
     store_args_init(&a);
     store_args_key(&a, KEY_USER_ROOMS, user_id);
+    store_args_str(&a, user_id);
+    add_parts(&a, KEY_ROOM_PARTICIPANTS, participants);
     redisReply *r;
     store_status_t st = store_eval(&user_rooms_script, 1, &a, &r);
     store_args_free(&a);

@@ -1,15 +1,24 @@
 /*
  * Chat rooms. A room exists while it has participants: joining adds the user
- * to room:{roomId}:participants, room:{roomId}:joined (connected now) and
- * user:{userId}:rooms, and the room to rooms:active; the last participant to
- * leave removes the room entirely (its sets, typing index and message cache,
- * and its rooms:active entry) in the same step. A user who goes offline
- * leaves the joined sets but stays a participant (store/presence.c).
+ * to room:{roomId}:participants and the room to user:{userId}:rooms and to
+ * the indexes rooms:active (paging) and rooms:expiry (the reaper's). The
+ * last participant to leave removes the room entirely (its sets, typing
+ * index and message cache, and its index entries) in the same step.
+ *
+ * A room lives ROOM_TTL_S after its last join or message: then its
+ * participants set expires, every read stops showing it at once, and the
+ * cleanup pass (store/reaper.c) takes it out of the indexes. Reads never
+ * write.
+ *
+ * Who of the participants is "joined" (connected now) is not stored: it is
+ * read from presence's online_users at the caller's clock, the same rule a
+ * send uses to queue offline messages, so the two always agree.
  */
 #ifndef STORE_ROOMS_H
 #define STORE_ROOMS_H
 
 #include <stdbool.h>
+#include <stdint.h>
 
 #include "../core/ids.h"
 #include "status.h"
@@ -33,27 +42,30 @@ typedef struct {
     char (*ids)[CORE_ID_MAX + 1]; /* owned: store_id_list_free */
 } store_id_list_t;
 
-/* Makes user_id a participant of room_id and marks them joined. *created is
- * false when they were a participant already (a re-join). *out holds the
- * room's counts afterwards. */
-store_status_t store_rooms_join(const char *room_id, const char *user_id, bool *created,
-                                store_room_t *out);
+/* Makes user_id a participant of room_id and keeps the room alive until
+ * now_ms + ttl_s; the user's rooms that ended are dropped from their set.
+ * *created is false when they were a participant already (a re-join). *out
+ * holds the room's counts afterwards (joined: participants online at now_ms). */
+store_status_t store_rooms_join(const char *room_id, const char *user_id, int64_t now_ms, int ttl_s,
+                                bool *created, store_room_t *out);
 
-/* Removes user_id from the room (participants, joined, typing) and the room
- * from the user's rooms; removes the room entirely when it empties.
+/* Removes user_id from the room (participants, typing) and the room from
+ * the user's rooms; removes the room entirely when it empties.
  * STORE_NOT_FOUND when the user was not a participant. */
 store_status_t store_rooms_leave(const char *room_id, const char *user_id);
 
-/* The room's participants and the joined ones among them. STORE_NOT_FOUND
- * when the room has no participants (it does not exist). */
-store_status_t store_rooms_participants(const char *room_id, store_id_list_t *participants,
-                                        store_id_list_t *joined);
+/* The room's participants and the joined ones among them (online at
+ * now_ms), each in id order. STORE_NOT_FOUND when the room has no
+ * participants (it does not exist). */
+store_status_t store_rooms_participants(const char *room_id, int64_t now_ms,
+                                        store_id_list_t *participants, store_id_list_t *joined);
 
-/* Up to limit active rooms in id order after cursor ("" = from the start),
- * with their counts. */
-store_status_t store_rooms_list(const char *cursor, int limit, store_room_page_t *out);
+/* Up to limit live rooms (not ended at now_ms) in id order after cursor
+ * ("" = from the start), with their counts; total counts every live room. */
+store_status_t store_rooms_list(const char *cursor, int limit, int64_t now_ms,
+                                store_room_page_t *out);
 
-/* The rooms user_id participates in. */
+/* The rooms user_id participates in, in id order. */
 store_status_t store_rooms_of_user(const char *user_id, store_id_list_t *out);
 
 void store_room_page_free(store_room_page_t *p);

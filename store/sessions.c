@@ -122,7 +122,8 @@ static store_script_t delete_script = STORE_SCRIPT(
 
 /* KEYS: a user's or a region's set. ARGV: session head, the session field
  * that must equal ARGV[3] for the member to belong there. Members whose
- * session is gone (or moved elsewhere) are pruned as they are met. */
+ * session is gone (or moved elsewhere) are skipped; a listing only reads, and
+ * the cleanup pass prunes them. */
 static store_script_t members_script =
     STORE_SCRIPT(PRELUDE
                  "local ids = redis.call('SMEMBERS', KEYS[1])\n"
@@ -132,8 +133,6 @@ static store_script_t members_script =
                  "  local s = load(ARGV[1] .. id)\n"
                  "  if s and s[ARGV[2]] == ARGV[3] then\n"
                  "    for _, f in ipairs(fields(s)) do out[#out + 1] = f end\n"
-                 "  else\n"
-                 "    redis.call('SREM', KEYS[1], id)\n"
                  "  end\n"
                  "end\n"
                  "return out\n");

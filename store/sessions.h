@@ -7,8 +7,8 @@
  * refreshed together, by one script, on create, heartbeat and move.
  *
  * An expired session is never listed: listings check each member's session
- * key and prune members whose session is gone; the cleanup pass prunes the
- * rest (store/reaper.c).
+ * key and skip members whose session is gone, without writing; the cleanup
+ * pass (store/reaper.c) takes them out of the sets.
  */
 #ifndef STORE_SESSIONS_H
 #define STORE_SESSIONS_H

@@ -5,6 +5,7 @@
 #include "typing.h"
 
 #include <hiredis/hiredis.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -14,10 +15,12 @@
 #include "script.h"
 
 /* KEYS: participants, typing index, typing:{room}:{user}.
- * ARGV: user, now (ISO 8601), expiry (ms). The index lives as long as the
+ * ARGV: user, now (ISO 8601), expiry (ms), now (ms). The entries that expired
+ * go (here, so that listing never writes); the index lives as long as the
  * indicator in it that expires last. */
 static store_script_t start_script = STORE_SCRIPT(
     "if redis.call('SISMEMBER', KEYS[1], ARGV[1]) == 0 then return 0 end\n"
+    "redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', ARGV[4])\n"
     "redis.call('SET', KEYS[3], ARGV[2])\n"
     "redis.call('PEXPIREAT', KEYS[3], ARGV[3])\n"
     "redis.call('ZADD', KEYS[2], ARGV[3], ARGV[1])\n"
@@ -30,11 +33,6 @@ static store_script_t stop_script = STORE_SCRIPT(
     "redis.call('ZREM', KEYS[1], ARGV[1])\n"
     "redis.call('DEL', KEYS[2])\n"
     "return 1\n");
-
-/* KEYS: typing index. ARGV: now (ms). Drops what expired, lists the rest. */
-static store_script_t list_script = STORE_SCRIPT(
-    "redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[1])\n"
-    "return redis.call('ZRANGEBYSCORE', KEYS[1], '(' .. ARGV[1], '+inf', 'WITHSCORES')\n");
 
 store_status_t store_typing_start(const char *room_id, const char *user_id, int64_t now_ms,
                                   int ttl_s, int64_t *expires_at_ms) {
@@ -50,6 +48,7 @@ store_status_t store_typing_start(const char *room_id, const char *user_id, int6
     store_args_str(&a, user_id);
     store_args_str(&a, now);
     store_args_int(&a, *expires_at_ms);
+    store_args_int(&a, now_ms);
     return store_eval_count(&start_script, 3, &a, 1, STORE_NOT_FOUND);
 }
 
@@ -70,13 +69,18 @@ store_status_t store_typing_stop(const char *room_id, const char *user_id) {
 }
 
 store_status_t store_typing_list(const char *room_id, int64_t now_ms, store_typing_list_t *out) {
+    char min[32];
+    snprintf(min, sizeof min, "(%lld", (long long)now_ms); /* what has not expired */
     memset(out, 0, sizeof *out);
     store_args_t a;
     store_args_init(&a);
+    store_args_str(&a, "ZRANGEBYSCORE");
     store_args_key(&a, KEY_ROOM_TYPING, room_id);
-    store_args_int(&a, now_ms);
+    store_args_str(&a, min);
+    store_args_str(&a, "+inf");
+    store_args_str(&a, "WITHSCORES");
     redisReply *r;
-    store_status_t st = store_eval(&list_script, 1, &a, &r);
+    store_status_t st = store_cmd(&a, &r);
     store_args_free(&a);
     if (st != STORE_OK)
         return st;

@@ -3,8 +3,9 @@
  * typing:{roomId}:{userId}, with a real TTL, so each one expires on its own;
  * the room's index room:{roomId}:typing (user -> expiry in ms) is what a
  * listing reads, filtered by the clock, so an indicator past its TTL is never
- * listed even when nothing has cleaned up yet. The index itself expires with
- * its newest indicator.
+ * listed even when nothing has cleaned up yet; listing only reads, and each
+ * start drops the entries that expired. The index itself expires with its
+ * newest indicator.
  */
 #ifndef STORE_TYPING_H
 #define STORE_TYPING_H

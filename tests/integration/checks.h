@@ -1,7 +1,7 @@
 /*
  * Assertions on what the service stored, shared by the chat-state tests
  * (sessions, rooms, typing, messages, notifications, admin): a key's type and
- * TTL, an integer command's answer, an HTTP status. Header-only, on top of
+ * TTL, an integer command's answer, the room indexes, an HTTP status. Header-only, on top of
  * harness.h, against the fixture's Redis and service (it_fx).
  */
 #ifndef IT_CHECKS_H
@@ -55,6 +55,19 @@ static inline void chk_key(const char *key, const char *type, long long ttl_min,
 static inline void chk_no_key(const char *key) {
     if (chk_int("EXISTS %s", key) != 0)
         fail_msg("key '%s' should not exist", key);
+}
+
+/* Asserts the only room in both room indexes (rooms:active and
+ * rooms:expiry) is room. */
+static inline void chk_only_room(const char *room) {
+    const char *indexes[] = {"rooms:active", "rooms:expiry"};
+    for (int i = 0; i < 2; i++) {
+        redisReply *r = it_redis_cmd(&it_fx.redis, "ZRANGE %s 0 -1", indexes[i]);
+        assert_non_null(r);
+        if (r->elements != 1 || strcmp(r->element[0]->str, room) != 0)
+            fail_msg("%s should hold just '%s'; it holds %zu rooms", indexes[i], room, r->elements);
+        freeReplyObject(r);
+    }
 }
 
 /* The status of one request to the fixture's service (json may be NULL). */

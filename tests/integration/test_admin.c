@@ -1,6 +1,6 @@
 /* /admin over HTTP, and the key layout as documented: POST /admin/cleanup
  * prunes what expired (clients, presence, sessions in their user and region
- * sets) and says how much; the reaper does the same on its own; DELETE
+ * sets, ended rooms) and says how much; the reaper does the same on its own; DELETE
  * /admin/ephemeral deletes every key under KEY_PREFIX (a prefix full of glob
  * characters) and nothing else, and refuses without confirm=true or without a
  * prefix; and every key the service writes matches README's key layout table
@@ -23,14 +23,17 @@ static void post_session(const it_service_t *s, const char *socket, const char *
 static void cleanup_prunes_what_expired(void **state) {
     (void)state;
     it_service_t quick;
-    const char *const short_ttls[] = {"SESSION_TTL_S=1", "CLIENT_TIMEOUT_MS=100",
-                                      "PRESENCE_TTL_S=1", "CLEANUP_INTERVAL_MS=3600000", NULL};
+    const char *const short_ttls[] = {
+        "SESSION_TTL_S=1", "CLIENT_TIMEOUT_MS=100",       "PRESENCE_TTL_S=1",
+        "ROOM_TTL_S=1",    "CLEANUP_INTERVAL_MS=3600000", NULL};
     assert_true(it_service_start(&quick, it_fx.redis.url, short_ttls));
     cJSON_Delete(chk_json(&quick, "POST", "/clients", "{\"id\":\"cam\"}", 201));
     cJSON_Delete(chk_json(&quick, "PUT", "/online-users/p1", NULL, 200));
     post_session(&quick, "s1", AALBORG);
     post_session(&quick, "s2", NULL);
     post_session(&it_fx.svc, "s3", AALBORG); /* lives 120 s */
+    cJSON_Delete(chk_json(&quick, "PUT", "/rooms/quiet/participants/p1", NULL, 201));
+    cJSON_Delete(chk_json(&it_fx.svc, "PUT", "/rooms/lasting/participants/p1", NULL, 201));
     it_sleep_ms(1100);
     /* nothing read the listings: the stale members are still there */
     assert_int_equal(chk_int("SCARD user:u:sessions"), 3);
@@ -39,7 +42,9 @@ static void cleanup_prunes_what_expired(void **state) {
     assert_int_equal((int)it_json_num(j, "clients_removed"), 1);
     assert_int_equal((int)it_json_num(j, "presence_pruned"), 1);
     assert_int_equal((int)it_json_num(j, "sessions_pruned"), 2);
+    assert_int_equal((int)it_json_num(j, "rooms_pruned"), 1);
     cJSON_Delete(j);
+    chk_only_room("lasting");
     const char *only_s3[] = {"user:u:sessions", "region:u4pruy:members", "sessions:expiry"};
     for (int i = 0; i < 3; i++) {
         redisReply *r = it_redis_cmd(
@@ -56,6 +61,7 @@ static void cleanup_prunes_what_expired(void **state) {
     assert_int_equal((int)it_json_num(j, "clients_removed"), 0);
     assert_int_equal((int)it_json_num(j, "presence_pruned"), 0);
     assert_int_equal((int)it_json_num(j, "sessions_pruned"), 0);
+    assert_int_equal((int)it_json_num(j, "rooms_pruned"), 0);
     cJSON_Delete(j);
     assert_int_equal(it_service_stop(&quick), 0);
 }
@@ -136,7 +142,7 @@ static void ephemeral_refuses_without_a_prefix(void **state) {
 typedef struct {
     char pattern[96]; /* "user:{userId}:sessions" */
     char type[16];    /* as TYPE says it: string, set, zset, hash, list */
-    bool ttl;         /* the Expiry column names a TTL */
+    bool ttl;         /* the Bound column starts with a TTL */
     int seen;
 } row_t;
 
@@ -177,13 +183,13 @@ static int read_layout(row_t *rows, int cap) {
             in = strncmp(line, "## Redis key layout", 19) == 0;
         if (!in || strncmp(line, "| `", 3) != 0 || n == cap)
             continue;
-        char type[64], expiry[512];
+        char type[64], bound[512];
         cell(line, 0, rows[n].pattern, sizeof rows[n].pattern);
         cell(line, 1, type, sizeof type);
-        cell(line, 3, expiry, sizeof expiry);
+        cell(line, 3, bound, sizeof bound);
         snprintf(rows[n].type, sizeof rows[n].type, "%s",
                  strcmp(type, "sorted set") == 0 ? "zset" : type);
-        rows[n].ttl = strstr(expiry, "TTL") != NULL;
+        rows[n].ttl = strncmp(bound, "TTL", 3) == 0;
         rows[n].seen = 0;
         n++;
     }
@@ -279,8 +285,8 @@ static void every_key_matches_the_documented_layout(void **state) {
         "sessions:expiry",
         "sessions:owner",
         "rooms:active",
+        "rooms:expiry",
         "room:{roomId}:participants",
-        "room:{roomId}:joined",
         "room:{roomId}:typing",
         "room:{roomId}:messages",
         "typing:{roomId}:{userId}",

@@ -1,8 +1,10 @@
 /* /rooms/{roomId}/messages and /users/{userId}/offline-messages over HTTP:
  * the room cache and offline queues (keys, types, TTLs, trimming, order),
  * fan-out to participants who are not online, the per-sender sliding-window
- * rate limit (also under 20 concurrent senders), consuming a queue from two
- * clients at once, expiry, and every 4xx with nothing stored. */
+ * rate limit (also under 20 concurrent senders), reading a queue (GET and
+ * HEAD never empty it, whatever the query) and consuming it (POST, with the
+ * API token; from two clients at once), expiry, and every 4xx with nothing
+ * stored. */
 #include <pthread.h>
 #include <stdlib.h>
 
@@ -274,21 +276,91 @@ static void offline_read_consume_and_clear(void **state) {
     cJSON *j = chk_json(&it_fx.svc, "GET", "/users/carol/offline-messages", NULL, 200);
     assert_int_equal((int)it_json_num(j, "count"), 3);
     cJSON_Delete(j);
-    j = chk_json(&it_fx.svc, "GET", "/users/carol/offline-messages?consume=false", NULL, 200);
+    j = chk_json(&it_fx.svc, "POST", "/users/carol/offline-messages/consume", NULL, 200);
     assert_int_equal((int)it_json_num(j, "count"), 3);
-    cJSON_Delete(j);
-    j = chk_json(&it_fx.svc, "GET", "/users/carol/offline-messages?consume=true", NULL, 200);
-    assert_int_equal((int)it_json_num(j, "count"), 3);
+    assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(j, "messages")), 3);
     cJSON_Delete(j);
     chk_no_key("user:carol:offline_messages");
-    j = chk_json(&it_fx.svc, "GET", "/users/carol/offline-messages?consume=true", NULL, 200);
+    j = chk_json(&it_fx.svc, "POST", "/users/carol/offline-messages/consume", NULL, 200);
     assert_int_equal((int)it_json_num(j, "count"), 0);
     cJSON_Delete(j);
     assert_int_equal(send_msg("alice", "again"), 201);
     assert_int_equal(chk_status("DELETE", "/users/carol/offline-messages", NULL), 204);
     chk_no_key("user:carol:offline_messages");
     assert_int_equal(chk_status("DELETE", "/users/carol/offline-messages", NULL), 204);
-    chk_problem("GET", "/users/carol/offline-messages?consume=yes", NULL, 400, "consume");
+}
+
+/* The issue: a GET (an <img> tag, a prefetch, a crawler) emptied the queue.
+ * Neither GET nor HEAD consumes, whatever the query says; the answer names
+ * the operation that does. */
+static void get_and_head_never_consume(void **state) {
+    (void)state;
+    room_r1();
+    for (int i = 0; i < 2; i++)
+        assert_int_equal(send_msg("alice", "keep me"), 201);
+    const char *queries[] = {"?consume=true", "?consume=1", "?consume=false", "?consume"};
+    for (size_t i = 0; i < sizeof queries / sizeof queries[0]; i++) {
+        char path[96];
+        snprintf(path, sizeof path, "/users/carol/offline-messages%s", queries[i]);
+        chk_problem("GET", path, NULL, 400, "POST /users/carol/offline-messages/consume");
+        it_resp_t r = it_http(&it_fx.svc, "HEAD", path, NULL, NULL, 0);
+        assert_int_equal(r.status, 400);
+        it_resp_free(&r);
+        assert_int_equal(chk_int("LLEN user:carol:offline_messages"), 2);
+    }
+    cJSON *j = chk_json(&it_fx.svc, "GET", "/users/carol/offline-messages", NULL, 200);
+    assert_int_equal((int)it_json_num(j, "count"), 2);
+    cJSON_Delete(j);
+    assert_int_equal(chk_int("LLEN user:carol:offline_messages"), 2);
+}
+
+/* Consuming changes state, so it needs the API token: the read token is not
+ * enough, and with only API_TOKEN set a request without a token is refused
+ * (while a GET without one still reads). Refused, it leaves the queue as it
+ * was. */
+static void consuming_needs_the_api_token(void **state) {
+    (void)state;
+    room_r1();
+    assert_int_equal(send_msg("alice", "private"), 201);
+    const char *both[] = {"API_TOKEN=api-secret", "READ_TOKEN=read-secret", NULL};
+    const char *api_only[] = {"API_TOKEN=api-secret", NULL};
+    const char *const *envs[] = {both, api_only};
+    const char *path = "/users/carol/offline-messages/consume";
+    for (int e = 0; e < 2; e++) {
+        it_service_t svc;
+        assert_true(it_service_start(&svc, it_fx.redis.url, envs[e]));
+        const char *none[] = {NULL};
+        const char *read[] = {"Authorization: Bearer read-secret", NULL};
+        const char *const *refused[] = {none, read};
+        for (int k = 0; k < 2; k++) {
+            it_resp_t r = it_http(&svc, "POST", path, refused[k], NULL, 0);
+            it_assert_problem(&r, 401, NULL);
+            char www[128];
+            assert_true(it_header(&r, "WWW-Authenticate", www, sizeof www));
+            assert_memory_equal(www, "Bearer", 6);
+            it_resp_free(&r);
+            assert_int_equal(chk_int("LLEN user:carol:offline_messages"), 1);
+        }
+        if (e == 1) { /* reads are open without READ_TOKEN, and still consume nothing */
+            it_resp_t r =
+                it_http(&svc, "GET", "/users/carol/offline-messages?consume=true", none, NULL, 0);
+            it_assert_problem(&r, 400, "consume");
+            it_resp_free(&r);
+            assert_int_equal(chk_int("LLEN user:carol:offline_messages"), 1);
+            const char *api[] = {"Authorization: Bearer api-secret", NULL};
+            r = it_http(&svc, "POST", path, api, NULL, 0);
+            assert_int_equal(r.status, 200);
+            cJSON *j = it_body_json(&r);
+            assert_int_equal((int)it_json_num(j, "count"), 1);
+            assert_string_equal(
+                it_json_str(cJSON_GetArrayItem(cJSON_GetObjectItem(j, "messages"), 0), "content"),
+                "private");
+            cJSON_Delete(j);
+            it_resp_free(&r);
+            chk_no_key("user:carol:offline_messages");
+        }
+        assert_int_equal(it_service_stop(&svc), 0);
+    }
 }
 
 typedef struct {
@@ -298,7 +370,7 @@ typedef struct {
 static void *consume(void *arg) {
     consumed_t *c = arg;
     it_resp_t r =
-        it_http(&it_fx.svc, "GET", "/users/carol/offline-messages?consume=true", NULL, NULL, 0);
+        it_http(&it_fx.svc, "POST", "/users/carol/offline-messages/consume", NULL, NULL, 0);
     c->got = r.status == 200 ? it_body_json(&r) : NULL;
     it_resp_free(&r);
     return NULL;
@@ -393,6 +465,8 @@ static void bad_input_stores_nothing(void **state) {
     chk_problem("GET", "/users/a:b/offline-messages", NULL, 400, "user id");
     chk_problem("PUT", "/rooms/r1/messages", NULL, 405, "not allowed");
     chk_problem("POST", "/users/carol/offline-messages", NULL, 405, "not allowed");
+    chk_problem("GET", "/users/carol/offline-messages/consume", NULL, 405, "not allowed");
+    chk_problem("POST", "/users/a:b/offline-messages/consume", NULL, 400, "user id");
     const char *hs[] = {"Content-Type: text/plain", NULL};
     it_resp_t r = it_http(&it_fx.svc, "POST", "/rooms/r1/messages", hs, "hi", 2);
     it_assert_problem(&r, 415, "application/json");
@@ -424,6 +498,8 @@ int main(void) {
         cmocka_unit_test_setup(the_window_slides, it_flush),
         cmocka_unit_test_setup(twenty_concurrent_senders_store_exactly_the_limit, it_flush),
         cmocka_unit_test_setup(offline_read_consume_and_clear, it_flush),
+        cmocka_unit_test_setup(get_and_head_never_consume, it_flush),
+        cmocka_unit_test_setup(consuming_needs_the_api_token, it_flush),
         cmocka_unit_test_setup(two_consumers_get_each_message_once, it_flush),
         cmocka_unit_test_setup(messages_and_queues_expire, it_flush),
         cmocka_unit_test_setup(bad_input_stores_nothing, it_flush),

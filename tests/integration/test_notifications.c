@@ -1,13 +1,16 @@
 /* /users/{userId}/notifications and /notifications/queue/pop over HTTP: the
  * user's list (newest first, trimmed, TTL) and the priority queues (high
  * drained first, oldest first, each notification popped once even by
- * concurrent poppers), queue depths in /redis/stats, and every 4xx. */
+ * concurrent poppers; trimmed to the newest and expiring when nothing is
+ * pushed), queue depths in /redis/stats, and every 4xx. */
 #include <pthread.h>
 #include <stdlib.h>
 
 #include "checks.h"
 
-static const char *const env[] = {"NOTIFICATION_MAX=5", "NOTIFICATION_TTL_S=300", NULL};
+static const char *const env[] = {"NOTIFICATION_MAX=5", "NOTIFICATION_TTL_S=300",
+                                  "NOTIFICATION_QUEUE_MAX=30", "NOTIFICATION_QUEUE_TTL_S=600",
+                                  NULL};
 
 static cJSON *notify(const char *user, const char *title, const char *priority) {
     char path[128], body[256];
@@ -53,8 +56,8 @@ static void create_keeps_and_queues(void **state) {
     cJSON_Delete(j);
     cJSON_Delete(notify("carol", "urgent", "high"));
     chk_key("user:carol:notifications", "list", 295, 300);
-    chk_key("notification_queue:normal", "list", 0, 0);
-    chk_key("notification_queue:high", "list", 0, 0);
+    chk_key("notification_queue:normal", "list", 595, 600);
+    chk_key("notification_queue:high", "list", 595, 600);
     assert_int_equal(chk_int("LLEN user:carol:notifications"), 2);
     assert_int_equal(chk_int("LLEN notification_queue:high"), 1);
     redisReply *r = it_redis_cmd(&it_fx.redis, "LINDEX notification_queue:high 0");
@@ -88,6 +91,31 @@ static void list_is_newest_first_and_trimmed(void **state) {
     cJSON_Delete(j);
     /* the queue keeps all seven for the sender: only the user's list is trimmed */
     assert_int_equal(chk_int("LLEN notification_queue:normal"), 7);
+}
+
+/* 150 notifications for one user: the user's list keeps the newest
+ * NOTIFICATION_MAX, the queue the newest NOTIFICATION_QUEUE_MAX (the oldest
+ * are dropped), and a sender popping gets those, oldest first. */
+static void queues_keep_the_newest(void **state) {
+    (void)state;
+    for (int i = 0; i < 150; i++) {
+        char t[8];
+        snprintf(t, sizeof t, "q%03d", i);
+        cJSON_Delete(notify("flood", t, i % 2 ? NULL : "high"));
+        if (i % 10 == 9) {
+            assert_true(chk_int("LLEN notification_queue:high") <= 30);
+            assert_true(chk_int("LLEN notification_queue:normal") <= 30);
+        }
+    }
+    assert_int_equal(chk_int("LLEN user:flood:notifications"), 5);
+    assert_int_equal(chk_int("LLEN notification_queue:high"), 30);
+    assert_int_equal(chk_int("LLEN notification_queue:normal"), 30);
+    char got[1024], want[1024] = "";
+    pop_titles("?priority=normal&count=1000", got, sizeof got);
+    for (int i = 150 - 2 * 30 + 1; i < 150; i += 2) /* the newest 30 odd ones, oldest first */
+        snprintf(want + strlen(want), sizeof want - strlen(want), "%sq%03d", want[0] ? "," : "", i);
+    assert_string_equal(got, want);
+    chk_no_key("notification_queue:normal");
 }
 
 static long long stats_queue(const char *priority) {
@@ -167,17 +195,23 @@ static void concurrent_pops_take_each_once(void **state) {
         assert_int_equal(seen[i], 1);
 }
 
-static void list_expires(void **state) {
+/* A user's list lives NOTIFICATION_TTL_S after its last notification; a
+ * queue, NOTIFICATION_QUEUE_TTL_S after its last push (the notification is
+ * still to be sent after the user's list has gone). */
+static void list_and_queue_expire(void **state) {
     (void)state;
     it_service_t svc;
-    const char *const quick[] = {"NOTIFICATION_TTL_S=1", NULL};
+    const char *const quick[] = {"NOTIFICATION_TTL_S=1", "NOTIFICATION_QUEUE_TTL_S=2", NULL};
     assert_true(it_service_start(&svc, it_fx.redis.url, quick));
     cJSON_Delete(chk_json(&svc, "POST", "/users/eve/notifications",
                           "{\"title\":\"t\",\"body\":\"b\",\"priority\":\"high\"}", 201));
     chk_key("user:eve:notifications", "list", 0, 1);
+    chk_key("notification_queue:high", "list", 1, 2);
     it_sleep_ms(1100);
     chk_no_key("user:eve:notifications");
     assert_int_equal(chk_int("LLEN notification_queue:high"), 1); /* still to be sent */
+    it_sleep_ms(1000);
+    chk_no_key("notification_queue:high");
     assert_int_equal(it_service_stop(&svc), 0);
 }
 
@@ -222,9 +256,10 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup(create_keeps_and_queues, it_flush),
         cmocka_unit_test_setup(list_is_newest_first_and_trimmed, it_flush),
+        cmocka_unit_test_setup(queues_keep_the_newest, it_flush),
         cmocka_unit_test_setup(pop_takes_high_first_oldest_first, it_flush),
         cmocka_unit_test_setup(concurrent_pops_take_each_once, it_flush),
-        cmocka_unit_test_setup(list_expires, it_flush),
+        cmocka_unit_test_setup(list_and_queue_expire, it_flush),
         cmocka_unit_test_setup(bad_input, it_flush),
     };
     return cmocka_run_group_tests_name("integration: notifications", tests, it_group_setup,

@@ -1,12 +1,15 @@
-/* /rooms over HTTP: joining and leaving, the keys that holds (names, types),
- * listings and paging, the room disappearing with its last participant (also
- * when the last ones leave at the same moment), going offline leaving the
- * joined sets only, and every 4xx. */
+/* /rooms over HTTP: joining and leaving, the keys that holds (names, types,
+ * TTLs), listings and paging, the room disappearing with its last participant
+ * (also when the last ones leave at the same moment) or when it stays quiet
+ * for ROOM_TTL_S, "joined" being exactly who presence shows online however
+ * presence ends (DELETE, or its TTL with no call in between), and every 4xx. */
 #include <pthread.h>
 
+#include "../../core/timefmt.h"
 #include "checks.h"
 
-static const char *const env[] = {"PRESENCE_TTL_S=120", NULL};
+static const char *const env[] = {"PRESENCE_TTL_S=120", "ROOM_TTL_S=600",
+                                  "CLEANUP_INTERVAL_MS=3600000", NULL};
 
 static long join(const char *room, const char *user) {
     char path[300];
@@ -22,25 +25,35 @@ static long leave(const char *room, const char *user) {
 
 static void join_writes_the_documented_keys(void **state) {
     (void)state;
+    assert_int_equal(chk_status("PUT", "/online-users/alice", NULL), 200);
     cJSON *j = chk_json(&it_fx.svc, "PUT", "/rooms/r1/participants/alice", NULL, 201);
     assert_string_equal(it_json_str(j, "id"), "r1");
     assert_string_equal(it_json_str(j, "user_id"), "alice");
     assert_int_equal((int)it_json_num(j, "participant_count"), 1);
-    assert_int_equal((int)it_json_num(j, "joined_count"), 1);
+    assert_int_equal((int)it_json_num(j, "joined_count"), 1); /* alice is online */
     cJSON_Delete(j);
     j = chk_json(&it_fx.svc, "PUT", "/rooms/r1/participants/alice", NULL, 200); /* a re-join */
     assert_int_equal((int)it_json_num(j, "participant_count"), 1);
     cJSON_Delete(j);
-    assert_int_equal(join("r1", "bob"), 201);
-    chk_key("room:r1:participants", "set", 0, 0);
-    chk_key("room:r1:joined", "set", 0, 0);
-    chk_key("user:alice:rooms", "set", 0, 0);
-    chk_key("user:bob:rooms", "set", 0, 0);
+    j = chk_json(&it_fx.svc, "PUT", "/rooms/r1/participants/bob", NULL, 201);
+    assert_int_equal((int)it_json_num(j, "participant_count"), 2);
+    assert_int_equal((int)it_json_num(j, "joined_count"), 1); /* bob is not */
+    cJSON_Delete(j);
+    chk_key("room:r1:participants", "set", 595, 600);
+    chk_key("user:alice:rooms", "set", 595, 600);
+    chk_key("user:bob:rooms", "set", 595, 600);
     chk_key("rooms:active", "zset", 0, 0);
+    chk_key("rooms:expiry", "zset", 0, 0);
+    chk_no_key("room:r1:joined"); /* joined is read from presence, not stored */
     assert_int_equal(chk_int("SCARD room:r1:participants"), 2);
     assert_int_equal(chk_int("SISMEMBER user:bob:rooms r1"), 1);
     assert_int_equal(chk_int("ZCARD rooms:active"), 1);
-    assert_int_equal(chk_int("DBSIZE"), 5);
+    /* the room's expiry in its index is the participants set's own */
+    long long expiry =
+        chk_int("EVAL %s 1 rooms:expiry", "return tonumber(redis.call('ZSCORE', KEYS[1], 'r1'))");
+    long long expiretime = chk_int("PEXPIRETIME room:r1:participants");
+    assert_int_equal(expiry, expiretime);
+    assert_int_equal(chk_int("DBSIZE"), 5 + 3); /* and alice's presence entry */
 }
 
 static void participants_and_user_rooms(void **state) {
@@ -48,12 +61,15 @@ static void participants_and_user_rooms(void **state) {
     assert_int_equal(join("r1", "carol"), 201);
     assert_int_equal(join("r1", "alice"), 201);
     assert_int_equal(join("r2", "alice"), 201);
+    assert_int_equal(chk_status("PUT", "/online-users/carol", NULL), 200);
     cJSON *j = chk_json(&it_fx.svc, "GET", "/rooms/r1/participants", NULL, 200);
     assert_int_equal((int)it_json_num(j, "count"), 2);
     cJSON *p = cJSON_GetObjectItem(j, "participants");
     assert_string_equal(cJSON_GetArrayItem(p, 0)->valuestring, "alice");
     assert_string_equal(cJSON_GetArrayItem(p, 1)->valuestring, "carol");
-    assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(j, "joined")), 2);
+    cJSON *joined = cJSON_GetObjectItem(j, "joined");
+    assert_int_equal(cJSON_GetArraySize(joined), 1);
+    assert_string_equal(cJSON_GetArrayItem(joined, 0)->valuestring, "carol");
     cJSON_Delete(j);
     j = chk_json(&it_fx.svc, "GET", "/users/alice/rooms", NULL, 200);
     assert_int_equal((int)it_json_num(j, "count"), 2);
@@ -71,7 +87,6 @@ static void leave_and_leave_again(void **state) {
     assert_int_equal(join("r1", "bob"), 201);
     assert_int_equal(leave("r1", "bob"), 204);
     assert_int_equal(chk_int("SISMEMBER room:r1:participants bob"), 0);
-    assert_int_equal(chk_int("SISMEMBER room:r1:joined bob"), 0);
     chk_no_key("user:bob:rooms");
     chk_problem("DELETE", "/rooms/r1/participants/bob", NULL, 404,
                 "participant 'bob' of room 'r1' not found");
@@ -90,14 +105,11 @@ static void last_leave_removes_the_room_entirely(void **state) {
     chk_key("room:r1:messages", "zset", 1, 86400);
     assert_int_equal(leave("r1", "bob"), 204);
     assert_int_equal(leave("r1", "alice"), 204);
-    const char *gone[] = {"room:r1:participants", "room:r1:joined",  "room:r1:typing",
-                          "room:r1:messages",     "typing:r1:alice", "user:alice:rooms"};
+    const char *gone[] = {"room:r1:participants", "room:r1:typing", "room:r1:messages",
+                          "typing:r1:alice", "user:alice:rooms"};
     for (size_t i = 0; i < sizeof gone / sizeof gone[0]; i++)
         chk_no_key(gone[i]);
-    redisReply *r = it_redis_cmd(&it_fx.redis, "ZRANGE rooms:active 0 -1");
-    assert_int_equal(r->elements, 1);
-    assert_string_equal(r->element[0]->str, "other");
-    freeReplyObject(r);
+    chk_only_room("other");
     chk_problem("GET", "/rooms/r1/participants", NULL, 404, "room 'r1' not found");
     cJSON *j = chk_json(&it_fx.svc, "GET", "/rooms", NULL, 200);
     assert_int_equal((int)it_json_num(j, "total"), 1);
@@ -163,6 +175,11 @@ static void concurrent_last_leaves_leave_nothing_behind(void **state) {
 static void list_rooms_paged_with_counts(void **state) {
     (void)state;
     const char *rooms[] = {"a", "b", "c", "d", "e"};
+    for (int u = 0; u < 5; u++) {
+        char path[32];
+        snprintf(path, sizeof path, "/online-users/u%d", u);
+        assert_int_equal(chk_status("PUT", path, NULL), 200);
+    }
     for (int i = 0; i < 5; i++) {
         for (int u = 0; u <= i; u++) {
             char user[8];
@@ -195,9 +212,23 @@ static void list_rooms_paged_with_counts(void **state) {
     assert_int_equal(pages, 3);
 }
 
-static void going_offline_leaves_joined_sets_only(void **state) {
+/* The names in a participants answer's "joined" array, comma-separated. */
+static void joined_of(const it_service_t *svc, const char *room, char *out, size_t cap) {
+    char path[128];
+    snprintf(path, sizeof path, "/rooms/%s/participants", room);
+    cJSON *j = chk_json(svc, "GET", path, NULL, 200), *u;
+    out[0] = '\0';
+    cJSON_ArrayForEach(u, cJSON_GetObjectItem(j, "joined")) {
+        snprintf(out + strlen(out), cap - strlen(out), "%s%s", out[0] ? "," : "", u->valuestring);
+    }
+    cJSON_Delete(j);
+}
+
+static void going_offline_clears_typing_and_leaves_joined(void **state) {
     (void)state;
+    char joined[256];
     assert_int_equal(chk_status("PUT", "/online-users/alice", NULL), 200);
+    assert_int_equal(chk_status("PUT", "/online-users/bob", NULL), 200);
     for (int i = 0; i < 2; i++) {
         const char *room = i ? "r2" : "r1";
         char path[64];
@@ -208,23 +239,144 @@ static void going_offline_leaves_joined_sets_only(void **state) {
         snprintf(path, sizeof path, "/rooms/%s/typing/bob", room);
         assert_int_equal(chk_status("PUT", path, NULL), 200);
     }
+    joined_of(&it_fx.svc, "r1", joined, sizeof joined);
+    assert_string_equal(joined, "alice,bob");
     assert_int_equal(chk_status("DELETE", "/online-users/alice", NULL), 204);
     chk_no_key("presence:alice");
     for (int i = 0; i < 2; i++) {
         const char *room = i ? "r2" : "r1";
         assert_int_equal(chk_int("SISMEMBER room:%s:participants alice", room), 1);
-        assert_int_equal(chk_int("SISMEMBER room:%s:joined alice", room), 0);
-        assert_int_equal(chk_int("SISMEMBER room:%s:joined bob", room), 1);
         assert_int_equal(chk_int("EXISTS typing:%s:alice", room), 0);
         assert_int_equal(chk_int("EXISTS typing:%s:bob", room), 1);
         assert_int_equal(chk_int("ZCARD room:%s:typing", room), 1);
+        joined_of(&it_fx.svc, room, joined, sizeof joined);
+        assert_string_equal(joined, "bob");
     }
     cJSON *j = chk_json(&it_fx.svc, "GET", "/rooms/r1/typing", NULL, 200);
     assert_int_equal((int)it_json_num(j, "count"), 1);
     cJSON_Delete(j);
-    /* a re-join after reconnecting puts them back in joined */
-    assert_int_equal(join("r1", "alice"), 200);
-    assert_int_equal(chk_int("SISMEMBER room:r1:joined alice"), 1);
+    /* coming back online is what puts them back in joined; no re-join needed */
+    assert_int_equal(chk_status("PUT", "/online-users/alice", NULL), 200);
+    joined_of(&it_fx.svc, "r1", joined, sizeof joined);
+    assert_string_equal(joined, "alice,bob");
+}
+
+/* Is user online, as GET /online-users/{user} says? */
+static bool online(const it_service_t *svc, const char *user) {
+    char path[128];
+    snprintf(path, sizeof path, "/online-users/%s", user);
+    cJSON *j = chk_json(svc, "GET", path, NULL, 200);
+    bool on = cJSON_IsTrue(cJSON_GetObjectItem(j, "online"));
+    cJSON_Delete(j);
+    return on;
+}
+
+static long status_on(const it_service_t *svc, const char *method, const char *path) {
+    it_resp_t r = it_http(svc, method, path, NULL, NULL, 0);
+    long st = r.status;
+    it_resp_free(&r);
+    return st;
+}
+
+/* Presence ends by its TTL, with no call at all in between: from the moment
+ * GET /online-users/{id} says offline, the participant is not joined (in the
+ * room's participants or its count in /rooms) and messages queue for them. */
+static void joined_follows_presence_expiry_with_no_call(void **state) {
+    (void)state;
+    it_service_t svc;
+    const char *const quick[] = {"PRESENCE_TTL_S=2", "ROOM_TTL_S=600",
+                                 "CLEANUP_INTERVAL_MS=3600000", NULL};
+    assert_true(it_service_start(&svc, it_fx.redis.url, quick));
+    const char *users[] = {"alice", "bob", "carol"};
+    for (int i = 0; i < 3; i++) {
+        char path[64];
+        snprintf(path, sizeof path, "/rooms/r1/participants/%s", users[i]);
+        cJSON_Delete(chk_json(&svc, "PUT", path, NULL, 201));
+        snprintf(path, sizeof path, "/online-users/%s", users[i]);
+        if (i < 2)
+            cJSON_Delete(chk_json(&svc, "PUT", path, NULL, 200));
+        else /* carol says she is offline */
+            assert_int_equal(status_on(&svc, "DELETE", path), 204);
+    }
+    char joined[256];
+    joined_of(&svc, "r1", joined, sizeof joined);
+    assert_string_equal(joined, "alice,bob");
+    /* bob stays online; alice says nothing more until her presence has expired */
+    int64_t deadline = core_now_ms() + (int64_t)(10000 * it_time_scale());
+    while (online(&svc, "alice")) {
+        assert_true(core_now_ms() < deadline);
+        cJSON_Delete(chk_json(&svc, "PUT", "/online-users/bob", NULL, 200));
+        it_sleep_ms(100);
+    }
+    cJSON_Delete(chk_json(&svc, "PUT", "/online-users/bob", NULL, 200));
+    assert_true(online(&svc, "bob"));
+    joined_of(&svc, "r1", joined, sizeof joined);
+    assert_string_equal(joined, "bob");
+    cJSON *j = chk_json(&svc, "GET", "/rooms", NULL, 200);
+    cJSON *room = cJSON_GetArrayItem(cJSON_GetObjectItem(j, "rooms"), 0);
+    assert_int_equal((int)it_json_num(room, "participant_count"), 3);
+    assert_int_equal((int)it_json_num(room, "joined_count"), 1);
+    cJSON_Delete(j);
+    /* and a message from bob is queued for exactly the participants not joined */
+    cJSON_Delete(chk_json(&svc, "POST", "/rooms/r1/messages",
+                          "{\"sender_id\":\"bob\",\"content\":\"still there?\"}", 201));
+    assert_int_equal(chk_int("LLEN user:alice:offline_messages"), 1);
+    assert_int_equal(chk_int("LLEN user:carol:offline_messages"), 1);
+    chk_no_key("user:bob:offline_messages");
+    assert_int_equal(it_service_stop(&svc), 0);
+}
+
+/* A room nobody joins or writes in for ROOM_TTL_S ends: every read stops
+ * showing it at once, without writing anything, and the cleanup pass takes
+ * it out of the indexes; a room with messages lives on. */
+static void a_quiet_room_ends(void **state) {
+    (void)state;
+    it_service_t svc;
+    const char *const quick[] = {"ROOM_TTL_S=2", "RATE_LIMIT_MESSAGES=100000",
+                                 "CLEANUP_INTERVAL_MS=3600000", NULL};
+    assert_true(it_service_start(&svc, it_fx.redis.url, quick));
+    cJSON_Delete(chk_json(&svc, "PUT", "/rooms/quiet/participants/alice", NULL, 201));
+    cJSON_Delete(chk_json(&svc, "PUT", "/rooms/quiet/participants/bob", NULL, 201));
+    cJSON_Delete(chk_json(&svc, "PUT", "/rooms/busy/participants/alice", NULL, 201));
+    chk_key("room:quiet:participants", "set", 1, 2);
+    chk_key("user:bob:rooms", "set", 1, 2);
+    /* alice keeps writing in busy until quiet has ended */
+    int64_t deadline = core_now_ms() + (int64_t)(10000 * it_time_scale());
+    for (;;) {
+        cJSON_Delete(chk_json(&svc, "POST", "/rooms/busy/messages",
+                              "{\"sender_id\":\"alice\",\"content\":\"x\"}", 201));
+        long st = status_on(&svc, "GET", "/rooms/quiet/participants");
+        if (st == 404)
+            break;
+        assert_int_equal(st, 200);
+        assert_true(core_now_ms() < deadline);
+        it_sleep_ms(100);
+    }
+    chk_no_key("room:quiet:participants");
+    chk_no_key("user:bob:rooms"); /* it lived as long as bob's only room */
+    cJSON *j = chk_json(&svc, "GET", "/rooms", NULL, 200);
+    assert_int_equal((int)it_json_num(j, "total"), 1);
+    assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(j, "rooms")), 1);
+    assert_string_equal(it_json_str(cJSON_GetArrayItem(cJSON_GetObjectItem(j, "rooms"), 0), "id"),
+                        "busy");
+    cJSON_Delete(j);
+    j = chk_json(&svc, "GET", "/users/alice/rooms", NULL, 200);
+    assert_int_equal((int)it_json_num(j, "count"), 1);
+    cJSON_Delete(j);
+    chk_problem("POST", "/rooms/quiet/messages", "{\"sender_id\":\"bob\",\"content\":\"x\"}", 404,
+                "participant 'bob' of room 'quiet'");
+    /* the reads wrote nothing: the ended room's index entries wait for the cleanup pass */
+    assert_int_equal(chk_int("ZCARD rooms:active"), 2);
+    assert_int_equal(chk_int("SISMEMBER user:alice:rooms quiet"), 1);
+    j = chk_json(&svc, "POST", "/admin/cleanup", NULL, 200);
+    assert_int_equal((int)it_json_num(j, "rooms_pruned"), 1);
+    cJSON_Delete(j);
+    chk_only_room("busy");
+    /* alice's next join drops the ended room from her set */
+    cJSON_Delete(chk_json(&svc, "PUT", "/rooms/next/participants/alice", NULL, 201));
+    assert_int_equal(chk_int("SISMEMBER user:alice:rooms quiet"), 0);
+    assert_int_equal(chk_int("SCARD user:alice:rooms"), 2);
+    assert_int_equal(it_service_stop(&svc), 0);
 }
 
 static void bad_input(void **state) {
@@ -252,7 +404,9 @@ int main(void) {
         cmocka_unit_test_setup(last_leave_removes_the_room_entirely, it_flush),
         cmocka_unit_test_setup(concurrent_last_leaves_leave_nothing_behind, it_flush),
         cmocka_unit_test_setup(list_rooms_paged_with_counts, it_flush),
-        cmocka_unit_test_setup(going_offline_leaves_joined_sets_only, it_flush),
+        cmocka_unit_test_setup(going_offline_clears_typing_and_leaves_joined, it_flush),
+        cmocka_unit_test_setup(joined_follows_presence_expiry_with_no_call, it_flush),
+        cmocka_unit_test_setup(a_quiet_room_ends, it_flush),
         cmocka_unit_test_setup(bad_input, it_flush),
     };
     return cmocka_run_group_tests_name("integration: rooms", tests, it_group_setup,

@@ -30,6 +30,9 @@ static const char *const settings[] = {
     "OFFLINE_QUEUE_TTL_S",
     "NOTIFICATION_MAX",
     "NOTIFICATION_TTL_S",
+    "NOTIFICATION_QUEUE_MAX",
+    "NOTIFICATION_QUEUE_TTL_S",
+    "ROOM_TTL_S",
     "RATE_LIMIT_MESSAGES",
     "RATE_LIMIT_WINDOW_S",
     "MAX_IMAGE_BYTES",
@@ -130,6 +133,9 @@ static void defaults(void **state) {
     assert_int_equal(r->cfg.offline_queue_ttl_s, 604800);
     assert_int_equal(r->cfg.notification_max, 100);
     assert_int_equal(r->cfg.notification_ttl_s, 604800);
+    assert_int_equal(r->cfg.notification_queue_max, 10000);
+    assert_int_equal(r->cfg.notification_queue_ttl_s, 604800);
+    assert_int_equal(r->cfg.room_ttl_s, 604800);
     assert_int_equal(r->cfg.rate_limit_messages, 10);
     assert_int_equal(r->cfg.rate_limit_window_s, 60);
     assert_int_equal(r->cfg.max_image_bytes, 2097152);

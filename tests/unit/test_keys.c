@@ -148,7 +148,7 @@ static void chat_state_names(void **state) {
     assert_key(KEY_SESSIONS_OWNER, "x", "sessions:owner");
     assert_key(KEY_ROOMS_ACTIVE, NULL, "rooms:active");
     assert_key(KEY_ROOM_PARTICIPANTS, "r1", "room:r1:participants");
-    assert_key(KEY_ROOM_JOINED, "r1", "room:r1:joined");
+    assert_key(KEY_ROOMS_EXPIRY, NULL, "rooms:expiry");
     assert_key(KEY_ROOM_TYPING, "r1", "room:r1:typing");
     assert_key(KEY_ROOM_MESSAGES, "r1", "room:r1:messages");
     assert_key(KEY_USER_ROOMS, "alice", "user:alice:rooms");
@@ -170,8 +170,8 @@ static void two_id_key(void **state) {
     assert_string_equal(out, "typing:"); /* a missing id gives the stem */
     store_key2(out, KEY_TYPING, NULL, "alice");
     assert_string_equal(out, "typing:");
-    store_key2(out, KEY_ROOM_JOINED, "r1", "ignored");
-    assert_string_equal(out, "room:r1:joined");
+    store_key2(out, KEY_ROOM_TYPING, "r1", "ignored");
+    assert_string_equal(out, "room:r1:typing");
     store_keys_set_prefix("p:");
     store_key2(out, KEY_TYPING, "r1", "alice");
     assert_string_equal(out, "p:typing:r1:alice");

@@ -1,0 +1,248 @@
+/* Every key the service writes has a bound: a cap on its length, a TTL, or
+ * the cleanup pass (for the indexes of live clients, users, sessions and
+ * rooms). Writing several times each cap (room messages, offline queues,
+ * notification lists and queues, rate windows, typing indexes, sessions,
+ * rooms, clients) leaves no key longer than its cap, and every key in Redis
+ * has a TTL or is one of the reaper's indexes. Then, round after round of
+ * fresh users, sessions, rooms and clients that all go quiet: once their TTLs
+ * have passed and a cleanup pass has run, Redis holds the same three keys
+ * (stats and the two capped notification queues) and used_memory has not
+ * grown. */
+#include <fnmatch.h>
+#include <stdlib.h>
+
+#include "../../core/timefmt.h"
+#include "checks.h"
+
+#define CACHE_MAX 20
+#define OFFLINE_MAX 10
+#define NOTIFICATION_MAX 10
+#define QUEUE_MAX 40
+#define RATE_MAX 25
+
+static const char *const env[] = {"MESSAGE_CACHE_MAX=20",        "OFFLINE_QUEUE_MAX=10",
+                                  "NOTIFICATION_MAX=10",         "NOTIFICATION_QUEUE_MAX=40",
+                                  "RATE_LIMIT_MESSAGES=25",      "RATE_LIMIT_WINDOW_S=60",
+                                  "CLEANUP_INTERVAL_MS=3600000", NULL};
+
+/* The keys that may live without a TTL: the cleanup pass prunes them as the
+ * clients, users, sessions and rooms they index end; stats is two counters. */
+static const char *const reaped[] = {
+    "clients",         "clients:by_id",  "clients:last_seen", "client:*",
+    "image:*",         "stats",          "online_users",      "online_users:by_id",
+    "sessions:expiry", "sessions:owner", "rooms:active",      "rooms:expiry",
+};
+
+/* The capped keys: the command that measures one, and its cap. */
+static const struct {
+    const char *glob, *len_cmd;
+    long long cap;
+} capped[] = {
+    {"room:*:messages", "ZCARD %s", CACHE_MAX},
+    {"user:*:offline_messages", "LLEN %s", OFFLINE_MAX},
+    {"user:*:notifications", "LLEN %s", NOTIFICATION_MAX},
+    {"notification_queue:*", "LLEN %s", QUEUE_MAX},
+    {"ratelimit:messages:*", "ZCARD %s", RATE_MAX},
+};
+
+static bool matches_any(const char *const *globs, size_t n, const char *key) {
+    for (size_t i = 0; i < n; i++)
+        if (fnmatch(globs[i], key, 0) == 0)
+            return true;
+    return false;
+}
+
+/* SCANs every key: each capped one is within its cap, each has a TTL or is
+ * one of the reaped indexes. Returns how many keys there are. */
+static long long check_every_key(void) {
+    char cursor[32] = "0";
+    long long keys = 0;
+    do {
+        redisReply *page = it_redis_cmd(&it_fx.redis, "SCAN %s COUNT 1000", cursor);
+        snprintf(cursor, sizeof cursor, "%s", page->element[0]->str);
+        for (size_t i = 0; i < page->element[1]->elements; i++, keys++) {
+            const char *key = page->element[1]->element[i]->str;
+            for (size_t c = 0; c < sizeof capped / sizeof capped[0]; c++) {
+                if (fnmatch(capped[c].glob, key, 0) != 0)
+                    continue;
+                long long len = chk_int(capped[c].len_cmd, key);
+                if (len > capped[c].cap)
+                    fail_msg("key '%s' holds %lld entries; its cap is %lld", key, len,
+                             capped[c].cap);
+            }
+            if (chk_int("PTTL %s", key) < 0 &&
+                !matches_any(reaped, sizeof reaped / sizeof reaped[0], key))
+                fail_msg("key '%s' has no TTL and is no index the cleanup pass prunes", key);
+        }
+        freeReplyObject(page);
+    } while (strcmp(cursor, "0") != 0);
+    return keys;
+}
+
+static long req(const it_service_t *s, const char *method, const char *path, const char *json) {
+    it_resp_t r = it_json_req(s, method, path, json);
+    long st = r.status;
+    if (st >= 500 || st == 400 || st == 404)
+        fail_msg("%s %s answered %ld: %s", method, path, st, r.body);
+    it_resp_free(&r);
+    return st;
+}
+
+/* Room `room` of users {prefix}0..4: each joins and types, 0..2 send `sends`
+ * messages each (4 KB of content), 3 and 4 stay offline. */
+static void chatty_room(const it_service_t *s, const char *room, const char *prefix, int sends) {
+    static char content[4001];
+    memset(content, 'm', 4000);
+    char path[160], body[4200];
+    for (int u = 0; u < 5; u++) {
+        snprintf(path, sizeof path, "/rooms/%s/participants/%s%d", room, prefix, u);
+        req(s, "PUT", path, NULL);
+        for (int t = 0; t < 3; t++) {
+            snprintf(path, sizeof path, "/rooms/%s/typing/%s%d", room, prefix, u);
+            req(s, "PUT", path, NULL);
+        }
+    }
+    snprintf(path, sizeof path, "/rooms/%s/messages", room);
+    for (int i = 0; i < sends; i++) {
+        for (int u = 0; u < 3; u++) {
+            snprintf(body, sizeof body, "{\"sender_id\":\"%s%d\",\"content\":\"%s\"}", prefix, u,
+                     content);
+            req(s, "POST", path, body); /* 201, or 429 once over the limit */
+        }
+    }
+}
+
+/* count notifications of 4 KB for user, alternating priorities. */
+static void notifications(const it_service_t *s, const char *user, int count) {
+    static char text[4001];
+    memset(text, 'n', 4000);
+    char path[128], body[4200];
+    snprintf(path, sizeof path, "/users/%s/notifications", user);
+    for (int i = 0; i < count; i++) {
+        snprintf(body, sizeof body, "{\"title\":\"t%d\",\"body\":\"%s\",\"priority\":\"%s\"}", i,
+                 text, i % 2 ? "high" : "normal");
+        req(s, "POST", path, body);
+    }
+}
+
+/* Users {prefix}0..4 online, each with two sessions; clients {prefix}cam0..2
+ * with a frame each. */
+static void users_sessions_clients(const it_service_t *s, const char *prefix) {
+    char path[128], body[256];
+    for (int u = 0; u < 5; u++) {
+        snprintf(path, sizeof path, "/online-users/%s%d", prefix, u);
+        req(s, "PUT", path, NULL);
+        for (int k = 0; k < 2; k++) {
+            snprintf(body, sizeof body,
+                     "{\"socket_id\":\"%s%d-%d\",\"user_id\":\"%s%d\",\"location\":"
+                     "{\"latitude\":%d.5,\"longitude\":10.4}}",
+                     prefix, u, k, prefix, u, 50 + u);
+            req(s, "POST", "/sessions", body);
+        }
+    }
+    static unsigned char frame[4096] = {0xff, 0xd8, 0xff, 0xe0};
+    const char *h[] = {"Content-Type: image/jpeg", NULL};
+    for (int c = 0; c < 3; c++) {
+        snprintf(body, sizeof body, "{\"id\":\"%scam%d\"}", prefix, c);
+        req(s, "POST", "/clients", body);
+        snprintf(path, sizeof path, "/clients/%scam%d/image", prefix, c);
+        it_resp_t r = it_http(s, "PUT", path, h, frame, sizeof frame);
+        assert_int_equal(r.status, 200);
+        it_resp_free(&r);
+    }
+}
+
+static void no_key_outgrows_its_cap(void **state) {
+    (void)state;
+    users_sessions_clients(&it_fx.svc, "u");
+    chatty_room(&it_fx.svc, "r1", "p", 3 * RATE_MAX); /* 3 senders: 75 in the cache's window */
+    notifications(&it_fx.svc, "p3", 2 * 3 * QUEUE_MAX);
+    assert_int_equal(chk_int("ZCARD room:r1:messages"), CACHE_MAX);
+    assert_int_equal(chk_int("LLEN user:p3:offline_messages"), OFFLINE_MAX);
+    assert_int_equal(chk_int("LLEN user:p3:notifications"), NOTIFICATION_MAX);
+    assert_int_equal(chk_int("LLEN notification_queue:high"), QUEUE_MAX);
+    assert_int_equal(chk_int("LLEN notification_queue:normal"), QUEUE_MAX);
+    assert_int_equal(chk_int("ZCARD ratelimit:messages:p0"), RATE_MAX);
+    assert_int_equal(chk_int("ZCARD room:r1:typing"), 5);
+    assert_true(check_every_key() >= 30);
+}
+
+static long long used_memory(void) {
+    redisReply *r = it_redis_cmd(&it_fx.redis, "INFO memory");
+    const char *v = strstr(r->str, "used_memory:");
+    assert_non_null(v);
+    long long n = atoll(v + strlen("used_memory:"));
+    freeReplyObject(r);
+    return n;
+}
+
+/* Runs cleanup passes until only the keys that outlive every round are left
+ * (the TTLs of the round have to pass first); fails after a deadline. */
+static void wait_for_the_quiet(const it_service_t *s) {
+    int64_t deadline = core_now_ms() + (int64_t)(15000 * it_time_scale());
+    for (;;) {
+        cJSON_Delete(chk_json(s, "POST", "/admin/cleanup", NULL, 200));
+        if (chk_int("DBSIZE") == 3 && chk_int("EXISTS stats notification_queue:high "
+                                              "notification_queue:normal") == 3)
+            return;
+        if (core_now_ms() > deadline) {
+            check_every_key();
+            fail_msg("%lld keys are left after every TTL passed", chk_int("DBSIZE"));
+        }
+        it_sleep_ms(100);
+    }
+}
+
+static void memory_stays_bounded_round_after_round(void **state) {
+    (void)state;
+    it_service_t svc;
+    const char *const quick[] = {"PRESENCE_TTL_S=1",
+                                 "SESSION_TTL_S=1",
+                                 "HEARTBEAT_TTL_S=1",
+                                 "TYPING_TTL_S=1",
+                                 "MESSAGE_TTL_S=1",
+                                 "OFFLINE_QUEUE_TTL_S=1",
+                                 "NOTIFICATION_TTL_S=1",
+                                 "ROOM_TTL_S=1",
+                                 "RATE_LIMIT_WINDOW_S=1",
+                                 "RATE_LIMIT_MESSAGES=25",
+                                 "CLIENT_TIMEOUT_MS=100",
+                                 "MESSAGE_CACHE_MAX=20",
+                                 "OFFLINE_QUEUE_MAX=10",
+                                 "NOTIFICATION_MAX=10",
+                                 "NOTIFICATION_QUEUE_MAX=40",
+                                 "CLEANUP_INTERVAL_MS=3600000",
+                                 NULL};
+    assert_true(it_service_start(&svc, it_fx.redis.url, quick));
+    enum { ROUNDS = 4 };
+    long long memory[ROUNDS];
+    for (int round = 0; round < ROUNDS; round++) {
+        char prefix[16], room[16];
+        snprintf(prefix, sizeof prefix, "r%d-", round); /* fresh ids every round */
+        snprintf(room, sizeof room, "room%d", round);
+        users_sessions_clients(&svc, prefix);
+        chatty_room(&svc, room, prefix, 3 * CACHE_MAX);
+        notifications(&svc, prefix, 2 * 3 * QUEUE_MAX);
+        check_every_key();
+        wait_for_the_quiet(&svc);
+        assert_int_equal(chk_int("LLEN notification_queue:high"), QUEUE_MAX);
+        assert_int_equal(chk_int("LLEN notification_queue:normal"), QUEUE_MAX);
+        memory[round] = used_memory();
+    }
+    /* each round wrote about 2 MB of messages and notifications; what stays is the same */
+    for (int round = 1; round < ROUNDS; round++)
+        if (memory[round] > memory[0] + 256 * 1024)
+            fail_msg("used_memory grew from %lld to %lld bytes by round %d", memory[0],
+                     memory[round], round);
+    assert_int_equal(it_service_stop(&svc), 0);
+}
+
+int main(void) {
+    it_fixture_env = env;
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup(no_key_outgrows_its_cap, it_flush),
+        cmocka_unit_test_setup(memory_stays_bounded_round_after_round, it_flush),
+    };
+    return cmocka_run_group_tests_name("integration: every key bounded", tests, it_group_setup,
+                                       it_group_teardown);
+}
