@@ -4,7 +4,14 @@
  *
  * Strings added with store_args_add are borrowed: they must outlive the call
  * that sends the command. Keys, numbers and copies live in the args' own
- * arena. Everything is released by store_args_free.
+ * arena. Everything is released by store_args_free, by the caller that
+ * made the args: every function that sends args borrows them.
+ *
+ * Keys are added with the store_args_key family, never as plain strings, so
+ * that every key of a command is known. All keys of one command must hash
+ * to one cluster slot (keys.h: an entity and its bucket's indexes do). A
+ * build with -DSTORE_CHECK_SLOTS (make sanitize) checks that as each key is
+ * added and aborts, naming the keys, when one does not.
  */
 #ifndef STORE_ARGS_H
 #define STORE_ARGS_H
@@ -28,6 +35,9 @@ typedef struct {
     size_t arena_used;
     store_chunk_t *chunks;
     bool oom; /* an allocation failed: sending these args reports STORE_ERROR */
+#ifdef STORE_CHECK_SLOTS
+    int slot; /* the first key's slot, or -1 before any key */
+#endif
 } store_args_t;
 
 void store_args_init(store_args_t *a);
@@ -37,9 +47,18 @@ void store_args_free(store_args_t *a);
 void store_args_add(store_args_t *a, const char *s, size_t len);
 /* Borrowed NUL-terminated string. */
 void store_args_str(store_args_t *a, const char *s);
+/* Copied: len bytes. */
+void store_args_copy(store_args_t *a, const char *s, size_t len);
 /* Copied: a decimal integer. */
 void store_args_int(store_args_t *a, long long v);
 /* Copied: the key name store_key(k, id). */
 void store_args_key(store_args_t *a, store_key_t k, const char *id);
+/* Copied: the key name store_key2(k, id, id2). */
+void store_args_key2(store_args_t *a, store_key_t k, const char *id, const char *id2);
+/* Copied: the key name store_key_index(k, b). */
+void store_args_index(store_args_t *a, store_key_t k, int b);
+/* Copied: a key name the caller has (len bytes: one SCAN found, or keys.c
+ * built). */
+void store_args_keyname(store_args_t *a, const char *name, size_t len);
 
 #endif

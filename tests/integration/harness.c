@@ -660,3 +660,47 @@ int it_flush(void **state) {
     freeReplyObject(r);
     return 0;
 }
+
+/* ---- key names ---- */
+
+static char key_names[16][STORE_KEY_MAX];
+static int key_next;
+
+static char *next_key_buffer(void) {
+    char *b = key_names[key_next];
+    key_next = (key_next + 1) % 16;
+    return b;
+}
+
+void it_key_prefix(const char *prefix) { store_keys_set_prefix(prefix); }
+
+const char *it_key(store_key_t k, const char *id) { return it_key2(k, id, ""); }
+
+const char *it_key2(store_key_t k, const char *id, const char *id2) {
+    char *b = next_key_buffer();
+    store_key2(b, k, id, id2);
+    return b;
+}
+
+const char *it_index(store_key_t k, int bucket) {
+    char *b = next_key_buffer();
+    store_key_index(b, k, bucket);
+    return b;
+}
+
+long long it_index_sum(const it_redis_t *r, const char *cmd, store_key_t k) {
+    long long sum = 0;
+    redisContext *c = it_redis_connect(r);
+    for (int b = 0; c && b < STORE_BUCKETS; b++) {
+        redisReply *rep = redisCommand(c, cmd, it_index(k, b));
+        if (rep && rep->type == REDIS_REPLY_INTEGER)
+            sum += rep->integer;
+        else if (rep && rep->type == REDIS_REPLY_STRING)
+            sum += atoll(rep->str);
+        if (rep)
+            freeReplyObject(rep);
+    }
+    if (c)
+        redisFree(c);
+    return sum;
+}

@@ -16,6 +16,8 @@
 #include <stddef.h>
 #include <sys/types.h>
 
+#include "../../store/keys.h"
+
 typedef struct {
     pid_t pid;
     int port;
@@ -65,6 +67,19 @@ bool it_redis_restart(it_redis_t *r);
 redisContext *it_redis_connect(const it_redis_t *r);
 /* Runs a command on a fresh connection and returns the reply (caller frees). */
 redisReply *it_redis_cmd(const it_redis_t *r, const char *fmt, ...);
+
+/* Key names, from store/keys.c itself (tests never spell one out): under
+ * the prefix of it_key_prefix ("" until set; set it to the KEY_PREFIX the
+ * service under test runs with). Each answer is a static buffer, one of 16
+ * used in turn: a call may use up to 16 names at once. */
+void it_key_prefix(const char *prefix);
+const char *it_key(store_key_t k, const char *id);                   /* store_key */
+const char *it_key2(store_key_t k, const char *id, const char *id2); /* store_key2 */
+const char *it_index(store_key_t k, int bucket);                     /* store_key_index */
+/* The sum over the 16 buckets of index k of what cmd ("ZCARD %s", "HGET %s
+ * total_frames": one %s, the key) answers (an integer, or a string holding
+ * one; nil counts 0), on Redis r. */
+long long it_index_sum(const it_redis_t *r, const char *cmd, store_key_t k);
 
 /* Starts the server on a free port; waits until it accepts connections. */
 bool it_mongo_start(it_mongo_t *m);

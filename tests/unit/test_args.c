@@ -166,17 +166,28 @@ static void keys_are_copied(void **state) {
     store_keys_set_prefix("rt:");
     store_args_t a;
     store_args_init(&a);
-    char id[16] = "cam-1";
+    char id[16] = "cam-1", want[STORE_KEY_MAX];
     store_args_str(&a, "HGETALL");
     store_args_key(&a, KEY_CLIENT, id);
-    store_args_key(&a, KEY_CLIENTS, NULL);
-    store_args_key(&a, KEY_IMAGE, "");
+    store_args_key(&a, KEY_CLIENTS, id);
+    store_args_index(&a, KEY_IMAGE, 3);
+    store_args_key2(&a, KEY_TYPING, "r1", "bob");
+    store_args_keyname(&a, "rt:x", 4);
+    store_args_copy(&a, id, 3);
     strcpy(id, "changed"); /* the argument is a copy, not the caller's buffer */
-    assert_int_equal(a.argc, 4);
-    assert_arg_str(&a, 1, "rt:client:cam-1");
-    assert_arg_str(&a, 2, "rt:clients");
-    assert_arg_str(&a, 3, "rt:image:");
-    assert_true(in_arena(&a, a.argv[1]));
+    assert_int_equal(a.argc, 7);
+    const char *tag = store_bucket_tag(store_key_bucket("cam-1"));
+    snprintf(want, sizeof want, "rt:client:{%s}:cam-1", tag);
+    assert_arg_str(&a, 1, want);
+    snprintf(want, sizeof want, "rt:clients:{%s}", tag);
+    assert_arg_str(&a, 2, want);
+    assert_arg_str(&a, 3, "rt:image:{03wd}");
+    snprintf(want, sizeof want, "rt:typing:{%s}:r1:bob", store_bucket_tag(store_key_bucket("r1")));
+    assert_arg_str(&a, 4, want);
+    assert_arg_str(&a, 5, "rt:x");
+    assert_arg_str(&a, 6, "cam");
+    for (int i = 1; i < 7; i++)
+        assert_true(in_arena(&a, a.argv[i]));
     store_args_free(&a);
 }
 
@@ -188,9 +199,10 @@ static void long_keys_spill_to_chunks(void **state) {
     memset(id, 'i', 128);
     id[128] = '\0';
     store_keys_set_prefix(prefix);
-    snprintf(want, sizeof want, "%sclient:%s", prefix, id);
+    snprintf(want, sizeof want, "%sclient:{%s}:%s", prefix, store_bucket_tag(store_key_bucket(id)),
+             id);
     size_t klen = strlen(want);
-    assert_int_equal(klen, 64 + 7 + 128);
+    assert_int_equal(klen, 64 + 7 + 7 + 128);
     store_args_t a;
     store_args_init(&a);
     for (int i = 0; i < 10; i++)
@@ -199,9 +211,9 @@ static void long_keys_spill_to_chunks(void **state) {
     assert_non_null(a.chunks);
     for (int i = 0; i < 10; i++)
         assert_arg(&a, i, want, klen);
-    /* 5 keys of 199 bytes fit in 1024; the sixth does not */
-    assert_true(in_arena(&a, a.argv[4]));
-    assert_false(in_arena(&a, a.argv[5]));
+    /* 4 keys of 206 bytes fit in 1024; the fifth does not */
+    assert_true(in_arena(&a, a.argv[3]));
+    assert_false(in_arena(&a, a.argv[4]));
     store_args_free(&a);
 }
 
@@ -210,14 +222,14 @@ static void mixed_arguments_keep_their_order(void **state) {
     store_args_t a;
     store_args_init(&a);
     store_args_str(&a, "ZADD");
-    store_args_key(&a, KEY_CLIENTS_LAST_SEEN, NULL);
+    store_args_index(&a, KEY_CLIENTS_LAST_SEEN, 7);
     store_args_int(&a, 1758364245123LL);
     store_args_add(&a, "cam-1xyz", 5);
     store_args_str(&a, "EX");
     store_args_int(&a, 300);
     assert_int_equal(a.argc, 6);
     assert_arg_str(&a, 0, "ZADD");
-    assert_arg_str(&a, 1, "clients:last_seen");
+    assert_arg_str(&a, 1, "clients:last_seen:{07sd}");
     assert_arg_str(&a, 2, "1758364245123");
     assert_arg_str(&a, 3, "cam-1");
     assert_arg_str(&a, 4, "EX");
