@@ -25,7 +25,8 @@ typedef struct {
     int accepted;
 } pager_t;
 
-int store_page_batch(int limit) {
+/* The per-bucket batch a page fetches for a limit. */
+static int page_batch(int limit) {
     /* ids spread evenly over the buckets: a full page needs (limit + 1) / 16
      * of each, and twice that and a few more is enough for nearly every
      * page in one round; never more than a page */
@@ -58,7 +59,8 @@ static void take_batch(pager_t *p, int b, const redisReply *r) {
     size_t n = r && r->type == REDIS_REPLY_ARRAY ? r->elements : 0;
     bk->len = bk->pos = 0;
     for (size_t i = 0; i < n && bk->len < p->k; i++)
-        if (store_reply_copy(r->element[i], bk->ids[bk->len], sizeof(page_id_t)) && bk->ids[bk->len][0])
+        if (store_reply_copy(r->element[i], bk->ids[bk->len], sizeof(page_id_t)) &&
+            bk->ids[bk->len][0])
             bk->len++;
     bk->more = (int)n >= p->k;
 }
@@ -126,7 +128,8 @@ static int merge(pager_t *p, const char **ids, int want) {
 }
 
 /* Reads the m candidates and appends those the list keeps. */
-static store_status_t read_candidates(pager_t *p, const char **ids, int m, page_id_t *accepted_ids) {
+static store_status_t read_candidates(pager_t *p, const char **ids, int m,
+                                      page_id_t *accepted_ids) {
     size_t size = p->spec->item_size;
     char *tmp = calloc((size_t)m, size);
     bool *keep = calloc((size_t)m, sizeof *keep);
@@ -169,7 +172,7 @@ static store_status_t fill(pager_t *p, page_id_t *accepted_ids) {
 store_status_t store_page_read(const store_page_spec_t *spec, const char *cursor, int limit,
                                store_page_t *out) {
     memset(out, 0, sizeof *out);
-    pager_t p = {.spec = spec, .k = store_page_batch(limit), .limit = limit};
+    pager_t p = {.spec = spec, .k = page_batch(limit), .limit = limit};
     page_id_t *store = calloc((size_t)(STORE_BUCKETS * p.k), sizeof *store);
     page_id_t *accepted_ids = calloc((size_t)limit + 1, sizeof *accepted_ids);
     p.items = calloc((size_t)limit + 1, spec->item_size);

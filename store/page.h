@@ -45,8 +45,7 @@ typedef struct {
     void (*count)(store_args_t *cmd, int b, const void *ctx);
     /* Reads the items of n ids (in id order) into items[0 .. n-1] (each set
      * to zero before), and keep[i] false for an id not to list. */
-    store_status_t (*read)(int n, const char *const *ids, void *items, bool *keep,
-                           const void *ctx);
+    store_status_t (*read)(int n, const char *const *ids, void *items, bool *keep, const void *ctx);
     const void *ctx; /* passed to count and read */
 } store_page_spec_t;
 
@@ -57,8 +56,5 @@ store_status_t store_page_read(const store_page_spec_t *spec, const char *cursor
                                store_page_t *out);
 
 void store_page_free(store_page_t *p);
-
-/* The per-bucket batch a page fetches for a limit (exposed for tests). */
-int store_page_batch(int limit);
 
 #endif
