@@ -14,7 +14,10 @@
  * Ids are "<prefix><number, 5 digits>", "cam-" unless -i says otherwise; a
  * scenario picks them at random among the first IDS. Prints one JSON object:
  * {"ops": N, "seconds": S, "rps": R, "errors": E}, an op being what one HTTP
- * request costs (for stats: the seven pipelined commands of store_stats_get).
+ * request costs (for stats: store_stats_get's INFO, DBSIZE and five commands
+ * per bucket; for presence: a first page's range and count of every bucket,
+ * then the two reads of each listed id, one round trip here where the
+ * service makes two).
  */
 #define _GNU_SOURCE
 #include <hiredis/hiredis.h>
@@ -34,7 +37,7 @@
 #include "scripts.h"
 
 #define MAX_ARGS 16
-#define MAX_CMDS 8 /* commands per op */
+#define MAX_CMDS 256 /* commands per op: a list page or stats, over 16 buckets */
 
 typedef struct {
     int argc;
@@ -105,7 +108,14 @@ static void arg_fmt(cmd_t *c, const char *fmt, long long v) {
 
 static void arg_key(cmd_t *c, store_key_t k, const char *id) {
     char *b = c->buf[c->argc];
-    arg(c, b, store_key(b, k, id));
+    size_t n = store_key(b, k, id);
+    arg(c, b, n);
+}
+
+static void arg_index(cmd_t *c, store_key_t k, int bucket) {
+    char *b = c->buf[c->argc];
+    size_t n = store_key_index(b, k, bucket);
+    arg(c, b, n);
 }
 
 /* Copies a string into the command's own buffer (ids, times). */
@@ -138,18 +148,32 @@ static void build_op(op_t *op, unsigned *seed) {
     cmd_t *c = &op->cmd[0];
     op->n = 1;
     switch (scenario) {
-    case S_HEARTBEAT: /* store_clients_heartbeat */
-        evalsha(c, sha, 2);
-        arg_key(c, KEY_CLIENT, id);
-        arg_key(c, KEY_CLIENTS_LAST_SEEN, NULL);
-        arg_copy(c, now);
+    case S_HEARTBEAT: /* store_clients_heartbeat: ZADD XX, then ZSCORE says it exists */
+        op->n = 2;
+        c->argc = op->cmd[1].argc = 0;
+        arg_str(c, "ZADD");
+        arg_key(c, KEY_CLIENTS_LAST_SEEN, id);
+        arg_str(c, "XX");
         arg_fmt(c, "%lld", ms);
         arg_copy(c, id);
+        arg_str(&op->cmd[1], "ZSCORE");
+        arg_key(&op->cmd[1], KEY_CLIENTS_LAST_SEEN, id);
+        arg_copy(&op->cmd[1], id);
         break;
-    case S_CLIENT: /* store_clients_get */
-        evalsha(c, sha, 2);
+    case S_CLIENT: /* store_clients_get: HMGET, ZSCORE, HGET */
+        op->n = 3;
+        for (int i = 0; i < 3; i++)
+            op->cmd[i].argc = 0;
+        arg_str(c, "HMGET");
         arg_key(c, KEY_CLIENT, id);
-        arg_key(c, KEY_IMAGE, id);
+        arg_str(c, "status");
+        arg_str(c, "connected_at");
+        arg_str(&op->cmd[1], "ZSCORE");
+        arg_key(&op->cmd[1], KEY_CLIENTS_LAST_SEEN, id);
+        arg_copy(&op->cmd[1], id);
+        arg_str(&op->cmd[2], "HGET");
+        arg_key(&op->cmd[2], KEY_IMAGE, id);
+        arg_str(&op->cmd[2], "frame_number");
         break;
     case S_IMAGE: /* store_images_get, no If-None-Match */
         evalsha(c, sha, 1);
@@ -160,8 +184,8 @@ static void build_op(op_t *op, unsigned *seed) {
         evalsha(c, sha, 4);
         arg_key(c, KEY_CLIENT, id);
         arg_key(c, KEY_IMAGE, id);
-        arg_key(c, KEY_CLIENTS_LAST_SEEN, NULL);
-        arg_key(c, KEY_STATS, NULL);
+        arg_key(c, KEY_CLIENTS_LAST_SEEN, id);
+        arg_key(c, KEY_STATS, id);
         arg(c, (const char *)frame, frame_bytes);
         arg_fmt(c, "%lld", (long long)frame_bytes);
         arg_str(c, "jpeg");
@@ -170,38 +194,67 @@ static void build_op(op_t *op, unsigned *seed) {
         arg_copy(c, id);
         arg_fmt(c, "%llx", ms);
         break;
-    case S_PRESENCE: { /* store_presence_list, first page */
-        char stem[STORE_KEY_MAX];
-        store_key(stem, KEY_PRESENCE, "");
-        evalsha(c, sha, 2);
-        arg_key(c, KEY_ONLINE_USERS_BY_ID, NULL);
-        arg_key(c, KEY_ONLINE_USERS, NULL);
-        arg_str(c, "");
-        arg_fmt(c, "%lld", list_limit);
-        arg_fmt(c, "%lld", ms);
-        arg_copy(c, stem);
+    case S_PRESENCE: { /* store_presence_list, first page (store/page.c) */
+        int limit = list_limit < (MAX_CMDS - 2 * STORE_BUCKETS) / 2
+                        ? list_limit
+                        : (MAX_CMDS - 2 * STORE_BUCKETS) / 2;
+        op->n = 0;
+        for (int b = 0; b < STORE_BUCKETS; b++) {
+            cmd_t *r = &op->cmd[op->n++], *n = &op->cmd[op->n++];
+            r->argc = n->argc = 0;
+            arg_str(r, "ZRANGEBYLEX");
+            arg_index(r, KEY_ONLINE_USERS_BY_ID, b);
+            arg_str(r, "-");
+            arg_str(r, "+");
+            arg_str(r, "LIMIT");
+            arg_str(r, "0");
+            arg_fmt(r, "%lld", (limit + 1) / 8 + 4);
+            arg_str(n, "ZCOUNT");
+            arg_index(n, KEY_ONLINE_USERS, b);
+            arg_fmt(n, "(%lld", ms);
+            arg_str(n, "+inf");
+        }
+        for (int i = 0; i < limit; i++) {
+            char user[64];
+            snprintf(user, sizeof user, "%s%05d", id_prefix, i);
+            cmd_t *z = &op->cmd[op->n++], *h = &op->cmd[op->n++];
+            z->argc = h->argc = 0;
+            arg_str(z, "ZSCORE");
+            arg_key(z, KEY_ONLINE_USERS, user);
+            arg_copy(z, user);
+            arg_str(h, "HMGET");
+            arg_key(h, KEY_PRESENCE, user);
+            arg_str(h, "status");
+            arg_str(h, "device_id");
+            arg_str(h, "last_seen");
+        }
         break;
     }
-    case S_STATS: /* store_stats_get: seven commands in one round trip */
-        op->n = 7;
-        for (int i = 0; i < 7; i++)
-            op->cmd[i].argc = 0;
+    case S_STATS: /* store_stats_get: INFO, DBSIZE, five commands per bucket */
+        op->n = 2;
+        op->cmd[0].argc = op->cmd[1].argc = 0;
         arg_str(&op->cmd[0], "INFO");
         arg_str(&op->cmd[1], "DBSIZE");
-        arg_str(&op->cmd[2], "SCARD");
-        arg_key(&op->cmd[2], KEY_CLIENTS, NULL);
-        arg_str(&op->cmd[3], "ZCOUNT");
-        arg_key(&op->cmd[3], KEY_ONLINE_USERS, NULL);
-        arg_fmt(&op->cmd[3], "(%lld", ms);
-        arg_str(&op->cmd[3], "+inf");
-        arg_str(&op->cmd[4], "HMGET");
-        arg_key(&op->cmd[4], KEY_STATS, NULL);
-        arg_str(&op->cmd[4], "total_frames");
-        arg_str(&op->cmd[4], "removed_inactive");
-        arg_str(&op->cmd[5], "LLEN");
-        arg_key(&op->cmd[5], KEY_NOTIFY_QUEUE_HIGH, NULL);
-        arg_str(&op->cmd[6], "LLEN");
-        arg_key(&op->cmd[6], KEY_NOTIFY_QUEUE_NORMAL, NULL);
+        for (int b = 0; b < STORE_BUCKETS; b++) {
+            cmd_t *q = &op->cmd[op->n];
+            for (int i = 0; i < 5; i++)
+                q[i].argc = 0;
+            op->n += 5;
+            arg_str(&q[0], "ZCARD");
+            arg_index(&q[0], KEY_CLIENTS, b);
+            arg_str(&q[1], "ZCOUNT");
+            arg_index(&q[1], KEY_ONLINE_USERS, b);
+            arg_fmt(&q[1], "(%lld", ms);
+            arg_str(&q[1], "+inf");
+            arg_str(&q[2], "HMGET");
+            arg_index(&q[2], KEY_STATS, b);
+            arg_str(&q[2], "total_frames");
+            arg_str(&q[2], "removed_inactive");
+            arg_str(&q[3], "LLEN");
+            arg_index(&q[3], KEY_NOTIFY_QUEUE_HIGH, b);
+            arg_str(&q[4], "LLEN");
+            arg_index(&q[4], KEY_NOTIFY_QUEUE_NORMAL, b);
+        }
         break;
     case S_PING: /* store_ping: /readyz and /health without MongoDB */
         c->argc = 0;
@@ -229,10 +282,10 @@ static void *worker(void *p) {
                 redisReply *r;
                 if (redisGetReply(c, (void **)&r) != REDIS_OK)
                     die(c->errstr);
-                /* nil, or a heartbeat's 0: the id is not registered (a bench set-up fault) */
-                bool missing =
-                    r->type == REDIS_REPLY_NIL ||
-                    (scenario == S_HEARTBEAT && r->type == REDIS_REPLY_INTEGER && r->integer == 0);
+                /* nil where the id's own entry is read: it is not registered (a
+                 * bench set-up fault); a client without a frame has no frame number */
+                bool missing = r->type == REDIS_REPLY_NIL && scenario != S_PRESENCE &&
+                               j == (scenario == S_HEARTBEAT);
                 if (r->type == REDIS_REPLY_ERROR || missing) {
                     if (errors++ == 0)
                         fprintf(stderr, "redisbench: %s: %s\n", scenario_names[scenario],
@@ -272,12 +325,11 @@ static int load_clients(const char *prefix, int first, int count) {
         for (int i = 0; i < n; i++) {
             char id[64];
             snprintf(id, sizeof id, "%s%05d", prefix, first + done + i);
-            evalsha(&cmd, s, 5);
+            evalsha(&cmd, s, 4);
             arg_key(&cmd, KEY_CLIENT, id);
             arg_key(&cmd, KEY_IMAGE, id);
-            arg_key(&cmd, KEY_CLIENTS, NULL);
-            arg_key(&cmd, KEY_CLIENTS_BY_ID, NULL);
-            arg_key(&cmd, KEY_CLIENTS_LAST_SEEN, NULL);
+            arg_key(&cmd, KEY_CLIENTS, id);
+            arg_key(&cmd, KEY_CLIENTS_LAST_SEEN, id);
             arg_copy(&cmd, id);
             arg_copy(&cmd, now);
             arg_fmt(&cmd, "%lld", ms);
@@ -301,11 +353,8 @@ static int load_clients(const char *prefix, int first, int count) {
 
 static const char *script_of(scenario_t s) {
     switch (s) {
-    case S_HEARTBEAT: return "clients.heartbeat_script";
-    case S_CLIENT: return "clients.get_script";
     case S_IMAGE: return "images.get_script";
     case S_PUT: return "images.put_script";
-    case S_PRESENCE: return "presence.list_script";
     default: return NULL;
     }
 }
