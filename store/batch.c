@@ -9,10 +9,18 @@ static _Thread_local store_args_t scratch_tl;
 void store_batch_init(store_batch_t *b, int cap) {
     b->n = 0;
     b->cap = cap > 0 ? cap : 0;
-    b->cmds = b->cap ? calloc((size_t)b->cap, sizeof *b->cmds) : NULL;
-    b->scripts = b->cap ? calloc((size_t)b->cap, sizeof *b->scripts) : NULL;
-    b->replies = b->cap ? calloc((size_t)b->cap, sizeof *b->replies) : NULL;
-    b->failed = b->cap && (!b->cmds || !b->scripts || !b->replies);
+    b->failed = false;
+    if (b->cap <= STORE_BATCH_INLINE) { /* most batches: no allocation at all */
+        b->cmds = b->cmds_inline;
+        b->scripts = b->scripts_inline;
+        b->replies = b->replies_inline;
+    } else {
+        /* commands not zeroed: each is made by store_batch_add (1.5 kB apiece) */
+        b->cmds = malloc(sizeof *b->cmds * (size_t)b->cap);
+        b->scripts = malloc(sizeof *b->scripts * (size_t)b->cap);
+        b->replies = malloc(sizeof *b->replies * (size_t)b->cap);
+        b->failed = !b->cmds || !b->scripts || !b->replies;
+    }
     if (b->failed)
         b->cap = 0;
 }
@@ -23,6 +31,8 @@ store_args_t *store_batch_add(store_batch_t *b) {
         store_args_free(&scratch_tl); /* whatever the last overflow built */
         return &scratch_tl;
     }
+    b->scripts[b->n] = NULL;
+    b->replies[b->n] = NULL;
     store_args_t *a = &b->cmds[b->n++];
     store_args_init(a);
     return a;
@@ -62,10 +72,13 @@ void store_batch_free(store_batch_t *b) {
         if (b->replies[i])
             freeReplyObject(b->replies[i]);
     }
-    free(b->cmds);
-    free(b->scripts);
-    free(b->replies);
-    store_args_free(&scratch_tl);
+    if (b->cmds != b->cmds_inline) {
+        free(b->cmds);
+        free(b->scripts);
+        free(b->replies);
+    }
+    if (b->failed)
+        store_args_free(&scratch_tl);
     b->cmds = NULL;
     b->scripts = NULL;
     b->replies = NULL;

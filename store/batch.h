@@ -19,12 +19,17 @@
 #include "script.h"
 #include "status.h"
 
+#define STORE_BATCH_INLINE 4 /* commands a batch holds without an allocation */
+
 typedef struct {
     int n, cap;
     store_args_t *cmds;
     store_script_t **scripts; /* scripts[i]: the script cmds[i] calls, or NULL */
     redisReply **replies;     /* after a successful run: n replies, owned by the batch */
     bool failed;              /* out of room or of memory: the run reports STORE_ERROR */
+    store_args_t cmds_inline[STORE_BATCH_INLINE];
+    store_script_t *scripts_inline[STORE_BATCH_INLINE];
+    redisReply *replies_inline[STORE_BATCH_INLINE];
 } store_batch_t;
 
 /* Makes room for cap commands (cap may be 0). */

@@ -7,14 +7,12 @@
  * half-removed client, and a delete racing a reconnect of the same id
  * cannot strip the new client's index entries.
  *
- * The last activity lives only in clients:last_seen:{b}: a heartbeat is a
- * plain ZADD XX (only an existing client has an entry), and every reader
- * formats the score as ISO 8601, exactly what was written before as text.
- *
- * Reads are plain commands, pipelined: HMGET of the hash, ZSCORE of the
- * last activity, HGET of the frame number (read_clients), for one client
- * and for each id of a page alike. A client is there when its hash has
- * connected_at.
+ * The hash holds everything an answer shows: status, connected_at,
+ * last_seen (the index's score as ISO 8601, written with it) and a copy of
+ * the latest frame's number (the frame's own hash has it too, written in the
+ * same script), so reading a client, alone or on a page, is one HMGET.
+ * A heartbeat changes the hash and the index together, in one script; it
+ * creates nothing for an unknown id.
  */
 #include "clients.h"
 
@@ -31,18 +29,32 @@
 /* KEYS: client, image, clients:{b}, clients:last_seen:{b}.
  * ARGV: id, now (ISO 8601), now (ms), create only ('1').
  * Returns false for an existing id when create only, else
- * {1 when new, status, connected_at, frame_number ('' without a frame)}. */
+ * {1 when new, status, connected_at, frame_number ('' without a frame)}.
+ * A client another program wrote (a hash without last_seen or frame_number,
+ * no index entries) is adopted: it gets them all. */
 static store_script_t connect_script = STORE_SCRIPT(
     "local exists = redis.call('EXISTS', KEYS[1]) == 1\n"
     "if exists and ARGV[4] == '1' then return false end\n"
-    "if not exists then\n"
-    "  redis.call('HSET', KEYS[1], 'connected_at', ARGV[2], 'status', 'connected')\n"
+    "if exists then\n"
+    "  redis.call('HSET', KEYS[1], 'last_seen', ARGV[2])\n"
+    "else\n"
+    "  redis.call('HSET', KEYS[1], 'connected_at', ARGV[2], 'last_seen', ARGV[2],\n"
+    "             'status', 'connected')\n"
     "end\n"
+    "local fn = redis.call('HGET', KEYS[2], 'frame_number')\n"
+    "if fn then redis.call('HSET', KEYS[1], 'frame_number', fn) end\n"
     "redis.call('ZADD', KEYS[3], 0, ARGV[1])\n"
     "redis.call('ZADD', KEYS[4], ARGV[3], ARGV[1])\n"
     "local c = redis.call('HMGET', KEYS[1], 'status', 'connected_at')\n"
-    "return {exists and 0 or 1, c[1] or '', c[2] or '',\n"
-    "        redis.call('HGET', KEYS[2], 'frame_number') or ''}\n");
+    "return {exists and 0 or 1, c[1] or '', c[2] or '', fn or ''}\n");
+
+/* KEYS: client, clients:last_seen:{b}. ARGV: now (ISO 8601), now (ms), id.
+ * Returns 0 for an unknown client (nothing written), else 1. */
+static store_script_t heartbeat_script = STORE_SCRIPT(
+    "if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end\n"
+    "redis.call('HSET', KEYS[1], 'last_seen', ARGV[1])\n"
+    "redis.call('ZADD', KEYS[2], ARGV[2], ARGV[3])\n"
+    "return 1\n");
 
 /* KEYS: as connect. ARGV: id. Returns how many of the hash and the clients
  * entry it removed. */
@@ -60,46 +72,29 @@ static void add_client_keys(store_args_t *a, const char *id) {
     store_args_key(a, KEY_CLIENTS_LAST_SEEN, id);
 }
 
-/* The last activity (ms, a score), as ISO 8601 into out; "" when none. */
-static void put_last_seen(const redisReply *score, char out[CORE_ISO8601_LEN]) {
-    long long ms = store_reply_int(score, -1);
-    if (ms < 0)
-        out[0] = '\0';
-    else
-        core_iso8601(ms, out);
-}
-
-#define READS 3 /* commands per client read */
-
-/* Reads n clients by id, in one round trip: c[i] filled and found[i] true
- * for each that exists (its hash has connected_at). */
+/* Reads n clients by id, one HMGET each, in one round trip: c[i] filled and
+ * found[i] true for each that exists (its hash has connected_at). */
 static store_status_t read_clients(int n, const char *const *ids, store_client_t *c, bool *found) {
     store_batch_t b;
-    store_batch_init(&b, n * READS);
+    store_batch_init(&b, n);
     for (int i = 0; i < n; i++) {
         store_args_t *q = store_batch_add(&b);
         store_args_str(q, "HMGET");
         store_args_key(q, KEY_CLIENT, ids[i]);
         store_args_str(q, "status");
         store_args_str(q, "connected_at");
-        q = store_batch_add(&b);
-        store_args_str(q, "ZSCORE");
-        store_args_key(q, KEY_CLIENTS_LAST_SEEN, ids[i]);
-        store_args_str(q, ids[i]);
-        q = store_batch_add(&b);
-        store_args_str(q, "HGET");
-        store_args_key(q, KEY_IMAGE, ids[i]);
+        store_args_str(q, "last_seen");
         store_args_str(q, "frame_number");
     }
     store_status_t st = store_batch_run(&b);
     for (int i = 0; st == STORE_OK && i < n; i++) {
-        const redisReply *h = store_batch_reply(&b, i * READS);
+        const redisReply *h = store_batch_reply(&b, i);
         found[i] = store_reply_is_str(store_reply_at(h, 1));
-        snprintf(c[i].id, sizeof c[i].id, "%s", ids[i]);
+        store_reply_id(ids[i], c[i].id);
         store_reply_copy(store_reply_at(h, 0), c[i].status, sizeof c[i].status);
         store_reply_copy(store_reply_at(h, 1), c[i].connected_at, sizeof c[i].connected_at);
-        put_last_seen(store_batch_reply(&b, i * READS + 1), c[i].last_seen);
-        c[i].frame_number = store_reply_int(store_batch_reply(&b, i * READS + 2), 0);
+        store_reply_copy(store_reply_at(h, 2), c[i].last_seen, sizeof c[i].last_seen);
+        c[i].frame_number = store_reply_int(store_reply_at(h, 3), 0);
         c[i].has_image = c[i].frame_number > 0;
     }
     store_batch_free(&b);
@@ -143,22 +138,18 @@ store_status_t store_clients_get(const char *id, store_client_t *out) {
 }
 
 store_status_t store_clients_heartbeat(const char *id, int64_t now_ms) {
-    store_batch_t b;
-    store_batch_init(&b, 2);
-    store_args_t *q = store_batch_add(&b);
-    store_args_str(q, "ZADD"); /* XX: only a client that exists has an entry */
-    store_args_key(q, KEY_CLIENTS_LAST_SEEN, id);
-    store_args_str(q, "XX");
-    store_args_int(q, now_ms);
-    store_args_str(q, id);
-    q = store_batch_add(&b);
-    store_args_str(q, "ZSCORE");
-    store_args_key(q, KEY_CLIENTS_LAST_SEEN, id);
-    store_args_str(q, id);
-    store_status_t st = store_batch_run(&b);
-    if (st == STORE_OK && !store_reply_is_str(store_batch_reply(&b, 1)))
-        st = STORE_NOT_FOUND;
-    store_batch_free(&b);
+    char now[CORE_ISO8601_LEN];
+    core_iso8601(now_ms, now);
+    store_args_t a;
+    store_args_init(&a);
+    store_script_call(&a, &heartbeat_script, 2);
+    store_args_key(&a, KEY_CLIENT, id);
+    store_args_key(&a, KEY_CLIENTS_LAST_SEEN, id);
+    store_args_str(&a, now);
+    store_args_int(&a, now_ms);
+    store_args_str(&a, id);
+    store_status_t st = store_eval_count(&heartbeat_script, &a, 1, STORE_NOT_FOUND);
+    store_args_free(&a);
     return st;
 }
 
@@ -173,12 +164,6 @@ store_status_t store_clients_delete(const char *id) {
     return st;
 }
 
-static void count_bucket(store_args_t *cmd, int b, const void *ctx) {
-    (void)ctx;
-    store_args_str(cmd, "ZCARD");
-    store_args_index(cmd, KEY_CLIENTS, b);
-}
-
 static store_status_t read_page(int n, const char *const *ids, void *items, bool *keep,
                                 const void *ctx) {
     (void)ctx;
@@ -188,7 +173,7 @@ static store_status_t read_page(int n, const char *const *ids, void *items, bool
 store_status_t store_clients_list(const char *cursor, int limit, store_page_t *out) {
     const store_page_spec_t spec = {.index = KEY_CLIENTS,
                                     .item_size = sizeof(store_client_t),
-                                    .count = count_bucket,
+                                    .count_index = KEY_CLIENTS,
                                     .read = read_page};
     return store_page_read(&spec, cursor, limit, out);
 }

@@ -1,8 +1,8 @@
 /*
  * Webcam clients: who is connected, since when, and when last heard from.
- * Creating and deleting a client are each one Lua script (atomic, one
- * round trip); a heartbeat and every read are plain commands. See keys.h
- * for the keys involved.
+ * Creating, refreshing and deleting a client are each one Lua script
+ * (atomic, one round trip); a read is one HMGET. See keys.h for the keys
+ * involved.
  */
 #ifndef STORE_CLIENTS_H
 #define STORE_CLIENTS_H

@@ -6,7 +6,8 @@
  * The get script compares the ETag inside Redis, so a poll whose
  * If-None-Match still matches costs one round trip and no image bytes.
  *
- * The frame, the client's hash and last activity, and the counter of
+ * The frame, the client's hash (its last_seen and its copy of the frame
+ * number, which a client read shows) and last activity, and the counter of
  * frames all live in the client id's bucket (keys.h): one slot, so the put
  * script is atomic in a cluster too. total_frames is kept per bucket
  * (stats:{b}); store/stats.c adds the buckets up.
@@ -29,6 +30,7 @@ static store_script_t put_script = STORE_SCRIPT(
     "local etag = '\"' .. fn .. '-' .. ARGV[7] .. '\"'\n"
     "redis.call('HSET', KEYS[2], 'data', ARGV[1], 'size', ARGV[2], 'format', ARGV[3],\n"
     "           'timestamp', ARGV[4], 'etag', etag)\n"
+    "redis.call('HSET', KEYS[1], 'last_seen', ARGV[4], 'frame_number', fn)\n"
     "redis.call('ZADD', KEYS[3], ARGV[5], ARGV[6])\n"
     "redis.call('HINCRBY', KEYS[4], 'total_frames', 1)\n"
     "return {fn, etag}\n");

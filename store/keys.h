@@ -26,13 +26,15 @@
  *
  *   clients:{b}               zset  client ids, score 0: paging in id order, counting; reaper
  *   clients:last_seen:{b}     zset  client id -> last activity (ms): the reaper's index
- *   client:{b}:<id>           hash  connected_at, status; reaper
+ *   client:{b}:<id>           hash  connected_at, last_seen, status, frame_number (a copy
+ *                                   of the frame's); reaper
  *   image:{b}:<id>            hash  data (raw bytes), size, format, timestamp,
  *                                   frame_number, etag; reaper, with its client
  *   stats:{b}                 hash  total_frames, removed_inactive: the bucket's counters
  *   online_users:{b}          zset  user id -> presence expiry (ms); reaper
  *   online_users:by_id:{b}    zset  same ids, score 0: paging; reaper
- *   presence:{b}:<userId>     hash  status, device_id, last_seen; TTL PRESENCE_TTL_S
+ *   presence:{b}:<userId>     hash  status, device_id, last_seen, expires_at (ms);
+ *                                   TTL PRESENCE_TTL_S
  *
  *   session:{b}:<socketId>    string the session as JSON; TTL SESSION_TTL_S
  *   heartbeat:{b}:<socketId>  string last heartbeat (ISO 8601); TTL HEARTBEAT_TTL_S

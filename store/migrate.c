@@ -14,7 +14,8 @@
  *     is renamed to its new name, with its TTL; a client also gets its
  *     entries in clients:{b} and clients:last_seen:{b} (the latter only
  *     where the old index had none: "seen now", so the reaper still ends
- *     it), and its hash loses last_seen, which lives in the index now;
+ *     it), and its hash a copy of its frame's number (from the frame's hash,
+ *     old or already moved); a presence hash gets its expiry (its TTL);
  *   - the user's and the region's sets of sessions, and the user's set of
  *     rooms, become sorted sets, each member scored with the set's own
  *     expiry (which was at least its session's or room's; readers check
@@ -55,11 +56,12 @@
 
 #define BATCH 1000
 
-/* KEYS: the old key, the new one, and for a client clients:{b} and
- * clients:last_seen:{b}. ARGV: the type the old layout wrote there, the
- * conversion ('rename', 'client' or 'zset'), the id, now (ms), the expiry
- * (ms) for members of a set that had no TTL. Returns 0 when there is no
- * old key, -1 when it is of another type, 1 when moved. */
+/* KEYS: the old key, the new one, and for a client clients:{b},
+ * clients:last_seen:{b}, and its frame's old and new hash. ARGV: the type
+ * the old layout wrote there, the conversion ('rename', 'client',
+ * 'presence' or 'zset'), the id, now (ms), the expiry (ms) for members of a
+ * set that had no TTL. Returns 0 when there is no old key, -1 when it is of
+ * another type, 1 when moved. */
 static store_script_t move_script = STORE_SCRIPT(
     "local t = redis.call('TYPE', KEYS[1]).ok\n"
     "if t == 'none' then return 0 end\n"
@@ -75,11 +77,16 @@ static store_script_t move_script = STORE_SCRIPT(
     "  redis.call('DEL', KEYS[1])\n"
     "  return 1\n"
     "end\n"
+    "local pttl = redis.call('PTTL', KEYS[1])\n"
     "redis.call('RENAME', KEYS[1], KEYS[2])\n"
     "if ARGV[2] == 'client' then\n"
-    "  redis.call('HDEL', KEYS[2], 'last_seen')\n"
     "  redis.call('ZADD', KEYS[3], 0, ARGV[3])\n"
     "  redis.call('ZADD', KEYS[4], 'NX', ARGV[4], ARGV[3])\n"
+    "  local fn = redis.call('HGET', KEYS[5], 'frame_number') or\n"
+    "             redis.call('HGET', KEYS[6], 'frame_number')\n"
+    "  if fn then redis.call('HSET', KEYS[2], 'frame_number', fn) end\n"
+    "elseif ARGV[2] == 'presence' and pttl > 0 then\n"
+    "  redis.call('HSET', KEYS[2], 'expires_at', string.format('%.0f', tonumber(ARGV[4]) + pttl))\n"
     "end\n"
     "return 1\n");
 
@@ -134,7 +141,15 @@ static store_script_t queue_script = STORE_SCRIPT(
 
 /* What the old layout wrote under each legacy name: its type, and how it
  * moves. */
-typedef enum { MOVE_RENAME, MOVE_CLIENT, MOVE_TO_ZSET, SPLIT, SPLIT_QUEUE, SPLIT_STATS } how_t;
+typedef enum {
+    MOVE_RENAME,
+    MOVE_CLIENT,
+    MOVE_PRESENCE,
+    MOVE_TO_ZSET,
+    SPLIT,
+    SPLIT_QUEUE,
+    SPLIT_STATS
+} how_t;
 static const struct {
     const char *type;
     how_t how;
@@ -147,7 +162,7 @@ static const struct {
     [LEGACY_STATS] = {"hash", SPLIT_STATS},
     [LEGACY_ONLINE_USERS] = {"zset", SPLIT},
     [LEGACY_ONLINE_USERS_BY_ID] = {"zset", SPLIT},
-    [LEGACY_PRESENCE] = {"hash", MOVE_RENAME},
+    [LEGACY_PRESENCE] = {"hash", MOVE_PRESENCE},
     [LEGACY_SESSION] = {"string", MOVE_RENAME},
     [LEGACY_HEARTBEAT] = {"string", MOVE_RENAME},
     [LEGACY_USER_SESSIONS] = {"set", MOVE_TO_ZSET},
@@ -201,7 +216,7 @@ static store_status_t move_entity(run_t *run, store_legacy_key_t kind, const cha
             1000;
     store_args_t a;
     store_args_init(&a);
-    store_script_call(&a, &move_script, how == MOVE_CLIENT ? 4 : 2);
+    store_script_call(&a, &move_script, how == MOVE_CLIENT ? 6 : 2);
     add_name(&a, old, oldlen);
     size_t n = store_key2(name, p->kind, p->id, p->id2);
     add_name(&a, name, n);
@@ -210,9 +225,17 @@ static store_status_t move_entity(run_t *run, store_legacy_key_t kind, const cha
         add_name(&a, name, n);
         n = store_key(name, KEY_CLIENTS_LAST_SEEN, p->id);
         add_name(&a, name, n);
+        n = store_legacy_key(name, LEGACY_IMAGE, p->id, "");
+        add_name(&a, name, n);
+        n = store_key(name, KEY_IMAGE, p->id);
+        add_name(&a, name, n);
     }
     store_args_str(&a, legacy[kind].type);
-    store_args_str(&a, how == MOVE_CLIENT ? "client" : how == MOVE_TO_ZSET ? "zset" : "rename");
+    static const char *const conversion[] = {[MOVE_RENAME] = "rename",
+                                             [MOVE_CLIENT] = "client",
+                                             [MOVE_PRESENCE] = "presence",
+                                             [MOVE_TO_ZSET] = "zset"};
+    store_args_str(&a, conversion[how]);
     store_args_str(&a, p->id);
     store_args_int(&a, run->opts->now_ms);
     store_args_int(&a, fallback);
@@ -421,6 +444,7 @@ static store_status_t migrate_key(run_t *run, const redisReply *key) {
     switch (legacy[kind].how) {
     case MOVE_RENAME:
     case MOVE_CLIENT:
+    case MOVE_PRESENCE:
     case MOVE_TO_ZSET: return move_entity(run, kind, key->str, key->len, &p);
     case SPLIT:
     case SPLIT_STATS: return split(run, kind, key->str, key->len, p.kind);

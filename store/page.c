@@ -1,6 +1,7 @@
 /* The merged page over the buckets; see page.h. */
 #include "page.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -23,6 +24,8 @@ typedef struct {
     bucket_t b[STORE_BUCKETS];
     char *items; /* limit + 1 of them: the extra one says there is a next page */
     int accepted;
+    char after[32]; /* "(<count_after_ms>": ZCOUNT's exclusive minimum */
+    size_t after_len;
 } pager_t;
 
 /* The per-bucket batch a page fetches for a limit. */
@@ -53,6 +56,17 @@ static void add_range(store_args_t *cmd, const pager_t *p, int b, const char *af
     store_args_int(cmd, p->k);
 }
 
+/* Adds the command that counts bucket b for the total. */
+static void add_count(store_args_t *cmd, const pager_t *p, int b) {
+    const store_page_spec_t *spec = p->spec;
+    store_args_str(cmd, spec->count_after_ms > 0 ? "ZCOUNT" : "ZCARD");
+    store_args_index(cmd, spec->count_index, b);
+    if (spec->count_after_ms > 0) {
+        store_args_add(cmd, p->after, p->after_len);
+        store_args_str(cmd, "+inf");
+    }
+}
+
 /* Takes a ZRANGEBYLEX reply as bucket b's new batch. */
 static void take_batch(pager_t *p, int b, const redisReply *r) {
     bucket_t *bk = &p->b[b];
@@ -80,7 +94,7 @@ static store_status_t fetch(pager_t *p, const bool *want, const char *cursor, lo
         add_range(store_batch_add(&batch), p, b, total ? cursor : bk->ids[bk->len - 1]);
         if (total) {
             which[batch.n] = -1 - b;
-            p->spec->count(store_batch_add(&batch), b, p->spec->ctx);
+            add_count(store_batch_add(&batch), p, b);
         }
     }
     store_status_t st = store_batch_run(&batch);
@@ -173,9 +187,12 @@ store_status_t store_page_read(const store_page_spec_t *spec, const char *cursor
                                store_page_t *out) {
     memset(out, 0, sizeof *out);
     pager_t p = {.spec = spec, .k = page_batch(limit), .limit = limit};
-    page_id_t *store = calloc((size_t)(STORE_BUCKETS * p.k), sizeof *store);
-    page_id_t *accepted_ids = calloc((size_t)limit + 1, sizeof *accepted_ids);
-    p.items = calloc((size_t)limit + 1, spec->item_size);
+    p.after_len =
+        (size_t)snprintf(p.after, sizeof p.after, "(%lld", (long long)spec->count_after_ms);
+    /* not zeroed: each is written before it is read */
+    page_id_t *store = malloc(sizeof *store * (size_t)(STORE_BUCKETS * p.k));
+    page_id_t *accepted_ids = malloc(sizeof *accepted_ids * ((size_t)limit + 1));
+    p.items = malloc(spec->item_size * ((size_t)limit + 1));
     store_status_t st = store && accepted_ids && p.items ? STORE_OK : STORE_ERROR;
     bool all[STORE_BUCKETS];
     for (int b = 0; b < STORE_BUCKETS; b++) {

@@ -22,6 +22,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "../core/ids.h"
 #include "args.h"
@@ -40,13 +41,14 @@ typedef struct {
 typedef struct {
     store_key_t index; /* per bucket: the ids, each scored 0 */
     size_t item_size;  /* the list's item type */
-    /* Adds to the empty cmd the command that counts bucket b for the total
-     * (its reply an integer). */
-    void (*count)(store_args_t *cmd, int b, const void *ctx);
+    /* What the total counts, per bucket: every entry of count_index
+     * (ZCARD), or with count_after_ms > 0 those scored after it (ZCOUNT). */
+    store_key_t count_index;
+    int64_t count_after_ms;
     /* Reads the items of n ids (in id order) into items[0 .. n-1] (each set
      * to zero before), and keep[i] false for an id not to list. */
     store_status_t (*read)(int n, const char *const *ids, void *items, bool *keep, const void *ctx);
-    const void *ctx; /* passed to count and read */
+    const void *ctx; /* passed to read */
 } store_page_spec_t;
 
 /* Up to limit (>= 1) items after cursor ("" or NULL: from the start) into

@@ -3,8 +3,9 @@
  * (expiry) and online_users:by_id:{b} (paging) are in the user's bucket:
  * setting and clearing them is one script each, atomic.
  *
- * Reads are plain commands, pipelined: ZSCORE of the expiry and HMGET of
- * the hash (read_entries), for one user and for each id of a page alike.
+ * The hash holds everything an answer shows, its expiry (ms) too, written
+ * with the index's score in the same script: reading a user, alone or on a
+ * page, is one HMGET (read_entries).
  * store_presence_online asks many users' buckets at once (ZMSCORE per
  * bucket): the one rule of "online" for rooms and messages.
  *
@@ -32,7 +33,7 @@
  * device id ('' keeps the one before), now (ISO 8601), expiry (ms), user.
  * Returns {status, device_id, last_seen, expiry}. */
 static store_script_t set_script = STORE_SCRIPT(
-    "redis.call('HSET', KEYS[1], 'status', ARGV[1], 'last_seen', ARGV[3])\n"
+    "redis.call('HSET', KEYS[1], 'status', ARGV[1], 'last_seen', ARGV[3], 'expires_at', ARGV[4])\n"
     "if ARGV[2] ~= '' then redis.call('HSET', KEYS[1], 'device_id', ARGV[2]) end\n"
     "redis.call('PEXPIREAT', KEYS[1], ARGV[4])\n"
     "redis.call('ZADD', KEYS[2], ARGV[4], ARGV[5])\n"
@@ -59,33 +60,26 @@ static void add_keys(store_args_t *a, const char *id) {
     store_args_key(a, KEY_ONLINE_USERS_BY_ID, id);
 }
 
-#define READS 2 /* commands per entry read */
-
-/* Reads n users' entries in one round trip: p[i] filled, and online[i]
- * true for each whose expiry is after now and whose hash is there. */
+/* Reads n users' entries, one HMGET each, in one round trip: p[i] filled,
+ * and online[i] true for each whose hash is there with an expiry after now. */
 static store_status_t read_entries(int n, const char *const *ids, int64_t now_ms,
                                    store_presence_t *p, bool *online) {
     store_batch_t b;
-    store_batch_init(&b, n * READS);
+    store_batch_init(&b, n);
     for (int i = 0; i < n; i++) {
         store_args_t *q = store_batch_add(&b);
-        store_args_str(q, "ZSCORE");
-        store_args_key(q, KEY_ONLINE_USERS, ids[i]);
-        store_args_str(q, ids[i]);
-        q = store_batch_add(&b);
         store_args_str(q, "HMGET");
         store_args_key(q, KEY_PRESENCE, ids[i]);
         store_args_str(q, "status");
         store_args_str(q, "device_id");
         store_args_str(q, "last_seen");
+        store_args_str(q, "expires_at");
     }
     store_status_t st = store_batch_run(&b);
     for (int i = 0; st == STORE_OK && i < n; i++) {
-        const redisReply *score = store_batch_reply(&b, i * READS);
-        snprintf(p[i].id, sizeof p[i].id, "%s", ids[i]);
-        read_entry(store_batch_reply(&b, i * READS + 1), 0, &p[i]); /* no expiry there: */
-        p[i].expires_at_ms = store_reply_int(score, 0);             /* it is the score */
-        online[i] = store_reply_is_str(score) && p[i].expires_at_ms > now_ms && p[i].status[0];
+        store_reply_id(ids[i], p[i].id);
+        read_entry(store_batch_reply(&b, i), 0, &p[i]);
+        online[i] = p[i].status[0] && p[i].expires_at_ms > now_ms;
     }
     store_batch_free(&b);
     return st;
@@ -158,15 +152,6 @@ store_status_t store_presence_clear(const char *id) {
     return st;
 }
 
-static void count_bucket(store_args_t *cmd, int b, const void *ctx) {
-    char min[32];
-    snprintf(min, sizeof min, "(%lld", (long long)*(const int64_t *)ctx);
-    store_args_str(cmd, "ZCOUNT");
-    store_args_index(cmd, KEY_ONLINE_USERS, b);
-    store_args_copy(cmd, min, strlen(min));
-    store_args_str(cmd, "+inf");
-}
-
 static store_status_t read_page(int n, const char *const *ids, void *items, bool *keep,
                                 const void *ctx) {
     return read_entries(n, ids, *(const int64_t *)ctx, items, keep);
@@ -176,7 +161,8 @@ store_status_t store_presence_list(const char *cursor, int limit, int64_t now_ms
                                    store_page_t *out) {
     const store_page_spec_t spec = {.index = KEY_ONLINE_USERS_BY_ID,
                                     .item_size = sizeof(store_presence_t),
-                                    .count = count_bucket,
+                                    .count_index = KEY_ONLINE_USERS,
+                                    .count_after_ms = now_ms,
                                     .read = read_page,
                                     .ctx = &now_ms};
     return store_page_read(&spec, cursor, limit, out);

@@ -1,6 +1,8 @@
 /* Reply accessors; see reply.h. */
 #include "reply.h"
 
+#include "../core/ids.h"
+
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,6 +28,12 @@ bool store_reply_copy(const redisReply *r, char *out, size_t cap) {
     memcpy(out, r->str, n);
     out[n] = '\0';
     return true;
+}
+
+void store_reply_id(const char *id, char *out) {
+    size_t n = strnlen(id, CORE_ID_MAX);
+    memcpy(out, id, n);
+    out[n] = '\0';
 }
 
 long long store_reply_int(const redisReply *r, long long def) {

@@ -22,6 +22,10 @@ bool store_reply_is_str(const redisReply *r);
  * Returns false (out = "") when r is not a string. */
 bool store_reply_copy(const redisReply *r, char *out, size_t cap);
 
+/* Copies an id (at most CORE_ID_MAX bytes are taken) into out, which holds
+ * CORE_ID_MAX + 1: cheaper than snprintf on the paths that copy many. */
+void store_reply_id(const char *id, char *out);
+
 /* Integer reply, or a string reply holding a decimal integer; else def. */
 long long store_reply_int(const redisReply *r, long long def);
 

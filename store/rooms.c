@@ -285,15 +285,6 @@ store_status_t store_rooms_participants(const char *room_id, int64_t now_ms,
 
 /* ---- the list of rooms ---- */
 
-static void count_bucket(store_args_t *cmd, int b, const void *ctx) {
-    char min[32];
-    store_args_str(cmd, "ZCOUNT");
-    store_args_index(cmd, KEY_ROOMS_EXPIRY, b);
-    int len = snprintf(min, sizeof min, "(%lld", (long long)*(const int64_t *)ctx);
-    store_args_copy(cmd, min, (size_t)len);
-    store_args_str(cmd, "+inf");
-}
-
 /* The rooms of a page: each one's end and participants in one round, then
  * who of all their participants is online in another. A room is listed
  * while its end is after now and it has participants. */
@@ -348,7 +339,8 @@ static store_status_t read_page(int n, const char *const *ids, void *items, bool
 store_status_t store_rooms_list(const char *cursor, int limit, int64_t now_ms, store_page_t *out) {
     const store_page_spec_t spec = {.index = KEY_ROOMS_ACTIVE,
                                     .item_size = sizeof(store_room_t),
-                                    .count = count_bucket,
+                                    .count_index = KEY_ROOMS_EXPIRY,
+                                    .count_after_ms = now_ms,
                                     .read = read_page,
                                     .ctx = &now_ms};
     return store_page_read(&spec, cursor, limit, out);

@@ -138,44 +138,59 @@ static void sum_bucket(const store_batch_t *batch, int b, store_stats_t *out) {
     out->notification_queue_normal += store_reply_int(r[LLEN_NORMAL], 0);
 }
 
-/* INFO of the first node, and DBSIZE of every node, added up. */
-static store_status_t server_stats(store_stats_t *out) {
+/* Adds DBSIZE (and, with info, INFO) to batch. */
+static void add_server(store_batch_t *batch, bool info) {
+    store_args_str(store_batch_add(batch), "DBSIZE");
+    if (info)
+        store_args_str(store_batch_add(batch), "INFO");
+}
+
+/* What add_server asked, from the replies at i. */
+static void take_server(const store_batch_t *batch, int i, bool info, store_stats_t *out) {
+    out->keys += store_reply_int(store_batch_reply(batch, i), 0);
+    const redisReply *r = store_batch_reply(batch, i + 1);
+    if (info && store_reply_is_str(r))
+        store_stats_parse_info(r->str, out);
+}
+
+/* In a cluster, INFO of the first master and DBSIZE of every master, added
+ * up, each asked of its node. */
+static store_status_t cluster_stats(store_stats_t *out) {
     int nodes[STORE_NODES_MAX];
     int n = store_nodes_masters(nodes, STORE_NODES_MAX);
-    for (int i = 0; i < n; i++) {
-        store_args_t cmds[2];
-        store_args_init(&cmds[0]);
-        store_args_init(&cmds[1]);
-        store_args_str(&cmds[0], "DBSIZE");
-        store_args_str(&cmds[1], "INFO");
-        redisReply *r[2];
-        store_status_t st = store_nodes_run(nodes[i], i == 0 ? 2 : 1, cmds, r);
-        store_args_free(&cmds[0]);
-        store_args_free(&cmds[1]);
-        if (st != STORE_OK)
-            return st;
-        out->keys += store_reply_int(r[0], 0);
-        if (i == 0 && store_reply_is_str(r[1]))
-            store_stats_parse_info(r[1]->str, out);
-        store_replies_free(i == 0 ? 2 : 1, r);
+    store_status_t st = STORE_OK;
+    for (int i = 0; st == STORE_OK && i < n; i++) {
+        store_batch_t b;
+        store_batch_init(&b, 2);
+        add_server(&b, i == 0);
+        st = b.failed ? STORE_ERROR : store_nodes_run(nodes[i], b.n, b.cmds, b.replies);
+        if (st == STORE_OK)
+            take_server(&b, 0, i == 0, out);
+        store_batch_free(&b); /* a failed run left no replies */
     }
-    return STORE_OK;
+    return st;
 }
 
 store_status_t store_stats_get(int64_t now_ms, store_stats_t *out) {
     memset(out, 0, sizeof *out);
-    store_status_t st = server_stats(out);
+    /* one server: INFO and DBSIZE go with the counters, one round trip */
+    bool single = !store_nodes_cluster();
+    store_status_t st = single ? STORE_OK : cluster_stats(out);
     if (st != STORE_OK)
         return st;
     char min[32];
     size_t minlen = (size_t)snprintf(min, sizeof min, "(%lld", (long long)now_ms);
     store_batch_t batch;
-    store_batch_init(&batch, STORE_BUCKETS * PER_BUCKET);
+    store_batch_init(&batch, STORE_BUCKETS * PER_BUCKET + 2);
     for (int b = 0; b < STORE_BUCKETS; b++)
         add_bucket(&batch, b, min, minlen);
+    if (single)
+        add_server(&batch, true);
     st = store_batch_run(&batch);
     for (int b = 0; st == STORE_OK && b < STORE_BUCKETS; b++)
         sum_bucket(&batch, b, out);
+    if (st == STORE_OK && single)
+        take_server(&batch, STORE_BUCKETS * PER_BUCKET, true, out);
     store_batch_free(&batch);
     return st;
 }
