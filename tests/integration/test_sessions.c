@@ -239,6 +239,35 @@ static void every_ttl_expires_for_real(void **state) {
     assert_int_equal(it_service_stop(&svc), 0);
 }
 
+/* What a crash between two steps leaves (store/sessions.c): entries in a
+ * user's or a region's set whose session is gone or is another user's or in
+ * another region. No listing shows them; an entry that has ended goes at the
+ * next write to its set. */
+static void left_over_entries_are_never_shown(void **state) {
+    (void)state;
+    cJSON_Delete(
+        create(&it_fx.svc, "{\"socket_id\":\"s1\",\"user_id\":\"u\",\"location\":" AALBORG "}"));
+    const struct {
+        const char *set, *member, *score;
+    } left[] = {
+        {it_key(KEY_USER_SESSIONS, "u"), "ghost", "9999999999999"},
+        {it_key(KEY_REGION_MEMBERS, "u4pruy"), "ghost", "9999999999999"},
+        {it_key(KEY_USER_SESSIONS, "v"), "s1", "9999999999999"},
+        {it_key(KEY_REGION_MEMBERS, "ezs42e"), "s1", "9999999999999"},
+        {it_key(KEY_USER_SESSIONS, "u"), "ended", "1"},
+    };
+    for (size_t i = 0; i < sizeof left / sizeof left[0]; i++)
+        assert_int_equal(chk_int("ZADD %s %s %s", left[i].set, left[i].score, left[i].member), 1);
+    const char *only_s1[] = {"s1", NULL}, *none[] = {NULL};
+    assert_listing("/users/u/sessions", "sessions", only_s1);
+    assert_listing("/regions/u4pruy/members", "members", only_s1);
+    assert_listing("/users/v/sessions", "sessions", none);
+    assert_listing("/regions/ezs42e/members", "members", none);
+    assert_int_equal(chk_status("POST", "/sessions/s1/heartbeat", NULL), 204);
+    assert_int_equal(chk_zmember(it_key(KEY_USER_SESSIONS, "u"), "ended"), 0);
+    assert_listing("/users/u/sessions", "sessions", only_s1);
+}
+
 static void bad_input_writes_nothing(void **state) {
     (void)state;
     struct {
@@ -312,6 +341,7 @@ int main(void) {
         cmocka_unit_test_setup(delete_removes_everything, it_flush),
         cmocka_unit_test_setup(listings_by_user_and_region, it_flush),
         cmocka_unit_test_setup(every_ttl_expires_for_real, it_flush),
+        cmocka_unit_test_setup(left_over_entries_are_never_shown, it_flush),
         cmocka_unit_test_setup(bad_input_writes_nothing, it_flush),
     };
     return cmocka_run_group_tests_name("integration: sessions", tests, it_group_setup,
