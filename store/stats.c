@@ -19,11 +19,14 @@
 store_status_t store_ping(double *latency_ms) {
     struct timespec t0, t1;
     clock_gettime(CLOCK_MONOTONIC, &t0);
+    int node;
     store_args_t a;
     store_args_init(&a);
     store_args_str(&a, "PING");
-    redisReply *r;
-    store_status_t st = store_cmd(&a, &r);
+    redisReply *r = NULL;
+    /* a key-less command: to the first server that holds keys */
+    store_status_t st =
+        store_nodes_masters(&node, 1) == 1 ? store_nodes_run(node, 1, &a, &r) : STORE_UNAVAILABLE;
     store_args_free(&a);
     clock_gettime(CLOCK_MONOTONIC, &t1);
     if (st != STORE_OK)
