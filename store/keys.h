@@ -58,9 +58,9 @@
  *                                   OFFLINE_QUEUE_MAX; TTL OFFLINE_QUEUE_TTL_S
  *   user:{b}:<userId>:notifications list notification JSON, newest first,
  *                                   NOTIFICATION_MAX; TTL NOTIFICATION_TTL_S
- *   ratelimit:messages:{b}:<userId> zset send token -> send time (ms) within the
- *                                   window; at most RATE_LIMIT_MESSAGES; TTL RATE_LIMIT_WINDOW_S
- *   notification_queue:high:{b} list notification JSON of the users of bucket b,
+ *   ratelimit:messages:{b}:<userId> zset the random part of each message id -> send time (ms)
+ *                                   within the window; at most RATE_LIMIT_MESSAGES; TTL
+ * RATE_LIMIT_WINDOW_S notification_queue:high:{b} list notification JSON of the users of bucket b,
  *                                   oldest at the tail; NOTIFICATION_QUEUE_MAX;
  *                                   TTL NOTIFICATION_QUEUE_TTL_S
  *   notification_queue:normal:{b} list the same, popped after high
