@@ -8,6 +8,9 @@
  * Paths are decoded by our own unescape callback: %00 and %2F are never
  * decoded, so no NUL can cut a path or query value short behind the router's
  * back, and an encoded slash cannot split a path segment in two.
+ *
+ * Every reply goes out through send_reply, the one place that adds the
+ * headers every reply carries: X-Request-Id, Allow, and CORS (cors.c).
  */
 #define _GNU_SOURCE
 #include "server.h"
@@ -124,9 +127,8 @@ static void begin(api_req_t *r, const api_server_t *s, const char *url, const ch
         api_problem(r, 404, "no resource at this path");
         return;
     }
-    if (r->method == API_OPTIONS) {
-        if (!api_cors_preflight(r))
-            api_reply_empty(r, 204);
+    if (r->method == API_OPTIONS) { /* CORS preflights too: send_reply adds their headers */
+        api_reply_empty(r, 204);
         return;
     }
     if (ms == API_MATCH_BAD_METHOD) {
@@ -186,21 +188,28 @@ static void take_body(api_req_t *r, const char *data, size_t n) {
     r->body[r->body_len] = '\0';
 }
 
+/* The headers every reply carries, added once, here and nowhere else. A
+ * shared reply is left as it was built, unless CORS headers (which depend on
+ * the request) are due: it is then replaced by a copy of its own. */
+static void decorate(api_req_t *r) {
+    if (r->resp_shared && (!api_cors_enabled() || !api_reply_unshare(r)))
+        return;
+    api_common_headers(r->resp);
+    MHD_add_response_header(r->resp, "X-Request-Id", r->request_id);
+    if (r->status == 405 || r->method == API_OPTIONS) {
+        char allow[96];
+        api_methods_format(r->allowed, allow, sizeof allow);
+        MHD_add_response_header(r->resp, MHD_HTTP_HEADER_ALLOW, allow);
+    }
+    api_cors_decorate(r);
+}
+
 static enum MHD_Result send_reply(api_req_t *r) {
     if (!r->resp)
         api_problem(r, 500, "the handler produced no response");
     if (!r->resp)
         return MHD_NO; /* not even a problem could be built: drop the connection */
-    if (!r->resp_shared) {
-        api_common_headers(r->resp);
-        MHD_add_response_header(r->resp, "X-Request-Id", r->request_id);
-        api_cors_decorate(r);
-    }
-    if (!r->resp_shared && (r->status == 405 || r->method == API_OPTIONS)) {
-        char allow[96];
-        api_methods_format(r->allowed, allow, sizeof allow);
-        MHD_add_response_header(r->resp, MHD_HTTP_HEADER_ALLOW, allow);
-    }
+    decorate(r);
     enum MHD_Result ret = MHD_queue_response(r->conn, r->status, r->resp);
     if (!r->resp_shared)
         MHD_destroy_response(r->resp);
