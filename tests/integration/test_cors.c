@@ -1,5 +1,5 @@
 /* CORS as a browser reads it: every CORS header counted on every kind of
- * reply (preflight, success, problem, 204, 304, the early 401/404/405/413
+ * reply (preflight, success, problem, 204, 304, the early 401/404/405/413/414
  * and the responses built once and reused), for CORS_ORIGINS set to a list,
  * to "*", and unset; each from an allowed origin, another origin, and none.
  * A browser refuses a reply whose Access-Control-Allow-Origin comes twice
@@ -42,6 +42,7 @@ typedef struct {
 
 static char etag[128]; /* of client cam's frame */
 static char big[2048]; /* over MAX_BODY_BYTES */
+static char many_args[1024];
 
 #define JSON "Content-Type: application/json"
 static const kind_t kinds[] = {
@@ -88,6 +89,7 @@ static const kind_t kinds[] = {
      .headers = {JSON},
      .body = big,
      .status = 413},
+    {.what = "early 414", .method = "GET", .path = many_args, .status = 414},
     {.what = "frame",
      .method = "GET",
      .path = "/clients/cam/image",
@@ -231,6 +233,10 @@ static void prepare(const it_service_t *s) {
     it_resp_free(&r);
     memset(big, ' ', sizeof big - 1);
     memcpy(big, "{\"id\":\"x\"}", 10);
+    /* 100 query arguments: over the 64 a request may carry */
+    int n = snprintf(many_args, sizeof many_args, "/clients?a=1");
+    for (int i = 0; i < 99; i++)
+        n += snprintf(many_args + n, sizeof many_args - (size_t)n, "&a=1");
 }
 
 static void with_a_list_of_origins(void **state) {
