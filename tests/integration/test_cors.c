@@ -109,25 +109,6 @@ static const kind_t kinds[] = {
 };
 #define NKINDS (sizeof kinds / sizeof kinds[0])
 
-/* How many header lines named name the reply has; the last one's value. */
-static int count_header(const it_resp_t *r, const char *name, char *value, size_t cap) {
-    size_t n = strlen(name);
-    int count = 0;
-    for (const char *p = r->headers; p && *p;) {
-        const char *eol = strstr(p, "\r\n");
-        size_t len = eol ? (size_t)(eol - p) : strlen(p);
-        if (len > n && strncasecmp(p, name, n) == 0 && p[n] == ':') {
-            const char *v = p + n + 1;
-            while (*v == ' ')
-                v++;
-            snprintf(value, cap, "%.*s", (int)(len - (size_t)(v - p)), v);
-            count++;
-        }
-        p = eol ? eol + 2 : NULL;
-    }
-    return count;
-}
-
 /* How many items of the comma list value are token. */
 static int count_token(const char *value, const char *token) {
     int count = 0;
@@ -186,26 +167,26 @@ static void check(const it_service_t *s, cors_mode_t mode, const kind_t *k, orig
         {"Allow", strcmp(k->method, "OPTIONS") == 0 || k->status == 405},
     };
     for (size_t i = 0; i < sizeof expect / sizeof expect[0]; i++) {
-        int got = count_header(&r, expect[i].name, v, sizeof v);
+        int got = it_header_count(&r, expect[i].name);
         if (got != expect[i].want)
             fail_msg("%s from %s, CORS_ORIGINS %s: %d %s headers, not %d:\n%s", k->what,
                      names[from], modes[mode], got, expect[i].name, expect[i].want, r.headers);
     }
     if (allowed) {
-        count_header(&r, "Access-Control-Allow-Origin", v, sizeof v);
+        it_header(&r, "Access-Control-Allow-Origin", v, sizeof v);
         assert_string_equal(v, mode == CORS_ANY ? "*" : DASH);
     }
-    if (count_header(&r, "Vary", v, sizeof v)) {
+    if (it_header(&r, "Vary", v, sizeof v)) {
         /* one Vary, naming Origin once when the answer depends on it */
         assert_int_equal(count_token(v, "Origin"), mode == CORS_LIST);
         if (k->vary)
             assert_int_equal(count_token(v, k->vary), 1);
     }
     if (allowed && preflight) {
-        count_header(&r, "Access-Control-Allow-Methods", v, sizeof v);
+        it_header(&r, "Access-Control-Allow-Methods", v, sizeof v);
         assert_int_equal(count_token(v, k->headers[0] + strlen("Access-Control-Request-Method: ")),
                          1);
-        count_header(&r, "Access-Control-Allow-Headers", v, sizeof v);
+        it_header(&r, "Access-Control-Allow-Headers", v, sizeof v);
         assert_int_equal(count_token(v, "Authorization"), 1);
         assert_int_equal(count_token(v, "Content-Type"), 1);
     }

@@ -59,52 +59,39 @@ typedef struct {
     bool closed;
 } got_t;
 
-static got_t read_for(int fd, int ms) {
+/* True once g holds a whole response (headers and Content-Length body). */
+static bool whole_response(const got_t *g) {
+    const char *end = strstr(g->data, "\r\n\r\n");
+    const char *cl = strstr(g->data, "Content-Length: ");
+    return end && cl && g->len >= (size_t)(end + 4 - g->data) + strtoul(cl + 16, NULL, 10);
+}
+
+/* Reads for ms, or until one whole response came when one_response. */
+static got_t read_until(int fd, int ms, bool one_response) {
     got_t g = {calloc(1, 1), 0, false};
     double until = now_s() + ms / 1e3 * it_time_scale();
-    for (;;) {
+    while (!(one_response && whole_response(&g))) {
         int left = (int)((until - now_s()) * 1e3);
         struct pollfd p = {.fd = fd, .events = POLLIN};
         if (left <= 0 || poll(&p, 1, left) <= 0)
-            return g;
+            break;
         char buf[4096];
         ssize_t n = recv(fd, buf, sizeof buf, 0);
         if (n <= 0) {
             g.closed = n == 0 || errno == ECONNRESET;
-            return g;
+            break;
         }
         g.data = realloc(g.data, g.len + (size_t)n + 1);
         memcpy(g.data + g.len, buf, (size_t)n);
         g.len += (size_t)n;
         g.data[g.len] = '\0';
     }
+    return g;
 }
 
-/* Reads one whole response (headers and Content-Length body) within ms. */
-static got_t read_response(int fd, int ms) {
-    got_t g = {calloc(1, 1), 0, false};
-    double until = now_s() + ms / 1e3 * it_time_scale();
-    for (;;) {
-        const char *end = strstr(g.data, "\r\n\r\n");
-        const char *cl = strstr(g.data, "Content-Length: ");
-        if (end && cl && g.len >= (size_t)(end + 4 - g.data) + strtoul(cl + 16, NULL, 10))
-            return g;
-        int left = (int)((until - now_s()) * 1e3);
-        struct pollfd p = {.fd = fd, .events = POLLIN};
-        if (left <= 0 || poll(&p, 1, left) <= 0)
-            return g;
-        char buf[4096];
-        ssize_t n = recv(fd, buf, sizeof buf, 0);
-        if (n <= 0) {
-            g.closed = true;
-            return g;
-        }
-        g.data = realloc(g.data, g.len + (size_t)n + 1);
-        memcpy(g.data + g.len, buf, (size_t)n);
-        g.len += (size_t)n;
-        g.data[g.len] = '\0';
-    }
-}
+static got_t read_for(int fd, int ms) { return read_until(fd, ms, false); }
+
+static got_t read_response(int fd, int ms) { return read_until(fd, ms, true); }
 
 static int count(const char *haystack, const char *needle) {
     int n = 0;
@@ -148,18 +135,19 @@ static void refused(const char *req, int status) {
 }
 
 #define POST_CLIENTS "POST /clients HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
-#define SMUGGLED "GET /livez HTTP/1.1\r\nHost: x\r\n\r\n"
+/* a whole request: the one smuggled in a body, or an ordinary next one */
+#define GET_LIVEZ "GET /livez HTTP/1.1\r\nHost: x\r\n\r\n"
 
 static void two_content_lengths(void **state) {
     (void)state;
     /* the first length covers the JSON, the second the smuggled request too */
     refused(POST_CLIENTS
             "Content-Length: 10\r\nContent-Length: 42\r\n\r\n"
-            "{\"id\":\"a\"}" SMUGGLED,
+            "{\"id\":\"a\"}" GET_LIVEZ,
             400);
     refused(POST_CLIENTS
             "Content-Length: 42\r\nContent-Length: 10\r\n\r\n"
-            "{\"id\":\"a\"}" SMUGGLED,
+            "{\"id\":\"a\"}" GET_LIVEZ,
             400);
     /* equal values are refused too (RFC 9110 section 8.6 allows either) */
     refused(POST_CLIENTS "Content-Length: 10\r\nContent-Length: 10\r\n\r\n{\"id\":\"a\"}", 400);
@@ -169,7 +157,7 @@ static void content_length_with_chunked(void **state) {
     (void)state;
     refused(POST_CLIENTS
             "Content-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n"
-            "a\r\n{\"id\":\"b\"}\r\n0\r\n\r\n" SMUGGLED,
+            "a\r\n{\"id\":\"b\"}\r\n0\r\n\r\n" GET_LIVEZ,
             400);
     refused(POST_CLIENTS
             "Transfer-Encoding: chunked\r\nContent-Length: 4\r\n\r\n"
@@ -262,22 +250,24 @@ static void trickled_head_is_cut_off(void **state) {
     assert_cut_off_in_time(took);
 }
 
-static void trickled_second_head_is_cut_off(void **state) {
-    (void)state;
-    int fd = connect_to_service();
-    send_all(fd, SMUGGLED, strlen(SMUGGLED));
+/* GET /livez on fd, answered 200 */
+static void livez_on(int fd) {
+    send_all(fd, GET_LIVEZ, strlen(GET_LIVEZ));
     got_t g = read_response(fd, 3000);
     assert_memory_equal(g.data, "HTTP/1.1 200 ", 13);
     free(g.data);
+}
+
+static void trickled_second_head_is_cut_off(void **state) {
+    (void)state;
+    int fd = connect_to_service();
+    livez_on(fd);
     /* idle between requests for longer than HEADER_TIMEOUT_S: still open, as
      * only IDLE_TIMEOUT_S governs an idle connection */
-    g = read_for(fd, (HEAD_S + 1) * 1000);
+    got_t g = read_for(fd, (HEAD_S + 1) * 1000);
     assert_false(g.closed);
     free(g.data);
-    send_all(fd, SMUGGLED, strlen(SMUGGLED));
-    g = read_response(fd, 3000);
-    assert_memory_equal(g.data, "HTTP/1.1 200 ", 13);
-    free(g.data);
+    livez_on(fd);
     /* and the next head, trickled, is timed from its own first byte */
     it_sleep_ms(200);
     double took = trickle(fd, 1000);
@@ -291,7 +281,7 @@ static void keep_alive_still_works(void **state) {
     /* two requests in one write (pipelined), then a third, one connection */
     static const char post[] = POST_CLIENTS "Content-Length: 10\r\n\r\n{\"id\":\"k\"}";
     char two[256];
-    snprintf(two, sizeof two, "%s%s", post, SMUGGLED);
+    snprintf(two, sizeof two, "%s%s", post, GET_LIVEZ);
     send_all(fd, two, strlen(two));
     got_t g = read_for(fd, 1000);
     assert_memory_equal(g.data, "HTTP/1.1 201 ", 13);
