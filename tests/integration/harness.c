@@ -509,27 +509,48 @@ void it_resp_free(it_resp_t *r) {
     memset(r, 0, sizeof *r);
 }
 
-bool it_header(const it_resp_t *r, const char *name, char *out, size_t cap) {
+/* The value of the next header line named name at or after *p (its length in
+ * *vlen), or NULL; *p moves past that line. */
+static const char *next_header(const char **p, const char *name, size_t *vlen) {
     size_t n = strlen(name);
-    for (const char *p = r->headers; p && *p;) {
-        const char *eol = strstr(p, "\r\n");
-        size_t len = eol ? (size_t)(eol - p) : strlen(p);
-        if (len > n && strncasecmp(p, name, n) == 0 && p[n] == ':') {
-            const char *v = p + n + 1;
+    while (*p && **p) {
+        const char *line = *p;
+        const char *eol = strstr(line, "\r\n");
+        size_t len = eol ? (size_t)(eol - line) : strlen(line);
+        *p = eol ? eol + 2 : NULL;
+        if (len > n && strncasecmp(line, name, n) == 0 && line[n] == ':') {
+            const char *v = line + n + 1;
             while (*v == ' ')
                 v++;
-            size_t vl = len - (size_t)(v - p);
-            if (vl >= cap)
-                vl = cap - 1;
-            memcpy(out, v, vl);
-            out[vl] = '\0';
-            return true;
+            *vlen = len - (size_t)(v - line);
+            return v;
         }
-        p = eol ? eol + 2 : NULL;
     }
-    if (cap)
-        out[0] = '\0';
-    return false;
+    return NULL;
+}
+
+bool it_header(const it_resp_t *r, const char *name, char *out, size_t cap) {
+    const char *p = r->headers;
+    size_t vl;
+    const char *v = next_header(&p, name, &vl);
+    if (!v) {
+        if (cap)
+            out[0] = '\0';
+        return false;
+    }
+    if (vl >= cap)
+        vl = cap - 1;
+    memcpy(out, v, vl);
+    out[vl] = '\0';
+    return true;
+}
+
+int it_header_count(const it_resp_t *r, const char *name) {
+    int count = 0;
+    size_t vl;
+    for (const char *p = r->headers; next_header(&p, name, &vl);)
+        count++;
+    return count;
 }
 
 cJSON *it_body_json(const it_resp_t *r) { return r->body ? cJSON_Parse(r->body) : NULL; }

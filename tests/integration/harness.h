@@ -109,6 +109,9 @@ size_t it_raw_exchange(int port, const void *request, size_t len, char *out, siz
 
 /* A response header's value (case-insensitive name), copied into out. */
 bool it_header(const it_resp_t *r, const char *name, char *out, size_t cap);
+/* How many header lines the response has with this name (case-insensitive):
+ * a browser refuses some headers when they come twice. */
+int it_header_count(const it_resp_t *r, const char *name);
 /* The body parsed as JSON (caller frees), or NULL. */
 cJSON *it_body_json(const it_resp_t *r);
 
