@@ -195,6 +195,14 @@ static void too_large(api_req_t *r) {
                 r->body_limit);
 }
 
+/* A body announced larger than the route accepts is answered 413 at once
+ * only when the client waits for that answer before sending it (Expect:
+ * 100-continue) or when it is larger than this: the answer then closes the
+ * connection with the body unread, and the client's kernel, reset, may drop
+ * the 413 before the client reads it. Up to this size the body is read and
+ * dropped, and the client reliably gets its 413 at the end. */
+#define DRAIN_MAX (16ULL << 20)
+
 /* First call: route the request and make the checks that need no body. */
 static void begin(api_req_t *r, const api_server_t *s, const char *url, const char *method,
                   bool target_ok) {
@@ -245,10 +253,12 @@ static void begin(api_req_t *r, const api_server_t *s, const char *url, const ch
         return;
     r->body_limit = body_limit(r);
     unsigned long long announced = cl ? strtoull(cl, NULL, 10) : 0;
-    if (announced > r->body_limit)
-        too_large(r);
-    else
+    if (announced <= r->body_limit)
         r->body_expected = (size_t)announced;
+    else if (announced <= DRAIN_MAX && !api_header(r, MHD_HTTP_HEADER_EXPECT))
+        r->body_too_large = true; /* read and dropped; the 413 comes at its end */
+    else
+        too_large(r);
 }
 
 #define BODY_PREALLOC (64 * 1024)
