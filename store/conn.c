@@ -118,7 +118,7 @@ static bool handshake(redisContext *ctx, const char **why) {
 
 static redisContext *connect_now(const char **why) {
     redisContext *ctx = url.is_unix ? redisConnectUnixWithTimeout(url.path, timeout)
-                                    : redisConnectWithTimeout(url.host, url.port, timeout);
+                                    : redisConnectWithTimeout(url.hosts[0].host, url.hosts[0].port, timeout);
     if (!ctx) {
         *why = "out of memory";
         return NULL;
