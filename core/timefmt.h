@@ -16,6 +16,10 @@
 /* Wall-clock time in milliseconds since the Unix epoch. */
 int64_t core_now_ms(void);
 
+/* Milliseconds on a monotonic clock (any origin): for timeouts and retry
+ * windows, which a change of the wall clock must not stretch or cut. */
+int64_t core_mono_ms(void);
+
 /* Writes "YYYY-MM-DDTHH:MM:SS.mmmZ" into out (CORE_ISO8601_LEN bytes). */
 void core_iso8601(int64_t ms, char out[CORE_ISO8601_LEN]);
 
