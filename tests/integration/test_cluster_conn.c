@@ -30,8 +30,10 @@
  * Time bounds are multiplied by it_time_scale().
  */
 #define _GNU_SOURCE
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -585,10 +587,30 @@ static void database_other_than_0_is_refused(void **state) {
     use_url(cl.url);
 }
 
-/* GET of every key with store_run_each: checks the outcome of each, and
- * that the call took at most the timeout (and some slack). Returns how many
- * commands were OK. */
-static int get_all(int n, char (*keys)[32], const bool *on_down, bool down_ok) {
+/* What concurrent callers saw; violations are counted (cmocka's asserts
+ * belong to the main thread) and the first is described. */
+typedef struct {
+    atomic_int calls, violations;
+    char first[256];
+    pthread_mutex_t lock;
+} tally_t;
+
+static void violation(tally_t *t, const char *fmt, ...) {
+    if (atomic_fetch_add(&t->violations, 1) > 0)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    pthread_mutex_lock(&t->lock);
+    vsnprintf(t->first, sizeof t->first, fmt, ap);
+    pthread_mutex_unlock(&t->lock);
+    va_end(ap);
+}
+
+/* SETs every key in one store_run_each. Always: the call takes at most the
+ * timeout (and slack), no command is STORE_ERROR, every key of a master
+ * that is up is OK, a reply exactly for each OK. With down_known, keys of
+ * the down master are never OK. Returns how many commands were OK. */
+static int set_all(int n, char (*keys)[32], const bool *on_down, bool down_known, tally_t *t) {
     store_args_t cmds[64];
     redisReply *r[64];
     store_status_t each[64];
@@ -597,48 +619,90 @@ static int get_all(int n, char (*keys)[32], const bool *on_down, bool down_ok) {
     double t0 = now_ms();
     store_status_t st = store_run_each(n, cmds, r, each);
     double took = now_ms() - t0;
-    if (took > (TIMEOUT_MS + 200) * it_time_scale())
-        fail_msg("a call took %.0f ms, over the %d ms timeout", took, TIMEOUT_MS);
+    atomic_fetch_add(&t->calls, 1);
+    if (took > (TIMEOUT_MS + 500) * it_time_scale())
+        violation(t, "a call took %.0f ms, over the %d ms timeout", took, TIMEOUT_MS);
     int ok = 0;
     for (int i = 0; i < n; i++) {
         if (each[i] == STORE_ERROR)
-            fail_msg("%s: STORE_ERROR while a master is down (a 500, not a 503)", keys[i]);
-        if (on_down[i] && !down_ok && each[i] != STORE_UNAVAILABLE)
-            fail_msg("%s: status %d, its master is down", keys[i], each[i]);
-        if (!on_down[i] && each[i] != STORE_OK)
-            fail_msg("%s: status %d, its master is up", keys[i], each[i]);
-        assert_true((each[i] == STORE_OK) == (r[i] != NULL));
+            violation(t, "%s: STORE_ERROR (a 500, not a 503)", keys[i]);
+        else if (on_down[i] && down_known && each[i] != STORE_UNAVAILABLE)
+            violation(t, "%s: status %d, its master is down", keys[i], each[i]);
+        else if (!on_down[i] && each[i] != STORE_OK)
+            violation(t, "%s: status %d, its master is up", keys[i], each[i]);
+        if ((each[i] == STORE_OK) != (r[i] != NULL))
+            violation(t, "%s: a reply does not match its status", keys[i]);
         ok += each[i] == STORE_OK;
         store_args_free(&cmds[i]);
     }
-    assert_int_equal(st == STORE_OK, ok == n);
+    if ((st == STORE_OK) != (ok == n))
+        violation(t, "store_run_each answered %d with %d of %d OK", st, ok, n);
     store_replies_free(n, r);
     return ok;
 }
 
-static void master_stopped_then_restarted(void **state) {
+static void assert_clean(tally_t *t) {
+    if (atomic_load(&t->violations))
+        fail_msg("%d violations in %d calls; the first: %s", atomic_load(&t->violations),
+                 atomic_load(&t->calls), t->first);
+}
+
+enum { NKEYS = 60, LOADERS = 4 };
+
+/* The keys "down:N" and which of them the victim master serves. */
+typedef struct {
+    char keys[NKEYS][32];
+    bool on_down[NKEYS];
+    int victim, on;   /* the victim's index, and how many keys it serves */
+    atomic_int phase; /* UP, DOWN (killed), BACK (restarted) */
+    atomic_bool stop;
+    atomic_int recovered; /* loaders that saw every key OK after BACK */
+    tally_t tally;
+} load_t;
+
+enum { UP, DOWN, BACK };
+
+static void load_keys(load_t *l) {
+    memset(l, 0, sizeof *l);
+    pthread_mutex_init(&l->tally.lock, NULL);
+    l->victim = it_cluster_owner(&cl, slot_of("down:0"));
+    for (int i = 0; i < NKEYS; i++) {
+        snprintf(l->keys[i], sizeof l->keys[i], "down:%d", i);
+        l->on_down[i] = it_cluster_owner(&cl, slot_of(l->keys[i])) == l->victim;
+        l->on += l->on_down[i];
+    }
+    assert_true(l->on > 5 && l->on < NKEYS - 5);
+}
+
+static void *loader(void *arg) {
+    load_t *l = arg;
+    bool recovered = false;
+    while (!atomic_load(&l->stop)) {
+        int before = atomic_load(&l->phase);
+        int ok = set_all(NKEYS, l->keys, l->on_down, before == DOWN, &l->tally);
+        if (before == BACK && ok == NKEYS && !recovered) {
+            recovered = true;
+            atomic_fetch_add(&l->recovered, 1);
+        }
+        it_sleep_ms(5);
+    }
+    store_conn_close_thread();
+    return NULL;
+}
+
+static void master_stopped_under_load_then_restarted(void **state) {
     (void)state;
-    enum { N = 60 };
-    char keys[N][32];
-    bool on_down[N];
-    int victim = it_cluster_owner(&cl, slot_of("down:0")), on = 0;
-    for (int i = 0; i < N; i++) {
-        snprintf(keys[i], sizeof keys[i], "down:%d", i);
-        on_down[i] = it_cluster_owner(&cl, slot_of(keys[i])) == victim;
-        on += on_down[i];
-    }
-    assert_true(on > 5 && on < N - 5);
-    assert_int_equal(get_all(N, keys, on_down, true), N);
-    it_cluster_kill(&cl, victim);
+    static load_t l;
+    load_keys(&l);
+    assert_int_equal(set_all(NKEYS, l.keys, l.on_down, false, &l.tally), NKEYS);
+    pthread_t t[LOADERS];
+    for (int i = 0; i < LOADERS; i++)
+        assert_int_equal(pthread_create(&t[i], NULL, loader, &l), 0);
+    it_sleep_ms(200);
+    it_cluster_kill(&cl, l.victim);
+    atomic_store(&l.phase, DOWN);
     /* across the cluster noticing (PFAIL, then FAIL after the node timeout) */
-    double until = now_ms() + 2500 * it_time_scale();
-    int calls = 0;
-    while (now_ms() < until) {
-        assert_int_equal(get_all(N, keys, on_down, false), N - on);
-        calls++;
-        it_sleep_ms(20);
-    }
-    assert_true(calls > 10);
+    it_sleep_ms((int)(2500 * it_time_scale()));
     static store_cluster_info_t info;
     assert_int_equal(store_cluster_info(&info), STORE_UNAVAILABLE);
     assert_true(info.slots_down > 0);
@@ -655,15 +719,51 @@ static void master_stopped_then_restarted(void **state) {
     assert_int_equal(down, 1);
     assert_false(store_conn_up());
     /* back (empty: nothing was saved): the same store serves it again */
-    assert_true(it_cluster_restart(&cl, victim));
+    assert_true(it_cluster_restart(&cl, l.victim));
+    atomic_store(&l.phase, BACK);
     double t0 = now_ms();
-    while (get_all(N, keys, on_down, true) < N) {
-        if (now_ms() - t0 > 5000 * it_time_scale())
-            fail_msg("the restarted master's slots still fail after 5 s");
+    while (atomic_load(&l.recovered) < LOADERS && now_ms() - t0 < 5000 * it_time_scale())
         it_sleep_ms(20);
-    }
-    fprintf(stderr, "  restarted master served again after %.0f ms\n", now_ms() - t0);
+    double took = now_ms() - t0;
+    atomic_store(&l.stop, true);
+    for (int i = 0; i < LOADERS; i++)
+        pthread_join(t[i], NULL);
+    fprintf(stderr,
+            "  %d calls by %d threads; every thread served again %.0f ms after the restart\n",
+            atomic_load(&l.tally.calls), LOADERS, took);
+    assert_clean(&l.tally);
+    assert_int_equal(atomic_load(&l.recovered), LOADERS);
+    assert_true(atomic_load(&l.tally.calls) > 100);
     assert_true(it_cluster_wait(&cl, 20000));
+}
+
+static void *debug_sleep(void *arg) {
+    int node = *(int *)arg;
+    redisReply *r = it_cluster_node_cmd(&cl, node, "DEBUG SLEEP 0.9");
+    if (r)
+        freeReplyObject(r);
+    return NULL;
+}
+
+/* A stalled master (DEBUG SLEEP, shorter than the node timeout) costs its
+ * own commands a timeout each, no more, and the others nothing. */
+static void stalled_master_holds_only_its_commands(void **state) {
+    (void)state;
+    static load_t l;
+    load_keys(&l);
+    assert_int_equal(set_all(NKEYS, l.keys, l.on_down, false, &l.tally), NKEYS);
+    pthread_t t;
+    assert_int_equal(pthread_create(&t, NULL, debug_sleep, &l.victim), 0);
+    it_sleep_ms(100);
+    for (int i = 0; i < 2; i++) /* 300 ms each at most: both within the sleep */
+        assert_int_equal(set_all(NKEYS, l.keys, l.on_down, true, &l.tally), NKEYS - l.on);
+    pthread_join(t, NULL);
+    /* awake again: served at the latest when the fail-fast window has passed */
+    double t0 = now_ms();
+    while (set_all(NKEYS, l.keys, l.on_down, false, &l.tally) < NKEYS)
+        if (now_ms() - t0 > 1000 * it_time_scale())
+            fail_msg("the master that slept is still not used after 1 s");
+    assert_clean(&l.tally);
 }
 
 /* ---- three masters with a replica each ---- */
@@ -794,7 +894,8 @@ int main(void) {
         cmocka_unit_test_setup(ask_during_migration_leaves_the_map, flush_masters),
         cmocka_unit_test(health_shows_the_cluster),
         cmocka_unit_test(database_other_than_0_is_refused),
-        cmocka_unit_test_setup(master_stopped_then_restarted, flush_masters),
+        cmocka_unit_test_setup(stalled_master_holds_only_its_commands, flush_masters),
+        cmocka_unit_test_setup(master_stopped_under_load_then_restarted, flush_masters),
     };
     const struct CMUnitTest replicated[] = {
         cmocka_unit_test(failover_after_a_master_dies),
