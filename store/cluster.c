@@ -321,15 +321,7 @@ static void *watch(void *arg) {
     int64_t last = core_mono_ms();
     pthread_mutex_lock(&watch_lock);
     while (!stopping) {
-        int wait_ms = degraded() ? REFRESH_DOWN_MS : REFRESH_IDLE_MS;
-        struct timespec until;
-        clock_gettime(CLOCK_MONOTONIC, &until);
-        until.tv_sec += wait_ms / 1000;
-        until.tv_nsec += (long)(wait_ms % 1000) * 1000000;
-        if (until.tv_nsec >= 1000000000) {
-            until.tv_sec++;
-            until.tv_nsec -= 1000000000;
-        }
+        struct timespec until = core_mono_deadline(degraded() ? REFRESH_DOWN_MS : REFRESH_IDLE_MS);
         while (!stopping && !atomic_load(&wanted))
             if (pthread_cond_timedwait(&watch_cond, &watch_lock, &until) != 0)
                 break; /* the period is over */

@@ -91,15 +91,20 @@ redisContext *it_redis_connect(const it_redis_t *r) {
     return c;
 }
 
-redisReply *it_redis_cmd(const it_redis_t *r, const char *fmt, ...) {
+static redisReply *redis_vcmd(const it_redis_t *r, const char *fmt, va_list ap) {
     redisContext *c = it_redis_connect(r);
     if (!c)
         return NULL;
+    redisReply *reply = redisvCommand(c, fmt, ap);
+    redisFree(c);
+    return reply;
+}
+
+redisReply *it_redis_cmd(const it_redis_t *r, const char *fmt, ...) {
     va_list ap;
     va_start(ap, fmt);
-    redisReply *reply = redisvCommand(c, fmt, ap);
+    redisReply *reply = redis_vcmd(r, fmt, ap);
     va_end(ap);
-    redisFree(c);
     return reply;
 }
 
@@ -200,12 +205,14 @@ static const char *const cluster_args[] = {"--cluster-enabled",
                                            "no",
                                            NULL};
 
-static bool tcp_port_free(int port) {
+/* Whether op (bind: the port is free; connect: something listens) succeeds
+ * on 127.0.0.1:port. */
+static bool loopback(int port, int (*op)(int, const struct sockaddr *, socklen_t)) {
     int fd = socket(AF_INET, SOCK_STREAM, 0);
     struct sockaddr_in a = {.sin_family = AF_INET,
                             .sin_port = htons((uint16_t)port),
                             .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    bool ok = fd >= 0 && bind(fd, (struct sockaddr *)&a, sizeof a) == 0;
+    bool ok = fd >= 0 && op(fd, (struct sockaddr *)&a, sizeof a) == 0;
     if (fd >= 0)
         close(fd);
     return ok;
@@ -223,7 +230,7 @@ static int cluster_port(const it_cluster_t *c, int upto) {
         bool taken = false;
         for (int i = 0; i < upto && !taken; i++)
             taken = abs(c->nodes[i].port - p) == 10000 || c->nodes[i].port == p;
-        if (!taken && tcp_port_free(p) && tcp_port_free(p + 10000))
+        if (!taken && loopback(p, bind) && loopback(p + 10000, bind))
             return p;
     }
     return -1;
@@ -237,14 +244,10 @@ int it_cluster_node_at(const it_cluster_t *c, int port) {
 }
 
 redisReply *it_cluster_node_cmd(const it_cluster_t *c, int i, const char *fmt, ...) {
-    redisContext *ctx = it_redis_connect(&c->nodes[i]);
-    if (!ctx)
-        return NULL;
     va_list ap;
     va_start(ap, fmt);
-    redisReply *r = redisvCommand(ctx, fmt, ap);
+    redisReply *r = redis_vcmd(&c->nodes[i], fmt, ap);
     va_end(ap);
-    redisFree(ctx);
     return r;
 }
 
@@ -423,17 +426,6 @@ bool it_cluster_node_id(const it_cluster_t *c, int i, char out[41]) {
 
 /* ---- MongoDB ---- */
 
-static bool port_open(int port) {
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in a = {.sin_family = AF_INET,
-                            .sin_port = htons((uint16_t)port),
-                            .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    bool ok = fd >= 0 && connect(fd, (struct sockaddr *)&a, sizeof a) == 0;
-    if (fd >= 0)
-        close(fd);
-    return ok;
-}
-
 static bool mongo_launch(it_mongo_t *m) {
     const char *bin = getenv("MONGO_SERVER_BIN");
     if (!bin || !*bin) {
@@ -462,7 +454,7 @@ static bool mongo_launch(it_mongo_t *m) {
         m->pid = spawn(argv, NULL, log);
     }
     for (int i = 0; i < 500; i++) {
-        if (port_open(m->port))
+        if (loopback(m->port, connect))
             return true;
         if (waitpid(m->pid, NULL, WNOHANG) == m->pid) {
             m->pid = 0;

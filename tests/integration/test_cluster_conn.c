@@ -181,10 +181,13 @@ static int three_masters_with_replicas(void **state) {
     return cluster_setup(3, 1);
 }
 
-static int cluster_teardown(void **state) {
+/* Stops the store and whichever servers the group started. */
+static int servers_teardown(void **state) {
     (void)state;
     store_conn_shutdown();
     it_cluster_stop(&cl);
+    it_redis_stop(&plain);
+    memset(&plain, 0, sizeof plain);
     return it_global_teardown(NULL);
 }
 
@@ -649,7 +652,8 @@ static void assert_clean(tally_t *t) {
 
 enum { NKEYS = 60, LOADERS = 4 };
 
-/* The keys "down:N" and which of them the victim master serves. */
+/* The keys "down:N", which of them the victim master serves, and what
+ * callers saw. */
 typedef struct {
     char keys[NKEYS][32];
     bool on_down[NKEYS];
@@ -672,6 +676,7 @@ static void load_keys(load_t *l) {
         l->on += l->on_down[i];
     }
     assert_true(l->on > 5 && l->on < NKEYS - 5);
+    assert_int_equal(set_all(NKEYS, l->keys, l->on_down, false, &l->tally), NKEYS);
 }
 
 static void *loader(void *arg) {
@@ -694,7 +699,6 @@ static void master_stopped_under_load_then_restarted(void **state) {
     (void)state;
     static load_t l;
     load_keys(&l);
-    assert_int_equal(set_all(NKEYS, l.keys, l.on_down, false, &l.tally), NKEYS);
     pthread_t t[LOADERS];
     for (int i = 0; i < LOADERS; i++)
         assert_int_equal(pthread_create(&t[i], NULL, loader, &l), 0);
@@ -751,7 +755,6 @@ static void stalled_master_holds_only_its_commands(void **state) {
     (void)state;
     static load_t l;
     load_keys(&l);
-    assert_int_equal(set_all(NKEYS, l.keys, l.on_down, false, &l.tally), NKEYS);
     pthread_t t;
     assert_int_equal(pthread_create(&t, NULL, debug_sleep, &l.victim), 0);
     it_sleep_ms(100);
@@ -828,13 +831,6 @@ static int standalone_setup(void **state) {
     return 0;
 }
 
-static int standalone_teardown(void **state) {
-    (void)state;
-    store_conn_shutdown();
-    it_redis_stop(&plain);
-    return it_global_teardown(NULL);
-}
-
 static void standalone_server_is_one_node(void **state) {
     (void)state;
     assert_int_equal(store_conn_probe(NULL), STORE_OK);
@@ -904,11 +900,11 @@ int main(void) {
     const struct CMUnitTest standalone[] = {
         cmocka_unit_test(standalone_server_is_one_node),
     };
-    int failed = cmocka_run_group_tests_name("standalone", standalone, standalone_setup,
-                                             standalone_teardown);
+    int failed =
+        cmocka_run_group_tests_name("standalone", standalone, standalone_setup, servers_teardown);
     failed += cmocka_run_group_tests_name("cluster (3 masters)", cluster, three_masters,
-                                          cluster_teardown);
+                                          servers_teardown);
     failed += cmocka_run_group_tests_name("cluster (3 masters, 1 replica each)", replicated,
-                                          three_masters_with_replicas, cluster_teardown);
+                                          three_masters_with_replicas, servers_teardown);
     return failed;
 }
