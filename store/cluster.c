@@ -54,6 +54,7 @@ void store_cluster_configure(const core_redis_url_t *u, int t_ms) {
         atomic_store_explicit(&owner[s], -1, memory_order_relaxed);
     atomic_store(&mode, STORE_MODE_UNKNOWN);
     atomic_store(&last_good, -1);
+    atomic_store(&wanted, false);
     pthread_mutex_lock(&detect_lock);
     detect_retry_at = 0;
     detect_failed = false;
