@@ -97,7 +97,9 @@ void store_args_int(store_args_t *a, long long v) {
     store_args_add(a, p, n);
 }
 
-void store_args_keyname(store_args_t *a, const char *name, size_t len) {
+/* Copies a key name into the arena as the next argument; the first is the
+ * routing key. */
+static inline void add_key(store_args_t *a, const char *name, size_t len) {
     char *p = reserve(a, len);
     if (!p)
         return;
@@ -109,10 +111,12 @@ void store_args_keyname(store_args_t *a, const char *name, size_t len) {
     }
 }
 
+void store_args_keyname(store_args_t *a, const char *name, size_t len) { add_key(a, name, len); }
+
 void store_args_key(store_args_t *a, store_key_t k, const char *id) {
     char key[STORE_KEY_MAX];
     size_t n = store_key(key, k, id);
-    store_args_keyname(a, key, n);
+    add_key(a, key, n);
 }
 
 void store_args_route_as(store_args_t *a, const store_args_t *from) {

@@ -155,6 +155,10 @@ static bool may_try(node_t *n) {
 
 static void mark(int i, bool up, const char *why) {
     node_t *n = &nodes[i];
+    /* the usual case, a node that answers again: two loads, no locked write */
+    if (up && atomic_load_explicit(&n->state, memory_order_relaxed) == STORE_NODE_UP &&
+        atomic_load_explicit(&n->stalled_until, memory_order_relaxed) == 0)
+        return;
     atomic_store(&n->stalled_until, up ? 0 : core_mono_ms() + RETRY_MS);
     int old = atomic_exchange(&n->state, up ? STORE_NODE_UP : STORE_NODE_DOWN);
     if (!up) {
