@@ -62,6 +62,13 @@ int main(int argc, char **argv) {
 
     store_keys_set_prefix(cfg.key_prefix);
     store_conn_configure(&url, cfg.redis_timeout_ms);
+    /* a standalone server or a cluster: learnt now when Redis is up (else at
+     * first use); a cluster with a database number cannot work at all */
+    if (store_conn_probe(&err) == STORE_ERROR) {
+        fprintf(stderr, "REDIS_URL: %s\n", err);
+        config_free(&cfg);
+        return 2;
+    }
     /* every worker, plus the reaper and a margin */
     int mongo_clients = api_server_threads(&cfg) + 8;
     if (!mongo_init(cfg.mongodb_uri, cfg.mongodb_timeout_ms, mongo_clients, &err)) {
@@ -107,6 +114,7 @@ int main(int argc, char **argv) {
     api_server_drain(server, cfg.shutdown_delay_s, cfg.shutdown_grace_s);
     api_server_stop(server);
     store_reaper_stop();
+    store_conn_shutdown();
     mongo_shutdown();
     log_event(LOG_INFO, "stopped");
     log_sink_stop();

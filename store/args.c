@@ -19,6 +19,8 @@ void store_args_init(store_args_t *a) {
     a->lens = a->lens_inline;
     a->arena_used = 0;
     a->chunks = NULL;
+    a->route = NULL;
+    a->route_len = 0;
     a->oom = false;
 }
 
@@ -95,12 +97,29 @@ void store_args_int(store_args_t *a, long long v) {
     store_args_add(a, p, n);
 }
 
+/* Copies a key name into the arena as the next argument; the first is the
+ * routing key. */
+static inline void add_key(store_args_t *a, const char *name, size_t len) {
+    char *p = reserve(a, len);
+    if (!p)
+        return;
+    memcpy(p, name, len);
+    store_args_add(a, p, len);
+    if (!a->route) {
+        a->route = p;
+        a->route_len = len;
+    }
+}
+
+void store_args_keyname(store_args_t *a, const char *name, size_t len) { add_key(a, name, len); }
+
 void store_args_key(store_args_t *a, store_key_t k, const char *id) {
     char key[STORE_KEY_MAX];
     size_t n = store_key(key, k, id);
-    char *p = reserve(a, n);
-    if (!p)
-        return;
-    memcpy(p, key, n);
-    store_args_add(a, p, n);
+    add_key(a, key, n);
+}
+
+void store_args_route_as(store_args_t *a, const store_args_t *from) {
+    a->route = from->route;
+    a->route_len = from->route_len;
 }

@@ -1,4 +1,8 @@
-/* EVALSHA with an EVAL fallback; see script.h. */
+/* EVALSHA with an EVAL fallback; see script.h.
+ *
+ * In a cluster each node has its own script cache: EVALSHA goes to the node
+ * of the script's first key, and a NOSCRIPT from it is answered by EVAL,
+ * routed the same way, so the source reaches exactly the nodes that need it. */
 #include "script.h"
 
 #include <openssl/sha.h>
@@ -34,6 +38,7 @@ static store_status_t send(const char *verb, const char *body, int nkeys, store_
     store_args_str(&full, verb);
     store_args_str(&full, body);
     store_args_int(&full, nkeys);
+    store_args_route_as(&full, args); /* to the node of the script's first key */
     for (int i = 0; i < args->argc; i++)
         store_args_add(&full, args->argv[i], args->lens[i]);
     full.oom |= args->oom;

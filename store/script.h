@@ -3,6 +3,10 @@
  * trip. A script is declared once as a static store_script_t; it is sent by
  * EVALSHA, and its source only when Redis does not know it yet (first use, or
  * after a Redis restart emptied the script cache).
+ *
+ * In a Redis Cluster a script runs on the node of its first key (the routing
+ * key of args: add keys with store_args_key), and all its keys must share
+ * that key's hash slot.
  */
 #ifndef STORE_SCRIPT_H
 #define STORE_SCRIPT_H
