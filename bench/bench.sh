@@ -153,8 +153,8 @@ redis_counters() { # -> "commands reads name=calls ...", summed over the nodes
 # read(2) of a client's socket, so under 1 a request means requests shared
 # them), and its calls by command (INFO commandstats; commands a script
 # runs count there too).
-add_costs() { # json requests server-ticks redis-ticks client-seconds counters-before counters-after
-  awk -v o="$1" -v n="$2" -v s="$3" -v r="$4" -v c="$5" -v a="$6" -v b="$7" \
+add_costs() { # json requests server-ticks redis-ticks client-seconds counters-before counters-after busy-ticks
+  awk -v o="$1" -v n="$2" -v s="$3" -v r="$4" -v c="$5" -v a="$6" -v b="$7" -v busy="$8" \
     -v nodes="${#redis_nodes[@]}" -v hz="$(getconf CLK_TCK)" 'BEGIN {
     sub(/}$/, "", o)
     na = split(a, x, " "); nb = split(b, y, " ")
@@ -172,9 +172,13 @@ add_costs() { # json requests server-ticks redis-ticks client-seconds counters-b
     printf "%s, \"requests_counted\": %d", o, n
     if (s != "") printf ", \"server_us\": %.1f", n ? s * 1e6 / hz / n : 0
     printf ", \"redis_us\": %.1f, \"client_us\": %.1f", n ? r * 1e6 / hz / n : 0, n ? c * 1e6 / n : 0
+    # the rest of the CPU the machine spent meanwhile: other processes (the noise)
+    other = n ? (busy - s - r) * 1e6 / hz / n - c * 1e6 / n : 0
+    printf ", \"other_us\": %.1f", other < 0 ? 0 : other
     printf ", \"redis_cmds\": %.2f, \"redis_reads\": %.2f, \"redis_calls\": \"%s\"}\n",
       n ? (y[1] - x[1] - nodes) / n : 0, n ? (y[2] - x[2] - nodes) / n : 0, calls }'
 }
+busy_ticks() { awk '{ print $2 + $3 + $4 + $7 + $8 + $9; exit }' /proc/stat; } # all cores, not idle
 timed() { # command...: runs it, stdout to $tmp/out, its user+sys seconds to $tmp/cpu
   local TIMEFORMAT='%U %S'
   { time "$@" > "$tmp/out" 2> "$tmp/err" < /dev/null || true; } 2> "$tmp/time"
@@ -184,14 +188,16 @@ timed() { # command...: runs it, stdout to $tmp/out, its user+sys seconds to $tm
 # redisbench: each ends with a JSON line) and prints that line with its costs.
 # No SERVER_PID: there is no HTTP server (the driver talks to Redis).
 measure() {
-  local server=() s0="" s1="" r0 r1 c0 c1 out n
+  local server=() s0="" s1="" r0 r1 c0 c1 b0 b1 out n
   while [ "$1" != -- ]; do server+=("$1"); shift; done
   shift
   sleep 0.2 # the previous run's last requests finish (a 1 000-user page takes ms of Redis)
   c0=$(redis_counters)
   [ ${#server[@]} -eq 0 ] || s0=$(ticks "${server[@]}")
   r0=$(ticks "${redis_pids[@]}")
+  b0=$(busy_ticks)
   timed "$@"
+  b1=$(busy_ticks)
   r1=$(ticks "${redis_pids[@]}")
   [ ${#server[@]} -eq 0 ] || s1=$(ticks "${server[@]}")
   c1=$(redis_counters)
@@ -201,7 +207,7 @@ measure() {
     *) echo "bench: $1 printed no result; its errors:" >&2; tail -5 "$tmp/err" >&2; exit 1 ;;
   esac
   n=$(jget requests "$out"); [ -n "$n" ] || n=$(jget ops "$out")
-  add_costs "$out" "$n" "$([ -z "$s0" ] || echo $((s1 - s0)))" $((r1 - r0)) "$(cat "$tmp/cpu")" "$c0" "$c1"
+  add_costs "$out" "$n" "$([ -z "$s0" ] || echo $((s1 - s0)))" $((r1 - r0)) "$(cat "$tmp/cpu")" "$c0" "$c1" $((b1 - b0))
 }
 run_wrk() { # lua url [seconds]: the service under wrk
   measure "$svc" -- wrk -t"$wrk_threads" -c"$conns" -d"${3:-$run_s}s" -s "bench/lua/$1.lua" "$2"
@@ -492,7 +498,7 @@ bench_scenario() { # mode name
 # The targets of bench/README.md, from the median round.
 scenario_checks() { # mode name rtstate webdis nginx limit half-peak rounds
   local mode=$1 name=$2 out=$3 wd=$4 ng=$5 l1=$6 half=$7 all=$8 r t="$s_title [$mode]"
-  local costs="CPU us per request: service $(jget server_us "$out") + redis $(jget redis_us "$out") + wrk $(jget client_us "$out")"
+  local costs="CPU us per request: service $(jget server_us "$out") + redis $(jget redis_us "$out") + wrk $(jget client_us "$out") (other processes $(jget other_us "$out"))"
   if [ "$name" = livez ]; then
     livez_us[$mode]=$(jget server_us "$out")
     r=$(div "$(jget rps "$out")" "$(jget rps "$ng")")
@@ -503,7 +509,7 @@ scenario_checks() { # mode name rtstate webdis nginx limit half-peak rounds
   if [ -n "$wd" ]; then
     r=$(div "$(jget rps "$out")" "$(jget rps "$wd")")
     check "$t vs ${s_wd_title}" "$r x" ">= 1.20 x" "$(le 1.20 "$r" && echo 1 || echo 0)" \
-      "rounds: $all; webdis $(jget rps "$wd") req/s, CPU us per request: webdis $(jget server_us "$wd") + redis $(jget redis_us "$wd") + wrk $(jget client_us "$wd"); $costs"
+      "rounds: $all; webdis $(jget rps "$wd") req/s, CPU us per request: webdis $(jget server_us "$wd") + redis $(jget redis_us "$wd") + wrk $(jget client_us "$wd") (other processes $(jget other_us "$wd")); $costs"
     local rr=$(jget redis_us "$out") rw=$(jget redis_us "$wd")
     [ "$name" = image ] || check "$t: Redis CPU per request" "$rr us" "<= webdis's $rw us" \
       "$(le "$rr" "$rw" && echo 1 || echo 0)" \
@@ -664,14 +670,14 @@ table=$(awk -F'\t' -v depth="$depth" '
   function f(v, fmt) { return v == "" ? "-" : sprintf(fmt, v) }
   function line(who, o, rps0,   rps) {
     rps = j(o, "rps")
-    printf "  %-32s %8s %7s %7s %7s %6s %7s %7s %7s %6s %6s %9s\n", who, f(rps, "%.0f"),
+    printf "  %-32s %8s %7s %7s %7s %6s %7s %7s %7s %7s %6s %6s %9s\n", who, f(rps, "%.0f"),
       f(j(o, "p50_ms"), "%.3f"), f(j(o, "p99_ms"), "%.3f"), f(j(o, "p999_ms"), "%.3f"), f(j(o, "errors"), "%d"),
-      f(j(o, "server_us"), "%.1f"), f(j(o, "redis_us"), "%.1f"), f(j(o, "client_us"), "%.1f"),
+      f(j(o, "server_us"), "%.1f"), f(j(o, "redis_us"), "%.1f"), f(j(o, "client_us"), "%.1f"), f(j(o, "other_us"), "%.1f"),
       f(j(o, "redis_cmds"), "%.2f"), f(j(o, "redis_reads"), "%.2f"),
       (rps0 != "" && rps > 0) ? sprintf("%.2f", rps0 / rps) : "-"
   }
   BEGIN {
-    printf "  %-32s %8s %7s %7s %7s %6s %7s %7s %7s %6s %6s %9s\n", "scenario [redis] / who", "req/s", "p50 ms", "p99 ms", "p99.9", "errors", "srv us", "rds us", "gen us", "cmd/rq", "rd/rq", "rtstate x"
+    printf "  %-32s %8s %7s %7s %7s %6s %7s %7s %7s %7s %6s %6s %9s\n", "scenario [redis] / who", "req/s", "p50 ms", "p99 ms", "p99.9", "errors", "srv us", "rds us", "gen us", "oth us", "cmd/rq", "rd/rq", "rtstate x"
   }
   {
     print $1 " [" $2 "]"
@@ -690,8 +696,9 @@ echo "rtstate x: the service's req/s over that row's. limit: the cheapest plain 
 endpoint's answer (bench/README.md), run by bench/redisbench over the service's $threads connections with one
 request's commands in flight on each, and with $depth. webdis: $threads threads, $webdis_pool Redis connection(s)
 each, the same keys. srv, rds, gen us: CPU time per request of the HTTP server (the service, webdis or nginx),
-redis-server and the load generator (wrk, httpseq or the driver), which share the $(nproc) cores. cmd/rq, rd/rq:
-Redis's commands and reads (INFO stats) per request; a read under 1 means requests shared one."
+redis-server and the load generator (wrk, httpseq or the driver), which share the $(nproc) cores; oth us: the
+CPU every other process spent meanwhile, per request (other sessions' load: it lowers that line). cmd/rq,
+rd/rq: Redis's commands and reads (INFO stats) per request; a read under 1 means requests shared one."
 echo
 awk -F'\t' '{ printf "%-5s %-58s %-34s target %s\n      %s\n", $4, $1, $2, $3, $5 }' "$checks"
 echo
