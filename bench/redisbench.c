@@ -154,7 +154,7 @@ static const char *const presence_fields[] = {"status", "device_id", "last_seen"
 static void zadd_seen(redisContext *ctx, const op_t *op) {
     cmd_t c;
     cmd_start(&c, "ZADD");
-    arg_key(&c, KEY_CLIENTS_LAST_SEEN, NULL);
+    arg_key(&c, KEY_CLIENTS_LAST_SEEN, op->id); /* an index: the id's part of it, if split */
     arg_str(&c, "XX");
     arg_str(&c, "CH");
     arg_fmt(&c, "%lld", op->ms);
@@ -242,7 +242,7 @@ static int send_phase(redisContext *ctx, op_t *op, int phase) {
         arg_str(&c, op->now);
         send_cmd(ctx, &c);
         cmd_start(&c, "HINCRBY");
-        arg_key(&c, KEY_STATS, NULL);
+        arg_key(&c, KEY_STATS, op->id);
         arg_str(&c, "total_frames");
         arg_str(&c, "1");
         send_cmd(ctx, &c);
