@@ -61,6 +61,16 @@ $(BUILD)/tests/integration/%: tests/integration/%.c $(IT_LIB) $(BUILD)/core/base
 # test_reads walks the route table itself (api_routes[]), so it links the service's code.
 $(BUILD)/tests/integration/test_reads: $(LIB_OBJ)
 
+# The connection layer against a real Redis Cluster links that layer alone,
+# not the service (whose store modules still run scripts over several slots).
+CLUSTER_IT_OBJ := $(patsubst %,$(BUILD)/store/%.o,conn cluster link args reply script keys) \
+                  $(patsubst %.c,$(BUILD)/%.o,$(CORE_SRC))
+$(BUILD)/tests/integration/test_cluster_conn: tests/integration/test_cluster_conn.c $(IT_LIB) \
+                                              $(CLUSTER_IT_OBJ)
+	@mkdir -p $(dir $@)
+	@echo "  LINK  $@"
+	@$(CC) $(CFLAGS) -o $@ $(filter %.c %.o,$^) $(LDLIBS) $(TESTLIBS)
+
 # Runs the service with its own Redis and MongoDB-compatible server unless
 # REDIS_URL and MONGODB_URI point at existing ones.
 run:

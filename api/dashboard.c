@@ -21,7 +21,7 @@ static const char csp[] =
     "connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; "
     "form-action 'self'";
 
-static struct MHD_Response *page;
+static api_shared_t *page;
 static pthread_once_t once = PTHREAD_ONCE_INIT;
 
 static void make_page(void) {
@@ -30,8 +30,8 @@ static void make_page(void) {
     if (!page)
         return;
     /* before first use: a shared response is never modified once queued */
-    MHD_add_response_header(page, "Content-Security-Policy", csp);
-    MHD_add_response_header(page, "Referrer-Policy", "no-referrer");
+    api_shared_header(page, "Content-Security-Policy", csp);
+    api_shared_header(page, "Referrer-Policy", "no-referrer");
 }
 
 void api_dashboard_get(api_req_t *r) {

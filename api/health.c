@@ -16,7 +16,7 @@
 #include "problem.h"
 #include "server.h"
 
-static struct MHD_Response *livez;
+static api_shared_t *livez;
 static pthread_once_t livez_once = PTHREAD_ONCE_INIT;
 
 static void make_livez(void) {

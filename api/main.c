@@ -36,7 +36,7 @@ static int migrate_keys(const config_t *cfg) {
     if (st != STORE_OK)
         fprintf(stderr, "migrate-keys: %s%s\n",
                 why ? why : "stopped: ", why ? "" : store_status_name(st));
-    store_conn_close_thread();
+    store_conn_shutdown();
     return st == STORE_OK ? 0 : 1;
 }
 
@@ -82,6 +82,13 @@ int main(int argc, char **argv) {
 
     store_keys_set_prefix(cfg.key_prefix);
     store_conn_configure(&url, cfg.redis_timeout_ms);
+    /* a standalone server or a cluster: learnt now when Redis is up (else at
+     * first use); a cluster with a database number cannot work at all */
+    if (store_conn_probe(&err) == STORE_ERROR) {
+        fprintf(stderr, "REDIS_URL: %s\n", err);
+        config_free(&cfg);
+        return 2;
+    }
     if (cfg.migrate_keys) {
         int rc = migrate_keys(&cfg);
         log_sink_stop();
@@ -133,6 +140,7 @@ int main(int argc, char **argv) {
     api_server_drain(server, cfg.shutdown_delay_s, cfg.shutdown_grace_s);
     api_server_stop(server);
     store_reaper_stop();
+    store_conn_shutdown();
     mongo_shutdown();
     log_event(LOG_INFO, "stopped");
     log_sink_stop();

@@ -172,18 +172,25 @@ bool api_query_bbox(api_req_t *r, bool *has, double *min_lon, double *min_lat, d
     return true;
 }
 
+struct api_shared {
+    struct MHD_Response *resp;
+    const void *body;
+    size_t len;
+};
+
 void api_reply(api_req_t *r, unsigned status, struct MHD_Response *resp) {
     if (r->resp && !r->resp_shared) /* a second reply replaces the first */
         MHD_destroy_response(r->resp);
     r->resp = resp;
-    r->resp_shared = false;
+    r->resp_shared = NULL;
     r->status = status;
     r->resp_bytes = 0;
 }
 
-void api_reply_shared(api_req_t *r, unsigned status, struct MHD_Response *resp) {
-    api_reply(r, status, resp);
-    r->resp_shared = true;
+void api_reply_shared(api_req_t *r, unsigned status, const api_shared_t *shared) {
+    api_reply(r, status, shared->resp);
+    r->resp_shared = shared;
+    r->resp_bytes = shared->len;
 }
 
 void api_common_headers(struct MHD_Response *resp) {
@@ -193,14 +200,57 @@ void api_common_headers(struct MHD_Response *resp) {
         MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
 }
 
-struct MHD_Response *api_shared_response(const char *content_type, const void *body, size_t len) {
-    struct MHD_Response *resp =
-        MHD_create_response_from_buffer(len, (void *)body, MHD_RESPMEM_PERSISTENT);
-    if (resp) {
-        MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, content_type);
-        api_common_headers(resp);
+api_shared_t *api_shared_response(const char *content_type, const void *body, size_t len) {
+    api_shared_t *s = malloc(sizeof *s);
+    if (!s)
+        return NULL;
+    *s = (api_shared_t){
+        .resp = MHD_create_response_from_buffer(len, (void *)body, MHD_RESPMEM_PERSISTENT),
+        .body = body,
+        .len = len};
+    if (!s->resp) {
+        free(s);
+        return NULL;
     }
-    return resp;
+    MHD_add_response_header(s->resp, MHD_HTTP_HEADER_CONTENT_TYPE, content_type);
+    api_common_headers(s->resp);
+    return s;
+}
+
+void api_shared_header(api_shared_t *shared, const char *name, const char *value) {
+    MHD_add_response_header(shared->resp, name, value);
+}
+
+typedef struct {
+    struct MHD_Response *to;
+    bool failed;
+} copy_t;
+
+static enum MHD_Result copy_header(void *cls, enum MHD_ValueKind kind, const char *name,
+                                   const char *value) {
+    (void)kind;
+    copy_t *c = cls;
+    c->failed = MHD_add_response_header(c->to, name, value) != MHD_YES;
+    return c->failed ? MHD_NO : MHD_YES;
+}
+
+bool api_reply_unshare(api_req_t *r) {
+    const api_shared_t *s = r->resp_shared;
+    if (!s)
+        return true;
+    struct MHD_Response *own =
+        MHD_create_response_from_buffer(s->len, (void *)s->body, MHD_RESPMEM_PERSISTENT);
+    if (!own)
+        return false;
+    copy_t c = {own, false};
+    MHD_get_response_headers(s->resp, copy_header, &c);
+    if (c.failed) {
+        MHD_destroy_response(own);
+        return false;
+    }
+    api_reply(r, r->status, own);
+    r->resp_bytes = s->len;
+    return true;
 }
 
 void api_reply_data(api_req_t *r, unsigned status, const char *content_type, const void *data,

@@ -19,6 +19,10 @@
 #include "../core/jsonout.h"
 #include "router.h"
 
+/* A response made once, with a static body, and reused by every request that
+ * answers with it (libmicrohttpd reference-counts it). */
+typedef struct api_shared api_shared_t;
+
 struct api_req {
     struct MHD_Connection *conn;
     struct timespec started;
@@ -37,8 +41,8 @@ struct api_req {
     size_t body_expected; /* Content-Length, once checked against body_limit */
     bool body_too_large;
 
-    struct MHD_Response *resp; /* owned until queued, unless resp_shared */
-    bool resp_shared;          /* a response made once and reused: never modified */
+    struct MHD_Response *resp;       /* owned until queued, unless resp_shared */
+    const api_shared_t *resp_shared; /* the response made once that resp is: never modified */
     unsigned status;
     size_t resp_bytes; /* body size, for the request log */
 };
@@ -120,12 +124,22 @@ void api_reply_data(api_req_t *r, unsigned status, const char *content_type, con
 void api_reply_empty(api_req_t *r, unsigned status);
 
 /* Replies with a response built once by api_shared_response and reused by
- * every request (libmicrohttpd reference-counts it). */
-void api_reply_shared(api_req_t *r, unsigned status, struct MHD_Response *resp);
+ * every request. */
+void api_reply_shared(api_req_t *r, unsigned status, const api_shared_t *shared);
 
-/* Builds a reusable response with a static body, carrying the headers every
- * reply carries (the server adds nothing to a shared response). */
-struct MHD_Response *api_shared_response(const char *content_type, const void *body, size_t len);
+/* Builds a reusable response with a static body (which must outlive it),
+ * carrying the headers every reply carries; the server adds nothing to it.
+ * NULL when out of memory. Lives as long as the process. */
+api_shared_t *api_shared_response(const char *content_type, const void *body, size_t len);
+
+/* Adds a header to a shared response; only before its first use. */
+void api_shared_header(api_shared_t *shared, const char *name, const char *value);
+
+/* Replaces r's shared reply with a response of r's own, with the same status,
+ * the same static body (not copied) and the same headers, so that headers of
+ * this request can be added to it. False, changing nothing, when out of
+ * memory. */
+bool api_reply_unshare(api_req_t *r);
 
 /* Adds the headers every reply carries, unless already there. */
 void api_common_headers(struct MHD_Response *resp);

@@ -1,13 +1,23 @@
 /*
  * libmicrohttpd glue. The access handler is called several times per
- * request: first with the headers (route, size checks), then with each piece
- * of the body, then once more with nothing left, when the handler runs.
- * Early rejections (404, 405, 413 by Content-Length) are answered on the
- * first call, before any body is read.
+ * request: first with the headers (framing, route, size checks), then with
+ * each piece of the body, then once more with nothing left, when the handler
+ * runs. Early rejections (400 for ambiguous framing, 414, 404, 405, 401, 413
+ * by Content-Length) are answered on the first call, before any body is
+ * read, and libmicrohttpd then closes the connection.
+ *
+ * Strict HTTP/1.1 framing (RFC 9112 section 6): a request whose body length
+ * is in doubt (Content-Length twice, even with equal values; Content-Length
+ * with Transfer-Encoding; a Transfer-Encoding other than one "chunked") is
+ * refused 400 and its connection closed, so that nothing a lax proxy in front
+ * reads differently can be taken for a second request.
  *
  * Paths are decoded by our own unescape callback: %00 and %2F are never
  * decoded, so no NUL can cut a path or query value short behind the router's
  * back, and an encoded slash cannot split a path segment in two.
+ *
+ * Every reply goes out through send_reply, the one place that adds the
+ * headers every reply carries: X-Request-Id, Allow, and CORS (cors.c).
  */
 #define _GNU_SOURCE
 #include "server.h"
@@ -30,6 +40,7 @@
 #include "../core/timefmt.h"
 #include "../store/conn.h"
 #include "auth.h"
+#include "conn.h"
 #include "cors.h"
 #include "metrics.h"
 #include "problem.h"
@@ -39,7 +50,13 @@ struct api_server {
     struct MHD_Daemon *daemon;
     const api_route_t *routes;
     size_t nroutes;
+    size_t max_target; /* bytes of request target (path and query) */
+    size_t max_args;   /* query arguments */
 };
+
+/* Query arguments a request may carry (fewer with a small MAX_HEADER_BYTES:
+ * see target_limits). */
+#define MAX_QUERY_ARGS 64
 
 static const config_t *config;
 static int64_t started_ms;
@@ -83,6 +100,84 @@ static size_t unescape(void *cls, struct MHD_Connection *c, char *s) {
     return (size_t)(w - s);
 }
 
+/*
+ * libmicrohttpd 0.9.75 splits the query into arguments in the connection's
+ * memory pool (MAX_HEADER_BYTES) before the handler runs, and when the pool
+ * runs out it drops the 431 it meant to send: the client hears nothing until
+ * IDLE_TIMEOUT_S. So a request target with a query is measured first, here:
+ * one longer than max_target, or with more than max_args arguments, is cut
+ * at its '?' and answered 414 by the handler. libmicrohttpd passes us the
+ * target in its own buffer, after finding the '?' and before parsing what
+ * follows, so the cut leaves it no argument to parse. The limits keep what
+ * it parses within the half of the pool that is free when it does.
+ */
+static char target_refused; /* the context left for such a request */
+
+static void *on_request_line(void *cls, const char *uri, struct MHD_Connection *c) {
+    (void)c;
+    const api_server_t *s = cls;
+    if (!uri)
+        return NULL;
+    size_t len = strlen(uri), args = 0;
+    char *query = memchr(uri, '?', len); /* libmicrohttpd's buffer: see above */
+    if (!query)
+        return NULL; /* a long path costs no arguments; the router refuses it */
+    for (const char *p = query; p && args <= s->max_args; p = strchr(p + 1, '&'))
+        args++;
+    if (len <= s->max_target && args <= s->max_args)
+        return NULL;
+    query[1] = '\0';
+    return &target_refused;
+}
+
+/* Request target limits for a connection memory pool of pool bytes: a target
+ * of at most a quarter of the pool leaves the request line within the half
+ * libmicrohttpd first reads into, so the other half is free when arguments
+ * are parsed, and each argument takes 64 bytes of it at most. */
+static void target_limits(api_server_t *s, size_t pool) {
+    s->max_target = pool / 4;
+    s->max_args = pool / 2 / 64 < MAX_QUERY_ARGS ? pool / 2 / 64 : MAX_QUERY_ARGS;
+}
+
+/* How the request says its body is framed: each header counted. */
+typedef struct {
+    int content_length, transfer_encoding;
+    const char *length, *encoding; /* the last value of each */
+} framing_t;
+
+static enum MHD_Result count_framing(void *cls, enum MHD_ValueKind kind, const char *key,
+                                     const char *value) {
+    (void)kind;
+    framing_t *f = cls;
+    if ((key[0] | 0x20) == 'c' && strcasecmp(key, MHD_HTTP_HEADER_CONTENT_LENGTH) == 0) {
+        f->content_length++;
+        f->length = value;
+    } else if ((key[0] | 0x20) == 't' && strcasecmp(key, MHD_HTTP_HEADER_TRANSFER_ENCODING) == 0) {
+        f->transfer_encoding++;
+        f->encoding = value;
+    }
+    return MHD_YES;
+}
+
+/* RFC 9112 section 6.3: refuses (400) a request whose body length is in
+ * doubt. Returns the Content-Length value (NULL when none) through *length. */
+static bool framing_ok(api_req_t *r, const char **length) {
+    framing_t f = {0};
+    MHD_get_connection_values(r->conn, MHD_HEADER_KIND, count_framing, &f);
+    *length = f.length;
+    const char *why = NULL;
+    if (f.content_length && f.transfer_encoding)
+        why = "Content-Length and Transfer-Encoding together";
+    else if (f.content_length > 1)
+        why = "more than one Content-Length";
+    else if (f.transfer_encoding > 1 || (f.encoding && strcasecmp(f.encoding, "chunked") != 0))
+        why = "a Transfer-Encoding other than one 'chunked'";
+    if (!why)
+        return true;
+    api_problem(r, 400, "the length of the body is ambiguous: %s (RFC 9112, section 6.3)", why);
+    return false;
+}
+
 /* The largest body the route accepts for this request's Content-Type. */
 static size_t body_limit(const api_req_t *r) {
     if (r->route && r->route->body == API_BODY_BATCH)
@@ -100,8 +195,17 @@ static void too_large(api_req_t *r) {
                 r->body_limit);
 }
 
+/* A body announced larger than the route accepts is answered 413 at once
+ * only when the client waits for that answer before sending it (Expect:
+ * 100-continue) or when it is larger than this: the answer then closes the
+ * connection with the body unread, and the client's kernel, reset, may drop
+ * the 413 before the client reads it. Up to this size the body is read and
+ * dropped, and the client reliably gets its 413 at the end. */
+#define DRAIN_MAX (16ULL << 20)
+
 /* First call: route the request and make the checks that need no body. */
-static void begin(api_req_t *r, const api_server_t *s, const char *url, const char *method) {
+static void begin(api_req_t *r, const api_server_t *s, const char *url, const char *method,
+                  bool target_ok) {
     clock_gettime(CLOCK_MONOTONIC, &r->started);
     api_metrics_begin();
     r->method = api_method_parse(method);
@@ -116,6 +220,16 @@ static void begin(api_req_t *r, const api_server_t *s, const char *url, const ch
         api_problem(r, 500, "out of memory");
         return;
     }
+    const char *cl;
+    if (!framing_ok(r, &cl))
+        return;
+    if (!target_ok) {
+        api_problem(r, 414,
+                    "a request target with a query may be %zu bytes long and have %zu "
+                    "arguments at most",
+                    s->max_target, s->max_args);
+        return;
+    }
     api_match_t m;
     api_match_status_t ms = api_router_match(s->routes, s->nroutes, r->method, r->path, &m);
     r->allowed = m.allowed;
@@ -124,9 +238,8 @@ static void begin(api_req_t *r, const api_server_t *s, const char *url, const ch
         api_problem(r, 404, "no resource at this path");
         return;
     }
-    if (r->method == API_OPTIONS) {
-        if (!api_cors_preflight(r))
-            api_reply_empty(r, 204);
+    if (r->method == API_OPTIONS) { /* CORS preflights too: send_reply adds their headers */
+        api_reply_empty(r, 204);
         return;
     }
     if (ms == API_MATCH_BAD_METHOD) {
@@ -139,12 +252,13 @@ static void begin(api_req_t *r, const api_server_t *s, const char *url, const ch
     if (!api_auth_check(r))
         return;
     r->body_limit = body_limit(r);
-    const char *cl = api_header(r, MHD_HTTP_HEADER_CONTENT_LENGTH);
     unsigned long long announced = cl ? strtoull(cl, NULL, 10) : 0;
-    if (announced > r->body_limit)
-        too_large(r);
-    else
+    if (announced <= r->body_limit)
         r->body_expected = (size_t)announced;
+    else if (announced <= DRAIN_MAX && !api_header(r, MHD_HTTP_HEADER_EXPECT))
+        r->body_too_large = true; /* read and dropped; the 413 comes at its end */
+    else
+        too_large(r);
 }
 
 #define BODY_PREALLOC (64 * 1024)
@@ -186,21 +300,28 @@ static void take_body(api_req_t *r, const char *data, size_t n) {
     r->body[r->body_len] = '\0';
 }
 
+/* The headers every reply carries, added once, here and nowhere else. A
+ * shared reply is left as it was built, unless CORS headers (which depend on
+ * the request) are due: it is then replaced by a copy of its own. */
+static void decorate(api_req_t *r) {
+    if (r->resp_shared && (!api_cors_enabled() || !api_reply_unshare(r)))
+        return;
+    api_common_headers(r->resp);
+    MHD_add_response_header(r->resp, "X-Request-Id", r->request_id);
+    if (r->status == 405 || r->method == API_OPTIONS) {
+        char allow[96];
+        api_methods_format(r->allowed, allow, sizeof allow);
+        MHD_add_response_header(r->resp, MHD_HTTP_HEADER_ALLOW, allow);
+    }
+    api_cors_decorate(r);
+}
+
 static enum MHD_Result send_reply(api_req_t *r) {
     if (!r->resp)
         api_problem(r, 500, "the handler produced no response");
     if (!r->resp)
         return MHD_NO; /* not even a problem could be built: drop the connection */
-    if (!r->resp_shared) {
-        api_common_headers(r->resp);
-        MHD_add_response_header(r->resp, "X-Request-Id", r->request_id);
-        api_cors_decorate(r);
-    }
-    if (!r->resp_shared && (r->status == 405 || r->method == API_OPTIONS)) {
-        char allow[96];
-        api_methods_format(r->allowed, allow, sizeof allow);
-        MHD_add_response_header(r->resp, MHD_HTTP_HEADER_ALLOW, allow);
-    }
+    decorate(r);
     enum MHD_Result ret = MHD_queue_response(r->conn, r->status, r->resp);
     if (!r->resp_shared)
         MHD_destroy_response(r->resp);
@@ -213,13 +334,16 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
                                   size_t *upload_size, void **con_cls) {
     (void)version;
     api_req_t *r = *con_cls;
-    if (!r) {
+    if (!r || r == (void *)&target_refused) {
+        bool target_ok = !r;
+        api_conn_head_done(
+            MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT)->socket_context);
         r = calloc(1, sizeof *r);
+        *con_cls = r;
         if (!r)
             return MHD_NO;
-        *con_cls = r;
         r->conn = c;
-        begin(r, cls, url, method);
+        begin(r, cls, url, method, target_ok);
         return r->resp ? send_reply(r) : MHD_YES;
     }
     if (*upload_size) {
@@ -240,10 +364,15 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
                          enum MHD_RequestTerminationCode toe) {
     (void)cls;
     api_req_t *r = *con_cls;
-    if (!r)
-        return;
+    *con_cls = NULL;
+    if (!r || r == (void *)&target_refused)
+        return; /* libmicrohttpd answered it before the handler saw it */
     struct timespec now;
     clock_gettime(CLOCK_MONOTONIC, &now);
+    api_conn_t *conn =
+        MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT)->socket_context;
+    if (toe == MHD_REQUEST_TERMINATED_COMPLETED_OK)
+        api_conn_answered(conn, (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000);
     double secs =
         (double)(now.tv_sec - r->started.tv_sec) + (double)(now.tv_nsec - r->started.tv_nsec) / 1e9;
     /* status 0: the client went away before an answer was sent */
@@ -251,9 +380,7 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
     const api_route_t *label = r->route ? r->route : r->path_route;
     api_metrics_end(label, r->method, status, secs);
     if (log_enabled(LOG_INFO)) {
-        const union MHD_ConnectionInfo *ci =
-            MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
-        const char *remote = ci && ci->socket_context ? ci->socket_context : "-";
+        const char *remote = api_conn_remote(conn);
         log_request(&(log_request_t){.request_id = r->request_id,
                                      .method = r->method_name,
                                      .route = label ? label->pattern : "unmatched",
@@ -267,33 +394,17 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
     free(r->body);
     free(r->path);
     free(r);
-    *con_cls = NULL;
 }
 
-/* The peer's address, formatted once per connection for the request log
- * (inet_ntop per request was 7 % of a heartbeat's instructions). */
 static void on_connection(void *cls, struct MHD_Connection *c, void **socket_context,
                           enum MHD_ConnectionNotificationCode code) {
     (void)cls;
-    if (code == MHD_CONNECTION_NOTIFY_CLOSED) {
-        free(*socket_context);
+    if (code == MHD_CONNECTION_NOTIFY_STARTED) {
+        *socket_context = api_conn_open(c);
+    } else {
+        api_conn_close(*socket_context);
         *socket_context = NULL;
-        return;
     }
-    char *remote = malloc(INET6_ADDRSTRLEN);
-    if (!remote)
-        return; /* logged as "-" */
-    snprintf(remote, INET6_ADDRSTRLEN, "-");
-    const union MHD_ConnectionInfo *ci =
-        MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
-    const struct sockaddr *sa = ci ? ci->client_addr : NULL;
-    if (sa && sa->sa_family == AF_INET)
-        inet_ntop(AF_INET, &((const struct sockaddr_in *)(const void *)sa)->sin_addr, remote,
-                  INET6_ADDRSTRLEN);
-    else if (sa && sa->sa_family == AF_INET6)
-        inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr, remote,
-                  INET6_ADDRSTRLEN);
-    *socket_context = remote;
 }
 
 static void on_mhd_log(void *cls, const char *fmt, va_list ap) {
@@ -322,6 +433,12 @@ api_server_t *api_server_start(const config_t *cfg, const api_route_t *routes, s
     }
     s->routes = routes;
     s->nroutes = nroutes;
+    target_limits(s, (size_t)cfg->max_header_bytes);
+    if (!api_conn_watch_start(cfg->header_timeout_s)) {
+        freeaddrinfo(ai);
+        free(s);
+        return NULL;
+    }
     /* ITC lets the daemon stop listening while it finishes what it has (drain) */
     unsigned flags =
         MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG | MHD_USE_ITC;
@@ -331,8 +448,9 @@ api_server_t *api_server_start(const config_t *cfg, const api_route_t *routes, s
     s->daemon = MHD_start_daemon(
         flags, 0, NULL, NULL, on_request, s, MHD_OPTION_SOCK_ADDR, ai->ai_addr,
         MHD_OPTION_THREAD_POOL_SIZE, (unsigned)threads, MHD_OPTION_NOTIFY_COMPLETED, on_completed,
-        NULL, MHD_OPTION_NOTIFY_CONNECTION, on_connection, NULL, MHD_OPTION_UNESCAPE_CALLBACK,
-        unescape, NULL, MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, NULL, MHD_OPTION_CONNECTION_TIMEOUT,
+        NULL, MHD_OPTION_NOTIFY_CONNECTION, on_connection, NULL, MHD_OPTION_URI_LOG_CALLBACK,
+        on_request_line, s, MHD_OPTION_UNESCAPE_CALLBACK, unescape, NULL,
+        MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, NULL, MHD_OPTION_CONNECTION_TIMEOUT,
         (unsigned)cfg->idle_timeout_s, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
         (size_t)cfg->max_header_bytes, MHD_OPTION_CONNECTION_LIMIT, (unsigned)cfg->max_connections,
         MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)cfg->max_connections_per_ip, MHD_OPTION_END);
@@ -340,6 +458,7 @@ api_server_t *api_server_start(const config_t *cfg, const api_route_t *routes, s
     if (!s->daemon) {
         log_event(LOG_ERROR, "cannot listen on %s:%d (in use, or not permitted)", cfg->bind,
                   cfg->port);
+        api_conn_watch_stop();
         free(s);
         return NULL;
     }
@@ -376,6 +495,7 @@ void api_server_drain(api_server_t *s, int delay_s, int grace_s) {
 void api_server_stop(api_server_t *s) {
     if (!s)
         return;
+    api_conn_watch_stop();
     MHD_stop_daemon(s->daemon);
     free(s);
 }

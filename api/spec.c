@@ -7,7 +7,7 @@
 /* The Makefile rebuilds this object when openapi.yaml changes. */
 API_EMBED(rtstate_openapi, "openapi.yaml");
 
-static struct MHD_Response *spec;
+static api_shared_t *spec;
 static pthread_once_t once = PTHREAD_ONCE_INIT;
 
 static void make_spec(void) {

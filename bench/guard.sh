@@ -59,7 +59,7 @@ started=$(date +%s%N)
 env PORT="$hport" BIND=127.0.0.1 REDIS_URL="redis://127.0.0.1:$rport/0" THREADS=1 \
   REDIS_TIMEOUT_MS=10000 CLEANUP_INTERVAL_MS=3600000 CLIENT_TIMEOUT_MS=86400000 \
   valgrind --tool=callgrind --callgrind-out-file="$tmp/callgrind.out" \
-  --toggle-collect='on_request' --toggle-collect='on_completed' --toggle-collect='unescape' \
+  --toggle-collect='on_request' --toggle-collect='on_completed' --toggle-collect='unescape' --toggle-collect='on_request_line' \
   "$bin" > "$tmp/service.log" 2>&1 &
 spid=$!
 # Connections refused before it listens never reach a handler: exactly one

@@ -1,23 +1,35 @@
 /*
- * The limit each Redis-backed endpoint is measured against: the very Redis
- * commands that endpoint sends (EVALSHA of the store's own script source,
- * copied from the store sources at build time by bench/extract-scripts.awk, with the
- * same keys and arguments), run bare over C connections, each keeping
- * DEPTH commands in flight (DEPTH 1: the service's shape, one command per
- * connection at a time; more: pipelined, the Redis-side ceiling).
+ * The limit each Redis-backed endpoint is measured against: the cheapest
+ * plain Redis commands that give the endpoint's answer (no script of the
+ * store's), on the keys the service writes (named by the store's own key
+ * builder, store/keys.c, linked in), run bare over C connections, each
+ * keeping DEPTH requests' commands in flight (DEPTH 1: one request at a
+ * time per connection; more: pipelined, the Redis-side ceiling).
  *
  *   redisbench [-s SOCK | -p PORT] [-c CONNS] [-d DEPTH] [-t SECONDS] [-n IDS]
  *              [-z FRAME_BYTES] [-l LIMIT] SCENARIO
- *   scenarios: heartbeat client image put presence stats ping
  *   redisbench [-s SOCK | -p PORT] [-a AGE_MS] load-clients PREFIX FIRST COUNT
+ *   redisbench keys KIND PREFIX FIRST COUNT     one key name a line (KIND: client,
+ *                                               image, presence), for the bench's URLs
+ *
+ * One request's commands, by scenario (bench/README.md says why each is the floor):
+ *   heartbeat  ZADD clients:last_seen XX CH <ms> <id>       records it; 0: unknown id
+ *   client     HMGET client:<id> status connected_at last_seen
+ *              + HGET image:<id> frame_number               one round trip
+ *   image      HMGET image:<id> etag format timestamp frame_number data
+ *   put        ZADD XX CH, HINCRBY frame_number, HSET of the frame and its fields,
+ *              HSET client last_seen, HINCRBY stats total_frames   one round trip
+ *   presence   ZCOUNT + ZRANGEBYLEX LIMIT, then ZMSCORE of the page's ids
+ *              + one HMGET per id                           two round trips
+ *   stats      the seven pipelined commands of store_stats_get
+ *   ping       PING
+ * KEY_PREFIX in the environment is the service's, as in core/config.c.
  *
  * Ids are "<prefix><number, 5 digits>", "cam-" unless -i says otherwise; a
  * scenario picks them at random among the first IDS. Prints one JSON object:
  * {"ops": N, "seconds": S, "rps": R, "errors": E}, an op being what one HTTP
- * request costs (for stats: store_stats_get's INFO, DBSIZE and five commands
- * per bucket; for presence: a first page's range and count of every bucket,
- * then the two reads of each listed id, one round trip here where the
- * service makes two).
+ * request costs. load-clients registers clients with the store's own connect
+ * script (copied from store/clients.c at build time by extract-scripts.awk).
  */
 #define _GNU_SOURCE
 #include <hiredis/hiredis.h>
@@ -37,7 +49,6 @@
 #include "scripts.h"
 
 #define MAX_ARGS 16
-#define MAX_CMDS 256 /* commands per op: a list page or stats, over 16 buckets */
 
 typedef struct {
     int argc;
@@ -46,9 +57,11 @@ typedef struct {
     char buf[MAX_ARGS][STORE_KEY_MAX];
 } cmd_t;
 
+/* One request in flight: what its later round trips need from the earlier. */
 typedef struct {
-    int n;
-    cmd_t cmd[MAX_CMDS];
+    char id[64], now[CORE_ISO8601_LEN];
+    long long ms;
+    redisReply *page; /* presence: the ids of the page (phase 0's ZRANGEBYLEX) */
 } op_t;
 
 static const char *sock_path, *id_prefix = "cam-";
@@ -112,24 +125,26 @@ static void arg_key(cmd_t *c, store_key_t k, const char *id) {
     arg(c, b, n);
 }
 
+/* An index's key of one bucket (keys.h). */
 static void arg_index(cmd_t *c, store_key_t k, int bucket) {
     char *b = c->buf[c->argc];
     size_t n = store_key_index(b, k, bucket);
     arg(c, b, n);
 }
 
-/* Copies a string into the command's own buffer (ids, times). */
-static void arg_copy(cmd_t *c, const char *s) {
-    char *b = c->buf[c->argc];
-    snprintf(b, STORE_KEY_MAX, "%s", s);
-    arg_str(c, b);
+/* Starts a command: its name, then the given fields (NULL-terminated). */
+static void cmd_start(cmd_t *c, const char *name) {
+    c->argc = 0;
+    arg_str(c, name);
 }
 
-static void evalsha(cmd_t *c, const char *sha, int nkeys) {
-    c->argc = 0;
-    arg_str(c, "EVALSHA");
-    arg_str(c, sha);
-    arg_fmt(c, "%lld", nkeys);
+static void args(cmd_t *c, const char *const *fields) {
+    for (; *fields; fields++)
+        arg_str(c, *fields);
+}
+
+static void send_cmd(redisContext *ctx, cmd_t *c) {
+    redisAppendCommandArgv(ctx, c->argc, c->argv, c->lens);
 }
 
 typedef enum { S_HEARTBEAT, S_CLIENT, S_IMAGE, S_PUT, S_PRESENCE, S_STATS, S_PING } scenario_t;
@@ -137,168 +152,224 @@ typedef enum { S_HEARTBEAT, S_CLIENT, S_IMAGE, S_PUT, S_PRESENCE, S_STATS, S_PIN
 static const char *const scenario_names[] = {"heartbeat", "client", "image", "put",
                                              "presence",  "stats",  "ping"};
 static scenario_t scenario;
-static char sha[41];
 
-/* Builds the commands of one request of the scenario, as the store does. */
-static void build_op(op_t *op, unsigned *seed) {
-    char id[64], now[CORE_ISO8601_LEN];
-    snprintf(id, sizeof id, "%s%05d", id_prefix, (int)(rand_r(seed) % (unsigned)nids));
-    int64_t ms = core_now_ms();
-    core_iso8601(ms, now);
-    cmd_t *c = &op->cmd[0];
-    op->n = 1;
+static const char *const client_fields[] = {"status", "connected_at", "last_seen", "frame_number",
+                                            NULL};
+static const char *const image_fields[] = {"etag",         "format", "timestamp",
+                                           "frame_number", "data",   NULL};
+static const char *const presence_fields[] = {"status", "device_id", "last_seen", NULL};
+
+/* ZADD clients:last_seen XX CH <ms> <id>: a heartbeat's record and answer. */
+static void zadd_seen(redisContext *ctx, const op_t *op) {
+    cmd_t c;
+    cmd_start(&c, "ZADD");
+    arg_key(&c, KEY_CLIENTS_LAST_SEEN, op->id); /* an index: the id's part of it, if split */
+    arg_str(&c, "XX");
+    arg_str(&c, "CH");
+    arg_fmt(&c, "%lld", op->ms);
+    arg_str(&c, op->id);
+    send_cmd(ctx, &c);
+}
+
+/* The presence page's second round trip: every id's score and hash. */
+static int presence_details(redisContext *ctx, const op_t *op) {
+    const redisReply *ids = op->page;
+    size_t n = ids->elements < (size_t)list_limit ? ids->elements : (size_t)list_limit;
+    const char **argv = malloc((n + 2) * sizeof *argv);
+    size_t *lens = malloc((n + 2) * sizeof *lens);
+    if (!argv || !lens)
+        die("out of memory");
+    char key[STORE_KEY_MAX];
+    argv[0] = "ZMSCORE";
+    lens[0] = 7;
+    lens[1] = store_key_index(key, KEY_ONLINE_USERS, 0); /* one bucket's: the service asks each */
+    argv[1] = key;
+    for (size_t i = 0; i < n; i++) {
+        argv[i + 2] = ids->element[i]->str;
+        lens[i + 2] = ids->element[i]->len;
+    }
+    redisAppendCommandArgv(ctx, (int)n + 2, argv, lens);
+    free(argv);
+    free(lens);
+    for (size_t i = 0; i < n; i++) {
+        cmd_t c;
+        cmd_start(&c, "HMGET");
+        arg_key(&c, KEY_PRESENCE, ids->element[i]->str);
+        args(&c, presence_fields);
+        send_cmd(ctx, &c);
+    }
+    return (int)n + 1;
+}
+
+/* Sends round trip PHASE of one request; returns how many replies to read
+ * (0: the request has no such round trip). */
+static int send_phase(redisContext *ctx, op_t *op, int phase) {
+    cmd_t c;
+    if (phase > 0)
+        return scenario == S_PRESENCE && phase == 1 ? presence_details(ctx, op) : 0;
     switch (scenario) {
-    case S_HEARTBEAT: /* store_clients_heartbeat: ZADD XX, then ZSCORE says it exists */
-        op->n = 2;
-        c->argc = op->cmd[1].argc = 0;
-        arg_str(c, "ZADD");
-        arg_key(c, KEY_CLIENTS_LAST_SEEN, id);
-        arg_str(c, "XX");
-        arg_fmt(c, "%lld", ms);
-        arg_copy(c, id);
-        arg_str(&op->cmd[1], "ZSCORE");
-        arg_key(&op->cmd[1], KEY_CLIENTS_LAST_SEEN, id);
-        arg_copy(&op->cmd[1], id);
-        break;
-    case S_CLIENT: /* store_clients_get: HMGET, ZSCORE, HGET */
-        op->n = 3;
-        for (int i = 0; i < 3; i++)
-            op->cmd[i].argc = 0;
-        arg_str(c, "HMGET");
-        arg_key(c, KEY_CLIENT, id);
-        arg_str(c, "status");
-        arg_str(c, "connected_at");
-        arg_str(&op->cmd[1], "ZSCORE");
-        arg_key(&op->cmd[1], KEY_CLIENTS_LAST_SEEN, id);
-        arg_copy(&op->cmd[1], id);
-        arg_str(&op->cmd[2], "HGET");
-        arg_key(&op->cmd[2], KEY_IMAGE, id);
-        arg_str(&op->cmd[2], "frame_number");
-        break;
-    case S_IMAGE: /* store_images_get, no If-None-Match */
-        evalsha(c, sha, 1);
-        arg_key(c, KEY_IMAGE, id);
-        arg_str(c, "");
-        break;
-    case S_PUT: /* store_images_put */
-        evalsha(c, sha, 4);
-        arg_key(c, KEY_CLIENT, id);
-        arg_key(c, KEY_IMAGE, id);
-        arg_key(c, KEY_CLIENTS_LAST_SEEN, id);
-        arg_key(c, KEY_STATS, id);
-        arg(c, (const char *)frame, frame_bytes);
-        arg_fmt(c, "%lld", (long long)frame_bytes);
-        arg_str(c, "jpeg");
-        arg_copy(c, now);
-        arg_fmt(c, "%lld", ms);
-        arg_copy(c, id);
-        arg_fmt(c, "%llx", ms);
-        break;
-    case S_PRESENCE: { /* store_presence_list, first page (store/page.c) */
-        int limit = list_limit < (MAX_CMDS - 2 * STORE_BUCKETS) / 2
-                        ? list_limit
-                        : (MAX_CMDS - 2 * STORE_BUCKETS) / 2;
-        op->n = 0;
-        for (int b = 0; b < STORE_BUCKETS; b++) {
-            cmd_t *r = &op->cmd[op->n++], *n = &op->cmd[op->n++];
-            r->argc = n->argc = 0;
-            arg_str(r, "ZRANGEBYLEX");
-            arg_index(r, KEY_ONLINE_USERS_BY_ID, b);
-            arg_str(r, "-");
-            arg_str(r, "+");
-            arg_str(r, "LIMIT");
-            arg_str(r, "0");
-            arg_fmt(r, "%lld", (limit + 1) / 8 + 4);
-            arg_str(n, "ZCOUNT");
-            arg_index(n, KEY_ONLINE_USERS, b);
-            arg_fmt(n, "(%lld", ms);
-            arg_str(n, "+inf");
-        }
-        for (int i = 0; i < limit; i++) {
-            char user[64];
-            snprintf(user, sizeof user, "%s%05d", id_prefix, i);
-            cmd_t *z = &op->cmd[op->n++], *h = &op->cmd[op->n++];
-            z->argc = h->argc = 0;
-            arg_str(z, "ZSCORE");
-            arg_key(z, KEY_ONLINE_USERS, user);
-            arg_copy(z, user);
-            arg_str(h, "HMGET");
-            arg_key(h, KEY_PRESENCE, user);
-            arg_str(h, "status");
-            arg_str(h, "device_id");
-            arg_str(h, "last_seen");
-        }
-        break;
+    case S_HEARTBEAT: zadd_seen(ctx, op); return 1;
+    case S_CLIENT:
+        cmd_start(&c, "HMGET"); /* the client's hash holds all its answer */
+        arg_key(&c, KEY_CLIENT, op->id);
+        args(&c, client_fields);
+        send_cmd(ctx, &c);
+        return 1;
+    case S_IMAGE:
+        cmd_start(&c, "HMGET");
+        arg_key(&c, KEY_IMAGE, op->id);
+        args(&c, image_fields);
+        send_cmd(ctx, &c);
+        return 1;
+    case S_PUT:
+        zadd_seen(ctx, op);
+        cmd_start(&c, "HINCRBY");
+        arg_key(&c, KEY_IMAGE, op->id);
+        arg_str(&c, "frame_number");
+        arg_str(&c, "1");
+        send_cmd(ctx, &c);
+        cmd_start(&c, "HSET");
+        arg_key(&c, KEY_IMAGE, op->id);
+        arg_str(&c, "data");
+        arg(&c, (const char *)frame, frame_bytes);
+        arg_str(&c, "size");
+        arg_fmt(&c, "%lld", (long long)frame_bytes);
+        arg_str(&c, "format");
+        arg_str(&c, "jpeg");
+        arg_str(&c, "timestamp");
+        arg_str(&c, op->now);
+        arg_str(&c, "etag");
+        arg_fmt(&c, "\"%llx\"", op->ms);
+        send_cmd(ctx, &c);
+        cmd_start(&c, "HSET");
+        arg_key(&c, KEY_CLIENT, op->id);
+        arg_str(&c, "last_seen");
+        arg_str(&c, op->now);
+        send_cmd(ctx, &c);
+        cmd_start(&c, "HINCRBY");
+        arg_key(&c, KEY_STATS, op->id);
+        arg_str(&c, "total_frames");
+        arg_str(&c, "1");
+        send_cmd(ctx, &c);
+        return 5;
+    case S_PRESENCE: /* bucket 0's range and count: the service asks all 16 (store/page.c) */
+        cmd_start(&c, "ZCOUNT");
+        arg_index(&c, KEY_ONLINE_USERS, 0);
+        arg_fmt(&c, "(%lld", op->ms);
+        arg_str(&c, "+inf");
+        send_cmd(ctx, &c);
+        cmd_start(&c, "ZRANGEBYLEX");
+        arg_index(&c, KEY_ONLINE_USERS_BY_ID, 0);
+        args(&c, (const char *const[]){"-", "+", "LIMIT", "0", NULL});
+        arg_fmt(&c, "%lld", list_limit + 1);
+        send_cmd(ctx, &c);
+        return 2;
+    case S_STATS: /* store_stats_get for bucket 0 (the service: the same five for each of 16) */
+        cmd_start(&c, "INFO");
+        send_cmd(ctx, &c);
+        cmd_start(&c, "DBSIZE");
+        send_cmd(ctx, &c);
+        cmd_start(&c, "ZCARD");
+        arg_index(&c, KEY_CLIENTS, 0);
+        send_cmd(ctx, &c);
+        cmd_start(&c, "ZCOUNT");
+        arg_index(&c, KEY_ONLINE_USERS, 0);
+        arg_fmt(&c, "(%lld", op->ms);
+        arg_str(&c, "+inf");
+        send_cmd(ctx, &c);
+        cmd_start(&c, "HMGET");
+        arg_index(&c, KEY_STATS, 0);
+        args(&c, (const char *const[]){"total_frames", "removed_inactive", NULL});
+        send_cmd(ctx, &c);
+        cmd_start(&c, "LLEN");
+        arg_index(&c, KEY_NOTIFY_QUEUE_HIGH, 0);
+        send_cmd(ctx, &c);
+        cmd_start(&c, "LLEN");
+        arg_index(&c, KEY_NOTIFY_QUEUE_NORMAL, 0);
+        send_cmd(ctx, &c);
+        return 7;
+    case S_PING:
+        cmd_start(&c, "PING");
+        send_cmd(ctx, &c);
+        return 1;
     }
-    case S_STATS: /* store_stats_get: INFO, DBSIZE, five commands per bucket */
-        op->n = 2;
-        op->cmd[0].argc = op->cmd[1].argc = 0;
-        arg_str(&op->cmd[0], "INFO");
-        arg_str(&op->cmd[1], "DBSIZE");
-        for (int b = 0; b < STORE_BUCKETS; b++) {
-            cmd_t *q = &op->cmd[op->n];
-            for (int i = 0; i < 5; i++)
-                q[i].argc = 0;
-            op->n += 5;
-            arg_str(&q[0], "ZCARD");
-            arg_index(&q[0], KEY_CLIENTS, b);
-            arg_str(&q[1], "ZCOUNT");
-            arg_index(&q[1], KEY_ONLINE_USERS, b);
-            arg_fmt(&q[1], "(%lld", ms);
-            arg_str(&q[1], "+inf");
-            arg_str(&q[2], "HMGET");
-            arg_index(&q[2], KEY_STATS, b);
-            arg_str(&q[2], "total_frames");
-            arg_str(&q[2], "removed_inactive");
-            arg_str(&q[3], "LLEN");
-            arg_index(&q[3], KEY_NOTIFY_QUEUE_HIGH, b);
-            arg_str(&q[4], "LLEN");
-            arg_index(&q[4], KEY_NOTIFY_QUEUE_NORMAL, b);
-        }
-        break;
-    case S_PING: /* store_ping: /readyz and /health without MongoDB */
-        c->argc = 0;
-        arg_str(c, "PING");
-        break;
-    }
+    return 0;
+}
+
+/* Whether reply J of round trip PHASE says the id is unknown: a bench set-up
+ * fault (the data is not where the key builder says). A heartbeat's 0 is not
+ * one: the same id twice in one millisecond changes nothing either. */
+static bool missing(int phase, int j, const redisReply *r) {
+    if (phase > 0 || r->type != REDIS_REPLY_ARRAY)
+        return false;
+    if (scenario == S_CLIENT && j == 0)
+        return r->elements < 2 || r->element[1]->type == REDIS_REPLY_NIL;
+    if (scenario == S_IMAGE)
+        return r->elements < 5 || r->element[4]->type == REDIS_REPLY_NIL;
+    return false;
+}
+
+static void new_op(op_t *op, unsigned *seed) {
+    snprintf(op->id, sizeof op->id, "%s%05d", id_prefix, (int)(rand_r(seed) % (unsigned)nids));
+    op->ms = core_now_ms();
+    core_iso8601(op->ms, op->now);
 }
 
 static void *worker(void *p) {
     unsigned seed = (unsigned)(uintptr_t)p * 7919u + 1;
     redisContext *c = connect_redis();
     op_t *ops = calloc((size_t)depth, sizeof *ops);
-    if (!ops)
+    int *nreplies = calloc((size_t)depth, sizeof *nreplies);
+    if (!ops || !nreplies)
         die("out of memory");
-    long long done = 0, errors = 0;
+    long long done = 0, errors = 0, unchanged = 0;
     while (!atomic_load(&stop)) {
-        for (int i = 0; i < depth; i++) {
-            build_op(&ops[i], &seed);
-            for (int j = 0; j < ops[i].n; j++)
-                redisAppendCommandArgv(c, ops[i].cmd[j].argc, ops[i].cmd[j].argv,
-                                       ops[i].cmd[j].lens);
-        }
-        for (int i = 0; i < depth; i++) {
-            for (int j = 0; j < ops[i].n; j++) {
-                redisReply *r;
-                if (redisGetReply(c, (void **)&r) != REDIS_OK)
-                    die(c->errstr);
-                /* nil where the id's own entry is read: it is not registered (a
-                 * bench set-up fault); a client without a frame has no frame number */
-                bool missing = r->type == REDIS_REPLY_NIL && scenario != S_PRESENCE &&
-                               j == (scenario == S_HEARTBEAT);
-                if (r->type == REDIS_REPLY_ERROR || missing) {
-                    if (errors++ == 0)
-                        fprintf(stderr, "redisbench: %s: %s\n", scenario_names[scenario],
-                                missing ? "no such id" : r->str);
+        for (int i = 0; i < depth; i++)
+            new_op(&ops[i], &seed);
+        for (int phase = 0;; phase++) {
+            int sent = 0;
+            for (int i = 0; i < depth; i++)
+                sent += nreplies[i] = send_phase(c, &ops[i], phase);
+            if (sent == 0)
+                break;
+            for (int i = 0; i < depth; i++) {
+                if (ops[i].page) {
+                    freeReplyObject(ops[i].page);
+                    ops[i].page = NULL;
                 }
-                freeReplyObject(r);
+                for (int j = 0; j < nreplies[i]; j++) {
+                    redisReply *r;
+                    if (redisGetReply(c, (void **)&r) != REDIS_OK)
+                        die(c->errstr);
+                    bool gone = missing(phase, j, r);
+                    if (r->type == REDIS_REPLY_ERROR || gone) {
+                        if (errors++ == 0)
+                            fprintf(stderr, "redisbench: %s: %s\n", scenario_names[scenario],
+                                    gone ? "no such id" : r->str);
+                    }
+                    if (scenario == S_HEARTBEAT && r->type == REDIS_REPLY_INTEGER &&
+                        r->integer == 0)
+                        unchanged++;
+                    if (scenario == S_PRESENCE && phase == 0 && j == 1 &&
+                        r->type == REDIS_REPLY_ARRAY)
+                        ops[i].page = r; /* phase 1 names these ids */
+                    else
+                        freeReplyObject(r);
+                }
             }
-            done++;
         }
+        done += depth;
+    }
+    /* most heartbeats unchanged: the ids are not in the index (a set-up fault) */
+    if (unchanged * 2 > done) {
+        fprintf(stderr, "redisbench: heartbeat: %lld of %lld ZADDs changed nothing\n", unchanged,
+                done);
+        errors += unchanged;
     }
     atomic_fetch_add(&total_ops, done);
     atomic_fetch_add(&total_errors, errors);
     free(ops);
+    free(nreplies);
     redisFree(c);
     return NULL;
 }
@@ -325,16 +396,18 @@ static int load_clients(const char *prefix, int first, int count) {
         for (int i = 0; i < n; i++) {
             char id[64];
             snprintf(id, sizeof id, "%s%05d", prefix, first + done + i);
-            evalsha(&cmd, s, 4);
+            cmd_start(&cmd, "EVALSHA");
+            arg_str(&cmd, s);
+            arg_str(&cmd, "4");
             arg_key(&cmd, KEY_CLIENT, id);
             arg_key(&cmd, KEY_IMAGE, id);
             arg_key(&cmd, KEY_CLIENTS, id);
             arg_key(&cmd, KEY_CLIENTS_LAST_SEEN, id);
-            arg_copy(&cmd, id);
-            arg_copy(&cmd, now);
+            arg_str(&cmd, id);
+            arg_str(&cmd, now);
             arg_fmt(&cmd, "%lld", ms);
             arg_str(&cmd, "0");
-            redisAppendCommandArgv(c, cmd.argc, cmd.argv, cmd.lens);
+            send_cmd(c, &cmd);
         }
         for (int i = 0; i < n; i++) {
             redisReply *r;
@@ -351,16 +424,31 @@ static int load_clients(const char *prefix, int first, int count) {
     return 0;
 }
 
-static const char *script_of(scenario_t s) {
-    switch (s) {
-    case S_IMAGE: return "images.get_script";
-    case S_PUT: return "images.put_script";
-    default: return NULL;
+/* Prints the key name of kind KIND for each id, one a line: what the service
+ * names that id's data (the bench builds the peers' URLs from them). */
+static int print_keys(const char *kind, const char *prefix, int first, int count) {
+    static const struct {
+        const char *name;
+        store_key_t key;
+    } kinds[] = {{"client", KEY_CLIENT}, {"image", KEY_IMAGE}, {"presence", KEY_PRESENCE}};
+    for (size_t k = 0; k < sizeof kinds / sizeof kinds[0]; k++) {
+        if (strcmp(kind, kinds[k].name) != 0)
+            continue;
+        for (int i = first; i < first + count; i++) {
+            char id[64], key[STORE_KEY_MAX];
+            snprintf(id, sizeof id, "%s%05d", prefix, i);
+            store_key(key, kinds[k].key, id);
+            puts(key);
+        }
+        return 0;
     }
+    die("keys: KIND is client, image or presence");
+    return 1;
 }
 
 int main(int argc, char **argv) {
     int o;
+    store_keys_set_prefix(getenv("KEY_PREFIX"));
     while ((o = getopt(argc, argv, "s:p:c:d:t:n:z:l:a:i:")) != -1) {
         switch (o) {
         case 's': sock_path = optarg; break;
@@ -383,6 +471,12 @@ int main(int argc, char **argv) {
             die("usage: redisbench load-clients PREFIX FIRST COUNT");
         return load_clients(argv[optind + 1], atoi(argv[optind + 2]), atoi(argv[optind + 3]));
     }
+    if (strcmp(argv[optind], "keys") == 0) {
+        if (optind + 4 >= argc)
+            die("usage: redisbench keys KIND PREFIX FIRST COUNT");
+        return print_keys(argv[optind + 1], argv[optind + 2], atoi(argv[optind + 3]),
+                          atoi(argv[optind + 4]));
+    }
     int found = -1;
     for (int i = 0; i < (int)(sizeof scenario_names / sizeof scenario_names[0]); i++)
         if (strcmp(argv[optind], scenario_names[i]) == 0)
@@ -390,8 +484,6 @@ int main(int argc, char **argv) {
     if (found < 0)
         die("unknown scenario");
     scenario = (scenario_t)found;
-    if (script_of(scenario))
-        script_sha(script_of(scenario), sha);
     frame = malloc(frame_bytes);
     if (!frame)
         die("out of memory");

@@ -109,6 +109,8 @@ static const option_t options[] = {
      "concurrent connections from one address (0: no limit)"},
     {"IDLE_TIMEOUT_S", OPT_INT, F(idle_timeout_s), "30", 1, 3600,
      "a connection that sends nothing this long is closed"},
+    {"HEADER_TIMEOUT_S", OPT_INT, F(header_timeout_s), "10", 1, 3600,
+     "a request line and headers not complete this long after they began are cut off"},
     {"SHUTDOWN_DELAY_S", OPT_INT, F(shutdown_delay_s), "0", 0, 600,
      "after SIGTERM, keep accepting this long (the load balancer's delay)"},
     {"SHUTDOWN_GRACE_S", OPT_INT, F(shutdown_grace_s), "25", 0, 600,

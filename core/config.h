@@ -56,6 +56,7 @@ typedef struct {
     int max_connections;
     int max_connections_per_ip;
     int idle_timeout_s;
+    int header_timeout_s;
     int shutdown_delay_s;
     int shutdown_grace_s;
     bool migrate_keys; /* --migrate-keys: move an older version's keys, then exit */

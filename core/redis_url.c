@@ -113,22 +113,18 @@ static bool parse_unix(const char *p, core_redis_url_t *u, const char **err) {
     return true;
 }
 
-static bool parse_tcp(const char *p, core_redis_url_t *u, const char **err) {
-    const char *end = p + strlen(p);
-    const char *slash = strchr(p, '/');
-    const char *auth_end = slash ? slash : end;
-    if (!parse_userinfo(&p, auth_end, u, err))
-        return false;
-    const char *host = p, *host_end, *port = NULL;
-    if (*p == '[') {
-        const char *rb = memchr(p, ']', (size_t)(auth_end - p));
+/* Parses one "host[:port]" or "[v6][:port]" of n chars at p into *h. */
+static bool parse_host(const char *p, size_t n, core_redis_host_t *h, const char **err) {
+    const char *end = p + n, *host = p, *host_end, *port = NULL;
+    if (n > 0 && *p == '[') {
+        const char *rb = memchr(p, ']', n);
         if (!rb) {
             *err = "unterminated [ipv6] host in REDIS_URL";
             return false;
         }
         host = p + 1;
         host_end = rb;
-        if (rb + 1 < auth_end) {
+        if (rb + 1 < end) {
             if (rb[1] != ':') {
                 *err = "unexpected text after ] in REDIS_URL";
                 return false;
@@ -136,8 +132,8 @@ static bool parse_tcp(const char *p, core_redis_url_t *u, const char **err) {
             port = rb + 2;
         }
     } else {
-        const char *colon = memchr(p, ':', (size_t)(auth_end - p));
-        host_end = colon ? colon : auth_end;
+        const char *colon = memchr(p, ':', n);
+        host_end = colon ? colon : end;
         if (colon)
             port = colon + 1;
     }
@@ -146,19 +142,46 @@ static bool parse_tcp(const char *p, core_redis_url_t *u, const char **err) {
         *err = "REDIS_URL has no host";
         return false;
     }
-    if (hn >= sizeof u->host) {
+    if (hn >= sizeof h->host) {
         *err = "REDIS_URL host too long";
         return false;
     }
-    memcpy(u->host, host, hn);
-    u->host[hn] = '\0';
-    u->port = 6379;
-    if (port && !parse_int(port, (size_t)(auth_end - port), 1, 65535, &u->port)) {
+    memcpy(h->host, host, hn);
+    h->host[hn] = '\0';
+    h->port = 6379;
+    if (port && !parse_int(port, (size_t)(end - port), 1, 65535, &h->port)) {
         *err = "REDIS_URL port must be 1-65535";
         return false;
     }
+    return true;
+}
+
+static bool parse_tcp(const char *p, core_redis_url_t *u, const char **err) {
+    const char *end = p + strlen(p);
+    const char *slash = strchr(p, '/');
+    const char *auth_end = slash ? slash : end;
+    if (!parse_userinfo(&p, auth_end, u, err))
+        return false;
+    /* hosts are separated by ','; no host (not even an IPv6 literal) holds one */
+    for (const char *h = p;;) {
+        if (u->nhosts == CORE_REDIS_URL_MAX_HOSTS) {
+            *err = "REDIS_URL lists more than 16 hosts";
+            return false;
+        }
+        const char *comma = memchr(h, ',', (size_t)(auth_end - h));
+        const char *h_end = comma ? comma : auth_end;
+        if (!parse_host(h, (size_t)(h_end - h), &u->hosts[u->nhosts++], err))
+            return false;
+        if (!comma)
+            break;
+        h = comma + 1;
+    }
     if (slash && slash[1] && !parse_int(slash + 1, strlen(slash + 1), 0, 1 << 20, &u->db)) {
         *err = "REDIS_URL database must be a number";
+        return false;
+    }
+    if (u->nhosts > 1 && u->db != 0) {
+        *err = "REDIS_URL with several hosts (a Redis Cluster) must use database 0";
         return false;
     }
     return true;
@@ -184,12 +207,23 @@ bool core_redis_url_parse(const char *url, core_redis_url_t *out, const char **e
 }
 
 void core_redis_url_redact(const core_redis_url_t *u, char *out, size_t cap) {
+    if (cap == 0)
+        return;
     const char *cred = (u->password[0] || u->user[0]) ? "***@" : "";
     if (u->is_unix) {
         snprintf(out, cap, "unix://%s%s?db=%d", cred, u->path, u->db);
-    } else {
-        bool v6 = strchr(u->host, ':') != NULL;
-        snprintf(out, cap, "redis://%s%s%s%s:%d/%d", cred, v6 ? "[" : "", u->host, v6 ? "]" : "",
-                 u->port, u->db);
+        return;
     }
+    /* snprintf answers the length it wanted: once `used` reaches cap - 1 the
+     * text has been cut, and nothing more is written */
+    size_t used = 0;
+    used += (size_t)snprintf(out, cap, "redis://%s", cred);
+    for (int i = 0; i < u->nhosts && used < cap - 1; i++) {
+        const core_redis_host_t *h = &u->hosts[i];
+        bool v6 = strchr(h->host, ':') != NULL;
+        used += (size_t)snprintf(out + used, cap - used, "%s%s%s%s:%d", i ? "," : "", v6 ? "[" : "",
+                                 h->host, v6 ? "]" : "", h->port);
+    }
+    if (used < cap - 1)
+        snprintf(out + used, cap - used, "/%d", u->db);
 }

@@ -9,12 +9,21 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
 #define CORE_ISO8601_LEN 32   /* buffer size for core_iso8601 */
 #define CORE_HTTP_DATE_LEN 40 /* buffer size for core_http_date */
 
 /* Wall-clock time in milliseconds since the Unix epoch. */
 int64_t core_now_ms(void);
+
+/* Milliseconds on a monotonic clock (any origin): for timeouts and retry
+ * windows, which a change of the wall clock must not stretch or cut. */
+int64_t core_mono_ms(void);
+
+/* The CLOCK_MONOTONIC time ms milliseconds from now, for
+ * pthread_cond_timedwait on a condition made with that clock. */
+struct timespec core_mono_deadline(int64_t ms);
 
 /* Writes "YYYY-MM-DDTHH:MM:SS.mmmZ" into out (CORE_ISO8601_LEN bytes). */
 void core_iso8601(int64_t ms, char out[CORE_ISO8601_LEN]);

@@ -1,9 +1,10 @@
 # Benchmarks against the physical limits, and an instruction-count guard.
 #
-#   make bench            every scenario of bench/README.md against its limit
-#                         (wrk, its own redis-server and nginx on free loopback
-#                         ports); prints one table, writes bench/results/latest.json
-#                         (about 4 min on 2 cores)
+#   make bench            every scenario of bench/README.md side by side with
+#                         Webdis, nginx and its limit (wrk, its own redis-server,
+#                         webdis and nginx on free loopback ports); prints one
+#                         table and a verdict per target, writes
+#                         bench/results/latest.json (about 7 min on 2 cores)
 #   make soak             the service's RSS over a 5-minute mixed run (SOAK_SECONDS)
 #   make bench-baseline   re-measures bench/baseline.json (commit it with a
 #                         change that is meant to cost more, saying why)
@@ -12,13 +13,15 @@
 #   make bench-suspend    what libmicrohttpd's suspend/resume costs per request
 #                         (bench/suspend.c; the async question in bench/README.md)
 #
-# The tools (a pipelined hiredis driver and a sequential HTTP client) go to
-# $(BUILD)/bench; the driver embeds the store's own Lua sources, copied from
-# store/*.c at build time.
+# The tools (a pipelined hiredis driver and an HTTP client for sequences and
+# open-loop loads) go to $(BUILD)/bench; the driver links the store's key
+# builder (store/keys.c), so its commands and the peers' URLs name the keys the
+# service writes, and embeds the store's connect script (copied from
+# store/clients.c at build time) to register clients in bulk.
 
 BENCH_DIR     := $(BUILD)/bench
 BENCH_TOOLS   := $(BENCH_DIR)/redisbench $(BENCH_DIR)/httpseq
-BENCH_SCRIPTS := store/clients.c store/images.c store/presence.c store/reaper.c
+BENCH_SCRIPTS := store/clients.c # its connect script registers clients in bulk
 BENCH_LIBS    := $(shell pkg-config --libs hiredis openssl 2>/dev/null) -pthread
 
 .PHONY: bench soak bench-baseline bench-build bench-guard-build bench-suspend

@@ -1,9 +1,10 @@
-# Browser test of the dashboard page (web/dashboard.html, served at / and
-# /dashboard): Debian's headless Chromium against the real service with a
-# throwaway Redis and two webcam clients. See tests/browser/dashboard.sh.
+# Browser tests in Debian's headless Chromium, against the real service with a
+# throwaway Redis: the dashboard page (web/dashboard.html, served at / and
+# /dashboard, with two webcam clients; tests/browser/dashboard.sh), and CORS
+# as a page on another origin meets it (tests/browser/cors.sh).
 #
-#   make browser   just this test (DASHBOARD_SCREENSHOT=file.png keeps the screenshot)
-#   make test      runs it with everything else
+#   make browser   just these tests (DASHBOARD_SCREENSHOT=file.png keeps the screenshot)
+#   make test      runs them with everything else
 
 .PHONY: browser browser-deps
 
@@ -13,6 +14,7 @@ browser-deps:
 browser: browser-deps
 	@$(MAKE) --no-print-directory $(BIN)
 	@RTSTATE_BIN=$(BIN) tests/browser/dashboard.sh
+	@RTSTATE_BIN=$(BIN) tests/browser/cors.sh
 
 TEST_EXTRA_BUILD += browser-deps
-TEST_EXTRA_RUN   += tests/browser/dashboard.sh
+TEST_EXTRA_RUN   += tests/browser/dashboard.sh tests/browser/cors.sh

@@ -6,13 +6,13 @@
 set -euo pipefail
 
 build=(gcc make pkg-config libmicrohttpd-dev libhiredis-dev libcjson-dev libssl-dev libmongoc-dev)
-servers=(redis-server)
+servers=(redis-server redis-tools)  # redis-cli --cluster create makes the tests' clusters
 test=(libcmocka-dev libcurl4-openssl-dev)
 lint=(clang-format cppcheck)
 fuzz=(clang libclang-rt-14-dev)  # libFuzzer and clang's sanitizer runtimes
 memory=(valgrind)
 contract=(python3-venv)          # Schemathesis itself comes from PyPI into .venv/
-bench=(wrk nginx valgrind redis-tools)  # load generator, the static-file yardstick, callgrind
+bench=(wrk nginx webdis valgrind redis-tools curl)  # load generator, the static-file and Redis-over-HTTP yardsticks, callgrind
 browser=(chromium fonts-dejavu-core python3)  # the dashboard's headless browser test
 k8s=(python3-venv)               # kubernetes-validate comes from PyPI into .venv-k8s/
 

@@ -22,6 +22,8 @@ void store_args_init(store_args_t *a) {
     a->lens = a->lens_inline;
     a->arena_used = 0;
     a->chunks = NULL;
+    a->route = NULL;
+    a->route_len = 0;
     a->oom = false;
 #ifdef STORE_CHECK_SLOTS
     a->slot = -1;
@@ -130,11 +132,21 @@ static void check_slot(store_args_t *a, const char *name, size_t len) {
 }
 #endif
 
+/* Copies a key name into the arena as the next argument; the first is the
+ * routing key. */
 void store_args_keyname(store_args_t *a, const char *name, size_t len) {
 #ifdef STORE_CHECK_SLOTS
     check_slot(a, name, len);
 #endif
-    store_args_copy(a, name, len);
+    char *p = reserve(a, len);
+    if (!p)
+        return;
+    memcpy(p, name, len);
+    store_args_add(a, p, len);
+    if (!a->route) {
+        a->route = p;
+        a->route_len = len;
+    }
 }
 
 void store_args_key2(store_args_t *a, store_key_t k, const char *id, const char *id2) {
@@ -153,4 +165,9 @@ void store_args_index(store_args_t *a, store_key_t k, int b) {
     char key[STORE_KEY_MAX];
     size_t n = store_key_index(key, k, b);
     store_args_keyname(a, key, n);
+}
+
+void store_args_route_as(store_args_t *a, const store_args_t *from) {
+    a->route = from->route;
+    a->route_len = from->route_len;
 }

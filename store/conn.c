@@ -1,221 +1,65 @@
 /*
- * Per-thread Redis connections. Each thread owns its redisContext through a
- * pthread key whose destructor closes it when the thread ends; nothing here is
- * shared between threads except read-only settings and a few atomic counters.
+ * Running commands: routing, grouping by node, redirects and retries; see
+ * conn.h. The transport (per-thread connections, per-node fail-fast) is
+ * store/link.c; the slot map and mode are store/cluster.c.
  *
- * Failure policy: any I/O error or timeout drops the connection, and the next
- * command on that thread reconnects. After a failed connect the thread waits
- * RETRY_MS before trying again, so a dead Redis costs a request nothing more
- * than an immediate 503 instead of a connect timeout each time.
+ * Standalone (run_single): one batch to node 0, exactly the former single
+ * connection's path: no hashing, no grouping, no allocation, no clock read
+ * on success.
  *
- * The same holds across threads: once Redis failed to answer (a timeout, a
- * refused or broken connection), every thread fails fast for RETRY_MS, and
- * then one thread at a time tries again. A stalled Redis thus holds one
- * worker for at most the timeout, instead of every worker in turn, and a
- * request never waits for other requests' timeouts (nor /livez behind them).
+ * Cluster (run_routed): each command gets a route (node, what is left to do,
+ * redirects followed). A round writes every node's pending commands (with
+ * ASKING before those an ASK sent there), then reads every node's replies
+ * in the order written. A MOVED, ASK or TRYAGAIN reply puts its command back
+ * in the pending set with its new node; the next round sends it. Rounds stop
+ * when nothing is pending, when REDIS_TIMEOUT_MS has passed since the call
+ * began (the rest are STORE_UNAVAILABLE), or for one command after
+ * MAX_HOPS redirects (a map that keeps changing). A retry round waits on
+ * sockets for at most the time left.
  */
 #include "conn.h"
 
-#include <errno.h>
-#include <poll.h>
-#include <pthread.h>
 #include <stdatomic.h>
-#include <stdio.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/uio.h>
+#include <time.h>
 
-#include "../core/decimal.h"
+#include "../core/crc16.h"
 #include "../core/log.h"
 #include "../core/timefmt.h"
+#include "cluster.h"
+#include "link.h"
 
-#define RETRY_MS 100
-#define READER_KEEP (1u << 20) /* bytes of read buffer a connection keeps between replies */
+#define MAX_HOPS 5           /* redirects one command follows in one call */
+#define TRYAGAIN_PAUSE_MS 10 /* before sending a command that got TRYAGAIN again */
+#define ROUTES_INLINE 32     /* commands per call routed without an allocation */
 
-typedef struct {
-    redisContext *ctx;
-    int64_t retry_at_ms;
-    bool connected_before;
-} conn_t;
+static int timeout_ms;
+static atomic_ulong errors; /* commands that failed: no connection, I/O, or an error reply */
 
-static core_redis_url_t url;
-static struct timeval timeout;
-static int timeout_ms_total;
-static atomic_llong stalled_until; /* ms: Redis failed to answer; 0 once it answers */
-static pthread_key_t conn_key;
-static pthread_once_t key_once = PTHREAD_ONCE_INIT;
-static atomic_int state = -1;   /* -1 unknown, 0 down, 1 up: for logging transitions */
-static atomic_ulong reconnects; /* connections made by a thread that had one before */
-static atomic_ulong errors;     /* commands that failed: no connection, I/O, or an error reply */
-
-static void conn_destroy(void *p) {
-    conn_t *c = p;
-    if (c->ctx)
-        redisFree(c->ctx);
-    free(c);
+void store_conn_configure(const core_redis_url_t *u, int t_ms) {
+    timeout_ms = t_ms;
+    store_link_configure(u, t_ms);
+    store_cluster_configure(u, t_ms);
 }
 
-static void make_key(void) { pthread_key_create(&conn_key, conn_destroy); }
+store_status_t store_conn_probe(const char **why) { return store_cluster_detect(why); }
 
-void store_conn_configure(const core_redis_url_t *u, int timeout_ms) {
-    pthread_once(&key_once, make_key);
-    url = *u;
-    timeout.tv_sec = timeout_ms / 1000;
-    timeout.tv_usec = (timeout_ms % 1000) * 1000;
-    timeout_ms_total = timeout_ms;
+void store_conn_shutdown(void) {
+    store_cluster_stop();
+    store_link_close_thread();
 }
 
-/* Whether this thread may use Redis now: not within RETRY_MS of a failure,
- * nor while another thread's try may still be waiting for its timeout. */
-static bool may_try(void) {
-    long long until = atomic_load(&stalled_until);
-    if (until == 0)
-        return true;
-    long long now = core_now_ms();
-    if (now < until)
-        return false;
-    /* the window is over: the one thread that moves it on tries */
-    return atomic_compare_exchange_strong(&stalled_until, &until,
-                                          now + timeout_ms_total + RETRY_MS);
-}
+void store_conn_close_thread(void) { store_link_close_thread(); }
 
-static void mark(int up, const char *why) {
-    atomic_store(&stalled_until, up ? 0 : core_now_ms() + RETRY_MS);
-    int old = atomic_exchange(&state, up);
-    if (old == up)
-        return;
-    if (up)
-        log_event(LOG_INFO, "redis up");
-    else
-        log_event(LOG_WARN, "redis down: %s", why);
-}
-
-static bool handshake(redisContext *ctx, const char **why) {
-    redisReply *r;
-    if (url.password[0]) {
-        r = url.user[0] ? redisCommand(ctx, "AUTH %s %s", url.user, url.password)
-                        : redisCommand(ctx, "AUTH %s", url.password);
-        bool ok = r && r->type != REDIS_REPLY_ERROR;
-        if (r)
-            freeReplyObject(r);
-        if (!ok) {
-            *why = r ? "authentication failed" : "no answer to AUTH";
-            return false;
-        }
-    }
-    if (url.db != 0) {
-        r = redisCommand(ctx, "SELECT %d", url.db);
-        bool ok = r && r->type != REDIS_REPLY_ERROR;
-        if (r)
-            freeReplyObject(r);
-        if (!ok) {
-            *why = "SELECT failed";
-            return false;
-        }
-    }
-    return true;
-}
-
-static redisContext *connect_now(const char **why) {
-    redisContext *ctx = url.is_unix ? redisConnectUnixWithTimeout(url.path, timeout)
-                                    : redisConnectWithTimeout(url.host, url.port, timeout);
-    if (!ctx) {
-        *why = "out of memory";
-        return NULL;
-    }
-    if (ctx->err) {
-        *why = ctx->errstr[0] ? ctx->errstr : "connect failed";
-        /* errstr lives in ctx: copy the reason into a thread-local before freeing. */
-        static _Thread_local char reason[128];
-        snprintf(reason, sizeof reason, "%s", *why);
-        *why = reason;
-        redisFree(ctx);
-        return NULL;
-    }
-    if (redisSetTimeout(ctx, timeout) != REDIS_OK || !handshake(ctx, why)) {
-        if (!*why)
-            *why = "cannot set timeout";
-        redisFree(ctx);
-        return NULL;
-    }
-    if (!url.is_unix)
-        redisEnableKeepAlive(ctx);
-    /* hiredis frees its read buffer whenever more than 16 KiB of it is
-     * unused, so every frame read (40 kB and up) grew a new one by doubling,
-     * copying what it had each time. Kept up to READER_KEEP, it is grown once
-     * per connection. */
-    ctx->reader->maxbuf = READER_KEEP;
-    return ctx;
-}
-
-static conn_t *thread_conn(void) {
-    conn_t *c = pthread_getspecific(conn_key);
-    if (!c) {
-        c = calloc(1, sizeof *c);
-        if (!c || pthread_setspecific(conn_key, c) != 0) {
-            free(c);
-            return NULL;
-        }
-    }
-    return c;
-}
-
-/* Between commands a connection has nothing to read: if its socket is
- * readable, the peer closed it (a Redis restart, an idle timeout). Checking
- * costs one poll() and saves the request that would otherwise fail on it. */
-static bool stale(const redisContext *ctx) {
-    struct pollfd p = {.fd = ctx->fd, .events = POLLIN};
-    return poll(&p, 1, 0) != 0;
-}
-
-static redisContext *get_ctx(void) {
-    conn_t *c = thread_conn();
-    if (!c)
-        return NULL;
-    if (c->ctx && stale(c->ctx)) {
-        redisFree(c->ctx);
-        c->ctx = NULL;
-    }
-    if (c->ctx)
-        return may_try() ? c->ctx : NULL;
-    int64_t now = core_now_ms();
-    if (now < c->retry_at_ms || !may_try())
-        return NULL;
-    const char *why = NULL;
-    c->ctx = connect_now(&why);
-    if (!c->ctx) {
-        c->retry_at_ms = now + RETRY_MS;
-        mark(0, why ? why : "connect failed");
-        return NULL;
-    }
-    if (c->connected_before)
-        atomic_fetch_add(&reconnects, 1);
-    c->connected_before = true;
-    return c->ctx;
-}
-
-static void drop_ctx(const char *why) {
-    conn_t *c = pthread_getspecific(conn_key);
-    if (c && c->ctx) {
-        mark(0, why);
-        redisFree(c->ctx);
-        c->ctx = NULL;
-    }
-}
-
-void store_conn_close_thread(void) {
-    conn_t *c = pthread_getspecific(conn_key);
-    if (c && c->ctx) {
-        redisFree(c->ctx);
-        c->ctx = NULL;
-    }
-}
-
-bool store_conn_up(void) { return atomic_load(&state) == 1; }
+bool store_conn_is_cluster(void) { return store_cluster_mode() == STORE_MODE_CLUSTER; }
 
 unsigned long store_conn_errors(void) { return atomic_load(&errors); }
 
-unsigned long store_conn_reconnects(void) { return atomic_load(&reconnects); }
+unsigned long store_conn_reconnects(void) { return store_link_reconnects(); }
+
+static void count_error(void) { atomic_fetch_add_explicit(&errors, 1, memory_order_relaxed); }
 
 void store_replies_free(int n, redisReply **replies) {
     for (int i = 0; i < n; i++) {
@@ -225,141 +69,8 @@ void store_replies_free(int n, redisReply **replies) {
     }
 }
 
-/* Writes "*N\r\n" (lead '*') or "$N\r\n" (lead '$') at p; returns the end. */
-static char *put_header(char *p, char lead, size_t v) {
-    *p++ = lead;
-    p += core_decimal_u(v, p);
-    *p++ = '\r';
-    *p++ = '\n';
-    return p;
-}
-
-/* Appends one command, in the Redis protocol, to the context's output
- * buffer. redisAppendCommandArgv formats every argument's header with
- * sdscatfmt into an allocation of its own; here a command is formatted in
- * one buffer (on the stack for nearly all) and costs one copy into
- * hiredis's buffer. */
-static int append_command(redisContext *ctx, const store_args_t *cmd, size_t size) {
-    char stack[4096];
-    char *buf = size <= sizeof stack ? stack : malloc(size);
-    if (!buf)
-        return REDIS_ERR;
-    char *p = put_header(buf, '*', (size_t)cmd->argc);
-    for (int i = 0; i < cmd->argc; i++) {
-        p = put_header(p, '$', cmd->lens[i]);
-        memcpy(p, cmd->argv[i], cmd->lens[i]);
-        p += cmd->lens[i];
-        *p++ = '\r';
-        *p++ = '\n';
-    }
-    int rc = redisAppendFormattedCommand(ctx, buf, (size_t)(p - buf));
-    if (buf != stack)
-        free(buf);
-    return rc;
-}
-
-/* The protocol's bytes for cmd, were it formatted. */
-static size_t command_size(const store_args_t *cmd) {
-    size_t total = 1 + 20 + 2;
-    for (int i = 0; i < cmd->argc; i++)
-        total += 1 + 20 + 2 + cmd->lens[i] + 2;
-    return total;
-}
-
-/* Large commands with at most this many arguments are written with
- * write_command. */
-enum { MAX_ARGS = 64, DIRECT_WRITE_MIN = 16 * 1024 };
-
-/* Sends a large command without copying its arguments: whatever hiredis
- * has buffered first (commands keep their order), then the command with
- * writev, the headers from a stack buffer and each argument from where it
- * lies. A 40 kB frame was copied twice on its way out (into a formatting
- * buffer, then into hiredis's). Failure leaves the connection unusable (a
- * partial command may be on the wire): the caller drops it. */
-static int write_command(redisContext *ctx, const store_args_t *cmd) {
-    int done = 0;
-    while (!done)
-        if (redisBufferWrite(ctx, &done) != REDIS_OK)
-            return REDIS_ERR;
-    char heads[24 * (MAX_ARGS + 1)];
-    struct iovec iov[3 * MAX_ARGS + 1];
-    int n = 0;
-    char *h = heads, *end = put_header(h, '*', (size_t)cmd->argc);
-    iov[n++] = (struct iovec){h, (size_t)(end - h)};
-    for (int i = 0; i < cmd->argc; i++) {
-        h = end;
-        end = put_header(h, '$', cmd->lens[i]);
-        iov[n++] = (struct iovec){h, (size_t)(end - h)};
-        iov[n++] = (struct iovec){(void *)cmd->argv[i], cmd->lens[i]};
-        iov[n++] = (struct iovec){"\r\n", 2};
-    }
-    /* n <= 3 * MAX_ARGS + 1, far below IOV_MAX: one writev takes them all */
-    for (struct iovec *v = iov; n > 0;) {
-        ssize_t w = writev(ctx->fd, v, n);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w <= 0) {
-            /* EAGAIN: the socket's send timeout (REDIS_TIMEOUT_MS) passed */
-            snprintf(ctx->errstr, sizeof ctx->errstr, "write: %s",
-                     w < 0 ? strerror(errno) : "nothing written");
-            return REDIS_ERR;
-        }
-        for (size_t left = (size_t)w; left > 0;) {
-            size_t take = left < v->iov_len ? left : v->iov_len;
-            v->iov_base = (char *)v->iov_base + take;
-            v->iov_len -= take;
-            left -= take;
-            if (v->iov_len == 0) {
-                v++;
-                n--;
-            }
-        }
-        while (n > 0 && v->iov_len == 0) {
-            v++;
-            n--;
-        }
-    }
-    return REDIS_OK;
-}
-
-store_status_t store_run_raw(int n, store_args_t *cmds, redisReply **replies) {
-    for (int i = 0; i < n; i++) {
-        replies[i] = NULL;
-        if (cmds[i].oom)
-            return STORE_ERROR;
-    }
-    redisContext *ctx = get_ctx();
-    if (!ctx) {
-        atomic_fetch_add_explicit(&errors, 1, memory_order_relaxed);
-        return STORE_UNAVAILABLE;
-    }
-    for (int i = 0; i < n; i++) {
-        size_t size = command_size(&cmds[i]);
-        int rc = size >= DIRECT_WRITE_MIN && cmds[i].argc <= MAX_ARGS
-                     ? write_command(ctx, &cmds[i])
-                     : append_command(ctx, &cmds[i], size);
-        if (rc != REDIS_OK) {
-            drop_ctx(ctx->errstr[0] ? ctx->errstr : "cannot send command");
-            atomic_fetch_add_explicit(&errors, 1, memory_order_relaxed);
-            return STORE_UNAVAILABLE;
-        }
-    }
-    for (int i = 0; i < n; i++) {
-        void *r = NULL;
-        if (redisGetReply(ctx, &r) != REDIS_OK || !r) {
-            drop_ctx(ctx->errstr[0] ? ctx->errstr : "no reply");
-            store_replies_free(i, replies);
-            atomic_fetch_add_explicit(&errors, 1, memory_order_relaxed);
-            return STORE_UNAVAILABLE;
-        }
-        replies[i] = r;
-    }
-    mark(1, NULL); /* up means answering, not merely accepting connections */
-    return STORE_OK;
-}
-
 store_status_t store_error_status(const redisReply *r) {
-    atomic_fetch_add_explicit(&errors, 1, memory_order_relaxed);
+    count_error();
     static const char *unavailable[] = {"LOADING",  "BUSY",       "MASTERDOWN", "READONLY",
                                         "OOM",      "NOAUTH",     "WRONGPASS",  "NOPERM",
                                         "TRYAGAIN", "CLUSTERDOWN"};
@@ -371,13 +82,291 @@ store_status_t store_error_status(const redisReply *r) {
     return STORE_ERROR;
 }
 
-store_status_t store_run(int n, store_args_t *cmds, redisReply **replies) {
-    store_status_t st = store_run_raw(n, cmds, replies);
+static bool starts(const redisReply *r, const char *word) {
+    size_t n = strlen(word);
+    return r->len >= n && memcmp(r->str, word, n) == 0;
+}
+
+/* ---- standalone ---- */
+
+static store_status_t run_single(int n, store_args_t *cmds, redisReply **replies) {
+    store_link_t *l = store_link_open(0, timeout_ms);
+    if (!l) {
+        count_error();
+        return STORE_UNAVAILABLE;
+    }
+    for (int i = 0; i < n; i++) {
+        if (!store_link_write(l, &cmds[i])) {
+            store_link_fail(l, store_link_error(l, "cannot send command"));
+            count_error();
+            return STORE_UNAVAILABLE;
+        }
+    }
+    for (int i = 0; i < n; i++) {
+        if (!store_link_read(l, &replies[i])) {
+            store_link_fail(l, store_link_error(l, "no reply"));
+            store_replies_free(i, replies);
+            count_error();
+            return STORE_UNAVAILABLE;
+        }
+    }
+    store_link_answered(l); /* up means answering, not merely accepting connections */
+    return STORE_OK;
+}
+
+/* ---- cluster ---- */
+
+enum { DONE, PENDING, SENT };
+
+typedef struct {
+    int16_t node;
+    uint8_t todo; /* DONE, PENDING (to send) or SENT (reply to read) */
+    uint8_t hops; /* redirects followed */
+    bool asking;  /* send ASKING first (an ASK redirect) */
+} route_t;
+
+/* Where cmd goes: the fixed node, or its key's slot's owner. */
+static route_t route_of(const store_args_t *cmd, int fixed, store_status_t *each) {
+    route_t rt = {.node = -1, .todo = DONE};
+    *each = STORE_OK;
+    if (fixed >= 0) {
+        rt.node = (int16_t)fixed;
+    } else if (!cmd->route) {
+        log_event(LOG_ERROR,
+                  "redis command %.*s has no key: in a cluster it needs a node "
+                  "(store_run_node)",
+                  cmd->argc ? (int)cmd->lens[0] : 0, cmd->argc ? cmd->argv[0] : "");
+        *each = STORE_ERROR;
+        return rt;
+    } else {
+        rt.node = (int16_t)store_cluster_owner(core_key_slot(cmd->route, cmd->route_len));
+    }
+    if (rt.node < 0) { /* a slot the map has no owner for (yet) */
+        store_cluster_refresh_soon();
+        *each = STORE_UNAVAILABLE;
+        return rt;
+    }
+    rt.todo = PENDING;
+    return rt;
+}
+
+/* Gives up on the commands of node that are still to send or read. */
+static void fail_node(int n, route_t *rt, store_status_t *each, int node, store_status_t st) {
+    for (int i = 0; i < n; i++)
+        if (rt[i].todo != DONE && rt[i].node == node) {
+            rt[i].todo = DONE;
+            each[i] = st;
+        }
+    count_error();
+    store_cluster_refresh_soon();
+}
+
+/* Takes the reply r of command i from node: keeps it, or follows it.
+ * Returns true for TRYAGAIN (the next round should pause). */
+static bool take(int i, redisReply *r, route_t *rt, redisReply **replies, store_status_t *each) {
+    rt[i].todo = DONE;
+    if (r->type == REDIS_REPLY_ERROR) {
+        bool moved = starts(r, "MOVED "), ask = starts(r, "ASK "), again = starts(r, "TRYAGAIN");
+        if (starts(r, "CLUSTERDOWN"))
+            store_cluster_refresh_soon();
+        if (moved || ask || again) {
+            int to = rt[i].node;
+            if (!again) {
+                size_t skip = moved ? 6 : 4;
+                to = store_cluster_redirect(r->str + skip, r->len - skip, rt[i].node, moved);
+            }
+            if (to < 0 || (!again && ++rt[i].hops > MAX_HOPS)) {
+                log_event(LOG_WARN, "redis redirect not followed: %.200s", r->str);
+                freeReplyObject(r);
+                each[i] = STORE_UNAVAILABLE;
+                return false;
+            }
+            freeReplyObject(r);
+            /* TRYAGAIN after an ASK is asked of the importing node again, with ASKING */
+            rt[i] = (route_t){.node = (int16_t)to,
+                              .todo = PENDING,
+                              .hops = rt[i].hops,
+                              .asking = again ? rt[i].asking : ask};
+            return again;
+        }
+    }
+    replies[i] = r;
+    return false;
+}
+
+static const char *asking_argv[] = {"ASKING"};
+static size_t asking_lens[] = {6};
+static const store_args_t asking = {.argc = 1, .argv = asking_argv, .lens = asking_lens};
+
+/* One round: writes every node's pending commands, then reads the replies.
+ * budget: milliseconds any wait may take. Returns true when a TRYAGAIN
+ * asks for a pause before the next round. */
+static bool round_trip(int n, store_args_t *cmds, redisReply **replies, store_status_t *each,
+                       route_t *rt, int budget) {
+    int nodes[STORE_MAX_NODES], ng = 0;
+    store_link_t *links[STORE_MAX_NODES];
+    for (int i = 0; i < n; i++) {
+        int g = 0;
+        while (g < ng && nodes[g] != rt[i].node)
+            g++;
+        if (rt[i].todo == PENDING && g == ng)
+            nodes[ng++] = rt[i].node;
+    }
+    for (int g = 0; g < ng; g++) {
+        store_link_t *l = links[g] = store_link_open(nodes[g], budget);
+        bool ok = l != NULL;
+        for (int i = 0; i < n && ok; i++) {
+            if (rt[i].todo != PENDING || rt[i].node != nodes[g])
+                continue;
+            ok = (!rt[i].asking || store_link_write(l, &asking)) && store_link_write(l, &cmds[i]);
+            rt[i].todo = SENT;
+        }
+        if (ok && l)
+            ok = store_link_flush(l);
+        if (!ok) {
+            if (l)
+                store_link_fail(l, store_link_error(l, "cannot send command"));
+            links[g] = NULL;
+            fail_node(n, rt, each, nodes[g], STORE_UNAVAILABLE);
+        }
+    }
+    bool pause = false;
+    for (int g = 0; g < ng; g++) {
+        store_link_t *l = links[g];
+        bool ok = l != NULL;
+        for (int i = 0; i < n && ok; i++) {
+            if (rt[i].todo != SENT || rt[i].node != nodes[g])
+                continue;
+            redisReply *r = NULL, *ack = NULL;
+            ok = (!rt[i].asking || store_link_read(l, &ack)) && store_link_read(l, &r);
+            if (ack)
+                freeReplyObject(ack); /* ASKING's +OK; an error shows in the command's reply */
+            if (ok)
+                pause |= take(i, r, rt, replies, each);
+        }
+        if (!l)
+            continue;
+        if (ok) {
+            store_link_answered(l);
+        } else {
+            store_link_fail(l, store_link_error(l, "no reply"));
+            fail_node(n, rt, each, nodes[g], STORE_UNAVAILABLE);
+        }
+    }
+    return pause;
+}
+
+/* Runs the commands in a cluster (fixed: a node for all, or -1 to route by
+ * key); each[i] as store_run_each, with error replies kept as replies. */
+static store_status_t run_routed(int n, store_args_t *cmds, redisReply **replies,
+                                 store_status_t *each, int fixed) {
+    route_t inline_rt[ROUTES_INLINE], *rt = inline_rt;
+    if (n > ROUTES_INLINE && !(rt = malloc(sizeof *rt * (size_t)n))) {
+        for (int i = 0; i < n; i++)
+            each[i] = STORE_ERROR;
+        return STORE_ERROR;
+    }
+    int64_t deadline = core_mono_ms() + timeout_ms;
+    bool pending = false;
+    for (int i = 0; i < n; i++) {
+        rt[i] = route_of(&cmds[i], fixed, &each[i]);
+        pending |= rt[i].todo == PENDING;
+    }
+    for (int budget = timeout_ms; pending;) {
+        bool pause = round_trip(n, cmds, replies, each, rt, budget);
+        pending = false;
+        for (int i = 0; i < n; i++)
+            pending |= rt[i].todo == PENDING;
+        if (pending && pause) {
+            int64_t left = deadline - core_mono_ms();
+            struct timespec ts = {0, (long)(left < TRYAGAIN_PAUSE_MS ? left : TRYAGAIN_PAUSE_MS) *
+                                         1000000};
+            if (left > 0)
+                nanosleep(&ts, NULL);
+        }
+        budget = (int)(deadline - core_mono_ms());
+        if (pending && budget <= 0) {
+            for (int i = 0; i < n; i++)
+                if (rt[i].todo == PENDING) {
+                    rt[i].todo = DONE;
+                    each[i] = STORE_UNAVAILABLE;
+                }
+            count_error();
+            pending = false;
+        }
+    }
+    if (rt != inline_rt)
+        free(rt);
+    for (int i = 0; i < n; i++)
+        if (each[i] != STORE_OK)
+            return each[i];
+    return STORE_OK;
+}
+
+/* ---- the calls ---- */
+
+/* Runs the commands (to node fixed, or routed by key when -1): each[i] as
+ * store_run_each, but with error replies kept as replies. Returns the first
+ * failure, or STORE_OK. */
+static store_status_t run_each_raw(int n, store_args_t *cmds, redisReply **replies,
+                                   store_status_t *each, int fixed) {
+    store_status_t st = STORE_OK;
+    for (int i = 0; i < n; i++) {
+        replies[i] = NULL;
+        each[i] = cmds[i].oom ? STORE_ERROR : STORE_OK;
+        if (cmds[i].oom && st == STORE_OK)
+            st = STORE_ERROR;
+    }
+    const char *why = NULL;
+    if (st == STORE_OK)
+        st = store_cluster_detect(&why);
+    if (st == STORE_OK && fixed >= store_link_nodes())
+        st = STORE_ERROR; /* no such node */
+    if (st == STORE_OK && store_cluster_mode() == STORE_MODE_STANDALONE)
+        st = fixed > 0 ? STORE_ERROR : run_single(n, cmds, replies);
+    else if (st == STORE_OK)
+        return run_routed(n, cmds, replies, each, fixed);
+    else if (st == STORE_UNAVAILABLE || why)
+        count_error();
+    for (int i = 0; i < n && st != STORE_OK; i++)
+        each[i] = each[i] == STORE_OK ? st : each[i];
+    return st;
+}
+
+/* All or nothing: the first failure, with every reply freed. */
+static store_status_t run_all_raw(int n, store_args_t *cmds, redisReply **replies, int fixed) {
+    store_status_t inline_each[ROUTES_INLINE], *each = inline_each;
+    if (n > ROUTES_INLINE && !(each = malloc(sizeof *each * (size_t)n))) {
+        for (int i = 0; i < n; i++)
+            replies[i] = NULL;
+        return STORE_ERROR;
+    }
+    store_status_t st = run_each_raw(n, cmds, replies, each, fixed);
+    if (each != inline_each)
+        free(each);
     if (st != STORE_OK)
-        return st;
+        store_replies_free(n, replies);
+    return st;
+}
+
+store_status_t store_run_raw(int n, store_args_t *cmds, redisReply **replies) {
+    /* the standalone fast path first: nothing between the caller and its batch */
+    if (store_cluster_mode() == STORE_MODE_STANDALONE) {
+        for (int i = 0; i < n; i++) {
+            replies[i] = NULL;
+            if (cmds[i].oom)
+                return STORE_ERROR;
+        }
+        return run_single(n, cmds, replies);
+    }
+    return run_all_raw(n, cmds, replies, -1);
+}
+
+/* The first error reply among replies, as a status (all freed), or OK. */
+static store_status_t no_error_replies(int n, redisReply **replies) {
     for (int i = 0; i < n; i++) {
         if (replies[i]->type == REDIS_REPLY_ERROR) {
-            st = store_error_status(replies[i]);
+            store_status_t st = store_error_status(replies[i]);
             log_event(LOG_WARN, "redis error reply: %.200s", replies[i]->str);
             store_replies_free(n, replies);
             return st;
@@ -386,7 +375,57 @@ store_status_t store_run(int n, store_args_t *cmds, redisReply **replies) {
     return STORE_OK;
 }
 
+store_status_t store_run(int n, store_args_t *cmds, redisReply **replies) {
+    store_status_t st = store_run_raw(n, cmds, replies);
+    return st == STORE_OK ? no_error_replies(n, replies) : st;
+}
+
 store_status_t store_cmd(store_args_t *cmd, redisReply **reply) { return store_run(1, cmd, reply); }
+
+store_status_t store_run_node(int node, int n, store_args_t *cmds, redisReply **replies) {
+    if (node < 0 || node >= STORE_MAX_NODES) {
+        for (int i = 0; i < n; i++)
+            replies[i] = NULL;
+        return STORE_ERROR;
+    }
+    store_status_t st = run_all_raw(n, cmds, replies, node);
+    return st == STORE_OK ? no_error_replies(n, replies) : st;
+}
+
+store_status_t store_run_each(int n, store_args_t *cmds, redisReply **replies,
+                              store_status_t *each) {
+    run_each_raw(n, cmds, replies, each, -1);
+    store_status_t first = STORE_OK;
+    for (int i = 0; i < n; i++) {
+        if (replies[i] && replies[i]->type == REDIS_REPLY_ERROR) {
+            each[i] = store_error_status(replies[i]);
+            log_event(LOG_WARN, "redis error reply: %.200s", replies[i]->str);
+            freeReplyObject(replies[i]);
+            replies[i] = NULL;
+        }
+        if (first == STORE_OK)
+            first = each[i];
+    }
+    return first;
+}
+
+int store_masters(int *nodes, int cap) {
+    if (store_cluster_detect(NULL) != STORE_OK)
+        return 0;
+    return store_cluster_masters(nodes, cap);
+}
+
+bool store_conn_up(void) {
+    char why[8];
+    int64_t at;
+    int masters[STORE_MAX_NODES], n = store_cluster_mode() == STORE_MODE_UNKNOWN
+                                          ? 0
+                                          : store_cluster_masters(masters, STORE_MAX_NODES);
+    for (int i = 0; i < n && i < STORE_MAX_NODES; i++)
+        if (store_link_node_state(masters[i], why, sizeof why, &at) != STORE_NODE_UP)
+            return false;
+    return n > 0;
+}
 
 const char *store_status_name(store_status_t st) {
     switch (st) {

@@ -8,18 +8,15 @@
 
 #define SCAN_COUNT 1000
 
-bool store_nodes_cluster(void) { return false; /* store_conn_is_cluster() once it exists */ }
+bool store_nodes_cluster(void) { return store_conn_is_cluster(); }
 
 int store_nodes_masters(int *nodes, int cap) {
-    if (cap < 1)
-        return 0;
-    nodes[0] = 0; /* the one server (until conn.h lists a cluster's masters) */
-    return 1;
+    int n = store_masters(nodes, cap);
+    return n < cap ? n : cap;
 }
 
 store_status_t store_nodes_run(int node, int n, store_args_t *cmds, redisReply **replies) {
-    (void)node;
-    return store_run(n, cmds, replies);
+    return store_run_node(node, n, cmds, replies);
 }
 
 /* SCANs one node to the end. */

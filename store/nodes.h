@@ -4,9 +4,8 @@
  * master (each holds its own share of the keys). Everything that scans
  * (the wipe, the migration) or counts the whole database goes through here.
  *
- * Until the connection layer names cluster nodes (store_masters and
- * store_run_node in store/conn.h), there is one node, 0, reached by
- * store_run; nodes.c is the one place to switch.
+ * A thin layer over store/conn.h's store_masters and store_run_node, so that
+ * every scan walks the nodes the same way.
  */
 #ifndef STORE_NODES_H
 #define STORE_NODES_H
@@ -23,7 +22,7 @@
 bool store_nodes_cluster(void);
 
 /* The nodes that hold keys into nodes[] (cap entries); returns how many
- * (at most cap). */
+ * (at most cap; 0 when no server has answered yet). */
 int store_nodes_masters(int *nodes, int cap);
 
 /* store_run for keyless commands, on one node from store_nodes_masters. */

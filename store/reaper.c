@@ -255,14 +255,7 @@ static void *loop(void *arg) {
     (void)arg;
     pthread_mutex_lock(&lock);
     while (!stopping) {
-        struct timespec until;
-        clock_gettime(CLOCK_MONOTONIC, &until);
-        until.tv_sec += interval_ms / 1000;
-        until.tv_nsec += (long)(interval_ms % 1000) * 1000000;
-        if (until.tv_nsec >= 1000000000) {
-            until.tv_sec++;
-            until.tv_nsec -= 1000000000;
-        }
+        struct timespec until = core_mono_deadline(interval_ms);
         while (!stopping && pthread_cond_timedwait(&wake, &lock, &until) != ETIMEDOUT) {
         }
         if (stopping)

@@ -1,4 +1,8 @@
-/* EVALSHA with an EVAL fallback; see script.h. */
+/* EVALSHA with an EVAL fallback; see script.h.
+ *
+ * In a cluster each node has its own script cache: EVALSHA goes to the node
+ * of the script's first key, and a NOSCRIPT from it is answered by EVAL,
+ * routed the same way, so the source reaches exactly the nodes that need it. */
 #include "script.h"
 
 #include <openssl/sha.h>

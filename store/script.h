@@ -7,7 +7,8 @@
  * A call is built like any command: store_script_call starts it, then come
  * its keys (store_args_key: every key of one call in one slot, see keys.h)
  * and its other arguments. store_eval runs one call; store_run_scripts runs
- * calls and plain commands together in one round trip.
+ * calls and plain commands together in one round trip. In a Redis Cluster a
+ * call runs on the node of its first key (its routing key).
  */
 #ifndef STORE_SCRIPT_H
 #define STORE_SCRIPT_H

@@ -17,66 +17,14 @@
 #   KEEP_TMP=1 tests/browser/dashboard.sh   keeps the temp dir: dumped DOM, logs, screenshot
 set -uo pipefail
 cd "$(dirname "$0")/../.."
-root=$PWD
-bin=${RTSTATE_BIN:-build/rtstate}
-case $bin in /*) ;; *) bin=$root/$bin ;; esac
-py=python3
+. tests/browser/lib.sh
 
-passed=0 failed=0
-ok() { echo "ok    $1"; passed=$((passed + 1)); }
-bad() { echo "FAIL  $1"; failed=$((failed + 1)); }
-check() { # check "what" command...: one test
-  local what=$1; shift
-  if "$@"; then ok "$what"; else bad "$what"; fi
-}
-verdicts() { # reads "ok|bad <what>" lines: one test each
-  local verdict what
-  while read -r verdict what; do
-    if [ "$verdict" = ok ]; then ok "$what"; else bad "$what"; fi
-  done
-}
-finish() { echo; echo "$passed passed, $failed failed"; [ "$failed" -eq 0 ]; exit; }
-
-command -v chromium > /dev/null || { bad "chromium is installed (scripts/deps.sh browser)"; finish; }
-[ -x "$bin" ] || { bad "service binary $bin exists"; finish; }
-
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/rtstate-browser-XXXXXX")
-export TMPDIR=$tmp # Chromium's profiles and anything else land in it
-pids=()
-stop() {
-  local p
-  for p in "${pids[@]}"; do kill "$p" 2> /dev/null; done
-  wait 2> /dev/null
-  [ -n "${KEEP_TMP:-}" ] || rm -rf "$tmp"
-}
-trap stop EXIT
-
-h() { "$py" tests/browser/dashboard.py "$@"; }
-
-# --- servers: one Redis, the service open and the service with READ_TOKEN ------
-rport=$(h free_port)
-redis-server --port "$rport" --bind 127.0.0.1 --dir "$tmp" --save '' --appendonly no \
-  > "$tmp/redis.log" 2>&1 &
-pids+=($!)
-# service NAME ENV...: starts the service on a free port and sets $base to it
-service() {
-  local name=$1 port
-  shift
-  port=$(h free_port)
-  base=http://127.0.0.1:$port
-  # clients stay connected for the whole test, however slow the browser starts
-  env PORT="$port" BIND=127.0.0.1 REDIS_URL="redis://127.0.0.1:$rport/0" THREADS=4 \
-    CLIENT_TIMEOUT_MS=600000 "$@" "$bin" > "$tmp/$name.log" 2>&1 &
-  pids+=($!)
-  h wait_http "$base/livez" && h wait_http "$base/readyz" && return
-  tail -20 "$tmp/$name.log" "$tmp/redis.log"
-  bad "the service ($name) becomes ready"
-  finish
-}
+# --- the service open, and with READ_TOKEN, on one Redis ----------------------
+# clients stay connected for the whole test, however slow the browser starts
 read_token=dashboard-test-read-token # a throwaway value for this test only
-service locked READ_TOKEN=$read_token
+service locked CLIENT_TIMEOUT_MS=600000 READ_TOKEN=$read_token
 locked=$base
-service open
+service open CLIENT_TIMEOUT_MS=600000
 open=$base
 
 # --- what the server sends ---------------------------------------------------
@@ -86,16 +34,6 @@ h client "$open" cam-png - image/png && h client "$open" cam-jpeg tests/browser/
   { bad "two clients with frames are registered"; finish; }
 
 # --- what a person sees ------------------------------------------------------
-chrome() { # chrome ARGS... URL: one fresh, private, loopback-only headless run
-  local profile
-  profile=$(mktemp -d "$tmp/profile-XXXXXX")
-  HOME=$tmp XDG_CONFIG_HOME=$tmp/xdg XDG_CACHE_HOME=$tmp/xdg timeout 90 chromium --headless \
-    --no-sandbox --disable-gpu --disable-quic --no-first-run --disable-background-networking \
-    --disable-component-update --disable-sync --disable-default-apps --mute-audio \
-    --disable-dev-shm-usage \
-    --user-data-dir="$profile" --enable-logging=stderr --v=0 --virtual-time-budget=8000 "$@"
-}
-
 start=$(date +%s)
 chrome --dump-dom "$open/" > "$tmp/dom.html" 2> "$tmp/chrome-dom.log"
 dom=$(cat "$tmp/dom.html")

@@ -92,15 +92,20 @@ redisContext *it_redis_connect(const it_redis_t *r) {
     return c;
 }
 
-redisReply *it_redis_cmd(const it_redis_t *r, const char *fmt, ...) {
+static redisReply *redis_vcmd(const it_redis_t *r, const char *fmt, va_list ap) {
     redisContext *c = it_redis_connect(r);
     if (!c)
         return NULL;
+    redisReply *reply = redisvCommand(c, fmt, ap);
+    redisFree(c);
+    return reply;
+}
+
+redisReply *it_redis_cmd(const it_redis_t *r, const char *fmt, ...) {
     va_list ap;
     va_start(ap, fmt);
-    redisReply *reply = redisvCommand(c, fmt, ap);
+    redisReply *reply = redis_vcmd(r, fmt, ap);
     va_end(ap);
-    redisFree(c);
     return reply;
 }
 
@@ -141,16 +146,21 @@ static bool redis_launch(it_redis_t *r) {
 
 bool it_redis_start(it_redis_t *r) { return it_redis_start_with(r, NULL); }
 
-bool it_redis_start_with(it_redis_t *r, const char *const *extra) {
+/* Starts redis-server on port (a free one when 0) in a fresh temp dir. */
+static bool redis_start_at(it_redis_t *r, int port, const char *const *extra) {
     memset(r, 0, sizeof *r);
     r->extra = extra;
     snprintf(r->dir, sizeof r->dir, "%s/rtstate-it-XXXXXX",
              getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
     if (!mkdtemp(r->dir))
         return false;
-    r->port = it_free_port();
+    r->port = port ? port : it_free_port();
     snprintf(r->url, sizeof r->url, "redis://127.0.0.1:%d/0", r->port);
     return redis_launch(r);
+}
+
+bool it_redis_start_with(it_redis_t *r, const char *const *extra) {
+    return redis_start_at(r, 0, extra);
 }
 
 static void kill_wait(pid_t pid, int sig) {
@@ -184,18 +194,238 @@ void it_redis_stop(it_redis_t *r) {
         fprintf(stderr, "could not remove %s\n", r->dir);
 }
 
-/* ---- MongoDB ---- */
+/* ---- Redis Cluster ---- */
 
-static bool port_open(int port) {
+static const char *const cluster_args[] = {"--cluster-enabled",
+                                           "yes",
+                                           "--cluster-config-file",
+                                           "nodes.conf", /* in the node's --dir */
+                                           "--cluster-node-timeout",
+                                           "1000",
+                                           "--cluster-require-full-coverage",
+                                           "no",
+                                           NULL};
+
+/* Whether op (bind: the port is free; connect: something listens) succeeds
+ * on 127.0.0.1:port. */
+static bool loopback(int port, int (*op)(int, const struct sockaddr *, socklen_t)) {
     int fd = socket(AF_INET, SOCK_STREAM, 0);
     struct sockaddr_in a = {.sin_family = AF_INET,
                             .sin_port = htons((uint16_t)port),
                             .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    bool ok = fd >= 0 && connect(fd, (struct sockaddr *)&a, sizeof a) == 0;
+    bool ok = fd >= 0 && op(fd, (struct sockaddr *)&a, sizeof a) == 0;
     if (fd >= 0)
         close(fd);
     return ok;
 }
+
+/* A port for a cluster node: it and its bus port (+10000) free, both below
+ * 32768 (the kernel's ephemeral range starts there by default, so no
+ * outgoing connection takes one meanwhile), none of c's nodes using either. */
+static int cluster_port(const it_cluster_t *c, int upto) {
+    static unsigned seed;
+    if (!seed)
+        seed = (unsigned)getpid() ^ (unsigned)time(NULL);
+    for (int tries = 0; tries < 1000; tries++) {
+        int p = 20000 + (int)(rand_r(&seed) % 2700);
+        bool taken = false;
+        for (int i = 0; i < upto && !taken; i++)
+            taken = abs(c->nodes[i].port - p) == 10000 || c->nodes[i].port == p;
+        if (!taken && loopback(p, bind) && loopback(p + 10000, bind))
+            return p;
+    }
+    return -1;
+}
+
+int it_cluster_node_at(const it_cluster_t *c, int port) {
+    for (int i = 0; i < c->n; i++)
+        if (c->nodes[i].port == port)
+            return i;
+    return -1;
+}
+
+redisReply *it_cluster_node_cmd(const it_cluster_t *c, int i, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    redisReply *r = redis_vcmd(&c->nodes[i], fmt, ap);
+    va_end(ap);
+    return r;
+}
+
+/* Runs "redis-cli --cluster create" over every node; true when it exits 0. */
+static bool cluster_create(const it_cluster_t *c, int replicas) {
+    char *argv[IT_CLUSTER_MAX + 8], addr[IT_CLUSTER_MAX][32], reps[8], log[300];
+    int n = 0;
+    argv[n++] = "redis-cli";
+    argv[n++] = "--cluster";
+    argv[n++] = "create";
+    for (int i = 0; i < c->n; i++) {
+        snprintf(addr[i], sizeof addr[i], "127.0.0.1:%d", c->nodes[i].port);
+        argv[n++] = addr[i];
+    }
+    snprintf(reps, sizeof reps, "%d", replicas);
+    argv[n++] = "--cluster-replicas";
+    argv[n++] = reps;
+    argv[n++] = "--cluster-yes";
+    argv[n] = NULL;
+    snprintf(log, sizeof log, "%s/create.log", c->nodes[0].dir);
+    pid_t pid = spawn(argv, NULL, log);
+    for (int i = 0; i < 6000; i++) { /* a minute at most */
+        int status;
+        if (waitpid(pid, &status, WNOHANG) == pid)
+            return WIFEXITED(status) && WEXITSTATUS(status) == 0;
+        it_sleep_ms(10);
+    }
+    kill(pid, SIGKILL);
+    waitpid(pid, NULL, 0);
+    return false;
+}
+
+/* Whether running node i is ready: the cluster ok and all slots assigned
+ * as it sees them; a replica in sync with its master. */
+static bool node_ready(const it_cluster_t *c, int i) {
+    redisReply *info = it_cluster_node_cmd(c, i, "CLUSTER INFO");
+    bool ok = info && info->type == REDIS_REPLY_STRING && strstr(info->str, "cluster_state:ok") &&
+              strstr(info->str, "cluster_slots_assigned:16384");
+    if (info)
+        freeReplyObject(info);
+    redisReply *repl = ok ? it_cluster_node_cmd(c, i, "INFO replication") : NULL;
+    if (repl && repl->type == REDIS_REPLY_STRING && strstr(repl->str, "role:slave"))
+        ok = strstr(repl->str, "master_link_status:up") != NULL;
+    if (repl)
+        freeReplyObject(repl);
+    return ok;
+}
+
+bool it_cluster_wait(const it_cluster_t *c, int ms) {
+    for (int waited = 0; waited <= ms; waited += 50) {
+        bool all = true;
+        for (int i = 0; i < c->n && all; i++)
+            all = c->nodes[i].pid <= 0 || node_ready(c, i);
+        if (all)
+            return true;
+        it_sleep_ms(50);
+    }
+    return false;
+}
+
+bool it_cluster_start(it_cluster_t *c, int masters, int replicas_per_master) {
+    memset(c, 0, sizeof *c);
+    int n = masters * (1 + replicas_per_master);
+    if (n > IT_CLUSTER_MAX || masters < 3) /* redis-cli wants three masters at least */
+        return false;
+    size_t used = (size_t)snprintf(c->url, sizeof c->url, "redis://");
+    for (int i = 0; i < n; i++) {
+        int port = cluster_port(c, i);
+        if (port < 0 || !redis_start_at(&c->nodes[i], port, cluster_args)) {
+            c->n = i + 1;
+            it_cluster_stop(c);
+            return false;
+        }
+        used += (size_t)snprintf(c->url + used, sizeof c->url - used, "%s127.0.0.1:%d",
+                                 i ? "," : "", port);
+    }
+    c->n = n;
+    if (!cluster_create(c, replicas_per_master) || !it_cluster_wait(c, 30000)) {
+        fprintf(stderr, "the cluster did not form; see %s/create.log\n", c->nodes[0].dir);
+        return false;
+    }
+    return true;
+}
+
+void it_cluster_stop(it_cluster_t *c) {
+    for (int i = 0; i < c->n; i++)
+        it_redis_stop(&c->nodes[i]);
+    c->n = 0;
+}
+
+void it_cluster_kill(it_cluster_t *c, int i) { it_redis_kill(&c->nodes[i]); }
+
+bool it_cluster_restart(it_cluster_t *c, int i) { return it_redis_restart(&c->nodes[i]); }
+
+/* The first running node, to ask about the cluster. */
+static int any_node(const it_cluster_t *c) {
+    for (int i = 0; i < c->n; i++)
+        if (c->nodes[i].pid > 0)
+            return i;
+    return -1;
+}
+
+redisReply *it_cluster_cmd(const it_cluster_t *c, const char *fmt, ...) {
+    char *cmd = NULL;
+    va_list ap;
+    va_start(ap, fmt);
+    int len = redisvFormatCommand(&cmd, fmt, ap);
+    va_end(ap);
+    redisReply *r = NULL;
+    bool asking = false;
+    for (int hop = 0, at = any_node(c); len > 0 && at >= 0 && hop < 8; hop++) {
+        redisContext *ctx = it_redis_connect(&c->nodes[at]);
+        if (!ctx)
+            break;
+        if (asking)
+            redisAppendCommand(ctx, "ASKING");
+        redisAppendFormattedCommand(ctx, cmd, (size_t)len);
+        void *got = NULL;
+        if (asking && redisGetReply(ctx, &got) == REDIS_OK)
+            freeReplyObject(got);
+        got = NULL;
+        redisGetReply(ctx, &got);
+        redisFree(ctx);
+        r = got;
+        bool moved = r && r->type == REDIS_REPLY_ERROR && strncmp(r->str, "MOVED ", 6) == 0;
+        asking = r && r->type == REDIS_REPLY_ERROR && strncmp(r->str, "ASK ", 4) == 0;
+        if (!moved && !asking)
+            break;
+        at = it_cluster_node_at(c, atoi(strrchr(r->str, ':') + 1));
+        freeReplyObject(r);
+        r = NULL;
+    }
+    if (cmd)
+        redisFreeCommand(cmd);
+    return r;
+}
+
+int it_cluster_owner(const it_cluster_t *c, int slot) {
+    int at = any_node(c), owner = -1;
+    redisReply *r = at >= 0 ? it_cluster_node_cmd(c, at, "CLUSTER SLOTS") : NULL;
+    for (size_t i = 0; r && r->type == REDIS_REPLY_ARRAY && i < r->elements; i++) {
+        redisReply *e = r->element[i];
+        if (e->type == REDIS_REPLY_ARRAY && e->elements >= 3 && e->element[0]->integer <= slot &&
+            slot <= e->element[1]->integer && e->element[2]->type == REDIS_REPLY_ARRAY)
+            owner = it_cluster_node_at(c, (int)e->element[2]->element[1]->integer);
+    }
+    if (r)
+        freeReplyObject(r);
+    return owner;
+}
+
+int it_cluster_replica_of(const it_cluster_t *c, int i) {
+    char want[32];
+    snprintf(want, sizeof want, "master_port:%d\r", c->nodes[i].port);
+    int found = -1;
+    for (int j = 0; j < c->n && found < 0; j++) {
+        redisReply *r = c->nodes[j].pid > 0 ? it_cluster_node_cmd(c, j, "INFO replication") : NULL;
+        if (r && r->type == REDIS_REPLY_STRING && strstr(r->str, "role:slave") &&
+            strstr(r->str, want) && strstr(r->str, "master_link_status:up"))
+            found = j;
+        if (r)
+            freeReplyObject(r);
+    }
+    return found;
+}
+
+bool it_cluster_node_id(const it_cluster_t *c, int i, char out[41]) {
+    redisReply *r = it_cluster_node_cmd(c, i, "CLUSTER MYID");
+    bool ok = r && r->type == REDIS_REPLY_STRING && r->len == 40;
+    if (ok)
+        memcpy(out, r->str, 41);
+    if (r)
+        freeReplyObject(r);
+    return ok;
+}
+
+/* ---- MongoDB ---- */
 
 static bool mongo_launch(it_mongo_t *m) {
     const char *bin = getenv("MONGO_SERVER_BIN");
@@ -225,7 +455,7 @@ static bool mongo_launch(it_mongo_t *m) {
         m->pid = spawn(argv, NULL, log);
     }
     for (int i = 0; i < 500; i++) {
-        if (port_open(m->port))
+        if (loopback(m->port, connect))
             return true;
         if (waitpid(m->pid, NULL, WNOHANG) == m->pid) {
             m->pid = 0;
@@ -553,27 +783,48 @@ void it_resp_free(it_resp_t *r) {
     memset(r, 0, sizeof *r);
 }
 
-bool it_header(const it_resp_t *r, const char *name, char *out, size_t cap) {
+/* The value of the next header line named name at or after *p (its length in
+ * *vlen), or NULL; *p moves past that line. */
+static const char *next_header(const char **p, const char *name, size_t *vlen) {
     size_t n = strlen(name);
-    for (const char *p = r->headers; p && *p;) {
-        const char *eol = strstr(p, "\r\n");
-        size_t len = eol ? (size_t)(eol - p) : strlen(p);
-        if (len > n && strncasecmp(p, name, n) == 0 && p[n] == ':') {
-            const char *v = p + n + 1;
+    while (*p && **p) {
+        const char *line = *p;
+        const char *eol = strstr(line, "\r\n");
+        size_t len = eol ? (size_t)(eol - line) : strlen(line);
+        *p = eol ? eol + 2 : NULL;
+        if (len > n && strncasecmp(line, name, n) == 0 && line[n] == ':') {
+            const char *v = line + n + 1;
             while (*v == ' ')
                 v++;
-            size_t vl = len - (size_t)(v - p);
-            if (vl >= cap)
-                vl = cap - 1;
-            memcpy(out, v, vl);
-            out[vl] = '\0';
-            return true;
+            *vlen = len - (size_t)(v - line);
+            return v;
         }
-        p = eol ? eol + 2 : NULL;
     }
-    if (cap)
-        out[0] = '\0';
-    return false;
+    return NULL;
+}
+
+bool it_header(const it_resp_t *r, const char *name, char *out, size_t cap) {
+    const char *p = r->headers;
+    size_t vl;
+    const char *v = next_header(&p, name, &vl);
+    if (!v) {
+        if (cap)
+            out[0] = '\0';
+        return false;
+    }
+    if (vl >= cap)
+        vl = cap - 1;
+    memcpy(out, v, vl);
+    out[vl] = '\0';
+    return true;
+}
+
+int it_header_count(const it_resp_t *r, const char *name) {
+    int count = 0;
+    size_t vl;
+    for (const char *p = r->headers; next_header(&p, name, &vl);)
+        count++;
+    return count;
 }
 
 cJSON *it_body_json(const it_resp_t *r) { return r->body ? cJSON_Parse(r->body) : NULL; }

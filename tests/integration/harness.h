@@ -83,6 +83,46 @@ const char *it_legacy_key(store_legacy_key_t k, const char *id, const char *id2)
  * one; nil counts 0), on Redis r. */
 long long it_index_sum(const it_redis_t *r, const char *cmd, store_key_t k);
 
+/* A Redis Cluster on loopback: masters * (1 + replicas) redis-servers, each
+ * in a temp dir of its own, on ports below the ephemeral range whose port +
+ * 10000 (the cluster bus) is free too, made a cluster by `redis-cli
+ * --cluster create`. Nodes run with --cluster-node-timeout 1000 (a failure
+ * is noticed within about a second) and --cluster-require-full-coverage no
+ * (the slots of the other masters keep being served while one master is
+ * down: the setting a deployment wants, see README). */
+#define IT_CLUSTER_MAX 12
+typedef struct {
+    int n;
+    it_redis_t nodes[IT_CLUSTER_MAX];
+    char url[IT_CLUSTER_MAX * 24]; /* redis://127.0.0.1:P1,127.0.0.1:P2,... (every node) */
+} it_cluster_t;
+
+/* Starts the nodes, creates the cluster, waits for it (it_cluster_wait). */
+bool it_cluster_start(it_cluster_t *c, int masters, int replicas_per_master);
+/* Kills every node and removes their dirs. */
+void it_cluster_stop(it_cluster_t *c);
+/* Kills node i (SIGKILL), keeping its dir and nodes.conf. */
+void it_cluster_kill(it_cluster_t *c, int i);
+/* Starts node i again on its port with its nodes.conf: it rejoins. */
+bool it_cluster_restart(it_cluster_t *c, int i);
+/* Waits up to ms for every running node to say cluster_state:ok with all
+ * 16384 slots assigned, and every running replica to be in sync with its
+ * master. */
+bool it_cluster_wait(const it_cluster_t *c, int ms);
+/* Runs a command on the cluster, following MOVED and ASK as a client
+ * must (the test's own view of what is stored); caller frees the reply. */
+redisReply *it_cluster_cmd(const it_cluster_t *c, const char *fmt, ...);
+/* Runs a command on node i only; caller frees the reply. */
+redisReply *it_cluster_node_cmd(const it_cluster_t *c, int i, const char *fmt, ...);
+/* The index of the node listening on port, or -1. */
+int it_cluster_node_at(const it_cluster_t *c, int port);
+/* The index of the master serving slot (as a running node sees it), or -1. */
+int it_cluster_owner(const it_cluster_t *c, int slot);
+/* The index of a replica of node i that is in sync with it, or -1. */
+int it_cluster_replica_of(const it_cluster_t *c, int i);
+/* Node i's id (CLUSTER MYID) into out (41 bytes). */
+bool it_cluster_node_id(const it_cluster_t *c, int i, char out[41]);
+
 /* Starts the server on a free port; waits until it accepts connections. */
 bool it_mongo_start(it_mongo_t *m);
 /* Kills it, keeping its data: it_mongo_restart brings it back on the same port. */
@@ -133,6 +173,9 @@ size_t it_raw_exchange(int port, const void *request, size_t len, char *out, siz
 
 /* A response header's value (case-insensitive name), copied into out. */
 bool it_header(const it_resp_t *r, const char *name, char *out, size_t cap);
+/* How many header lines the response has with this name (case-insensitive):
+ * a browser refuses some headers when they come twice. */
+int it_header_count(const it_resp_t *r, const char *name);
 /* The body parsed as JSON (caller frees), or NULL. */
 cJSON *it_body_json(const it_resp_t *r);
 

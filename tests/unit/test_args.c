@@ -43,6 +43,7 @@ static void starts_empty_and_inline(void **state) {
     assert_ptr_equal(a.lens, a.lens_inline);
     assert_int_equal(a.arena_used, 0);
     assert_null(a.chunks);
+    assert_null(a.route);
     assert_false(a.oom);
     store_args_free(&a);
 }
@@ -262,6 +263,52 @@ static void reusable_after_free(void **state) {
     assert_int_equal(a.argc, 0);
 }
 
+static void the_first_key_routes(void **state) {
+    (void)state;
+    store_keys_set_prefix("rt:");
+    store_args_t a;
+    store_args_init(&a);
+    store_args_str(&a, "EVALSHA");
+    store_args_str(&a, "sha");
+    store_args_int(&a, 2);
+    assert_null(a.route); /* no key yet: a keyless command */
+    store_args_key(&a, KEY_CLIENT, "cam-1");
+    store_args_key(&a, KEY_CLIENTS, "cam-1");
+    assert_non_null(a.route);
+    char want[STORE_KEY_MAX];
+    store_key(want, KEY_CLIENT, "cam-1");
+    assert_int_equal(a.route_len, strlen(want));
+    assert_memory_equal(a.route, want, a.route_len);
+    assert_ptr_equal(a.route, a.argv[3]); /* the argument itself, not another copy */
+    store_args_free(&a);
+    assert_null(a.route);
+    /* a key name built by the caller routes the same way, and is copied */
+    char name[32] = "rt:room:{r1}:x";
+    store_args_str(&a, "GET");
+    store_args_keyname(&a, name, strlen(name));
+    store_args_keyname(&a, "o:{r1}", 6); /* one slot: the other key shares the tag */
+    strcpy(name, "changed");
+    assert_int_equal(a.route_len, strlen("rt:room:{r1}:x"));
+    assert_memory_equal(a.route, "rt:room:{r1}:x", a.route_len);
+    assert_arg_str(&a, 1, "rt:room:{r1}:x");
+    assert_arg_str(&a, 2, "o:{r1}");
+    /* a wrapper takes the wrapped command's route without its arguments */
+    store_args_t w;
+    store_args_init(&w);
+    store_args_str(&w, "EVAL");
+    store_args_route_as(&w, &a);
+    assert_ptr_equal(w.route, a.route);
+    assert_int_equal(w.route_len, a.route_len);
+    assert_int_equal(w.argc, 1);
+    store_args_free(&w);
+    store_args_free(&a);
+    /* keys added as plain strings do not route */
+    store_args_str(&a, "UNLINK");
+    store_args_str(&a, "rt:a");
+    assert_null(a.route);
+    store_args_free(&a);
+}
+
 #define T(name) cmocka_unit_test_setup_teardown(name, reset_prefix, reset_prefix)
 
 int main(void) {
@@ -276,6 +323,7 @@ int main(void) {
         T(long_keys_spill_to_chunks),
         T(mixed_arguments_keep_their_order),
         T(reusable_after_free),
+        T(the_first_key_routes),
     };
     return cmocka_run_group_tests_name("args", tests, NULL, NULL);
 }

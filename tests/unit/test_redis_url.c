@@ -38,27 +38,28 @@ static void host_only(void **state) {
     (void)state;
     core_redis_url_t u = parse_ok("redis://localhost");
     assert_false(u.is_unix);
-    assert_string_equal(u.host, "localhost");
-    assert_int_equal(u.port, 6379);
+    assert_int_equal(u.nhosts, 1);
+    assert_string_equal(u.hosts[0].host, "localhost");
+    assert_int_equal(u.hosts[0].port, 6379);
     assert_int_equal(u.db, 0);
     assert_string_equal(u.user, "");
     assert_string_equal(u.password, "");
     u = parse_ok("redis://10.0.0.7/");
-    assert_string_equal(u.host, "10.0.0.7");
-    assert_int_equal(u.port, 6379);
+    assert_string_equal(u.hosts[0].host, "10.0.0.7");
+    assert_int_equal(u.hosts[0].port, 6379);
     assert_int_equal(u.db, 0);
 }
 
 static void host_port_db(void **state) {
     (void)state;
     core_redis_url_t u = parse_ok("redis://127.0.0.1:6380/3");
-    assert_string_equal(u.host, "127.0.0.1");
-    assert_int_equal(u.port, 6380);
+    assert_string_equal(u.hosts[0].host, "127.0.0.1");
+    assert_int_equal(u.hosts[0].port, 6380);
     assert_int_equal(u.db, 3);
     u = parse_ok("redis://cache.internal:1");
-    assert_int_equal(u.port, 1);
+    assert_int_equal(u.hosts[0].port, 1);
     u = parse_ok("redis://cache.internal:65535/15");
-    assert_int_equal(u.port, 65535);
+    assert_int_equal(u.hosts[0].port, 65535);
     assert_int_equal(u.db, 15);
     u = parse_ok("redis://h/1048576");
     assert_int_equal(u.db, 1 << 20);
@@ -91,19 +92,19 @@ static void password_without_user(void **state) {
     core_redis_url_t u = parse_ok("redis://:s3cret@db.example:6380/2");
     assert_string_equal(u.user, "");
     assert_string_equal(u.password, "s3cret");
-    assert_string_equal(u.host, "db.example");
-    assert_int_equal(u.port, 6380);
+    assert_string_equal(u.hosts[0].host, "db.example");
+    assert_int_equal(u.hosts[0].port, 6380);
     assert_int_equal(u.db, 2);
     /* a lone userinfo is the password, as redis-cli reads it */
     u = parse_ok("redis://s3cret@db.example");
     assert_string_equal(u.user, "");
     assert_string_equal(u.password, "s3cret");
-    assert_string_equal(u.host, "db.example");
+    assert_string_equal(u.hosts[0].host, "db.example");
     /* an unencoded '@' belongs to the password: the last '@' ends the credentials */
     u = parse_ok("redis://:p@ss@db.example:6380");
     assert_string_equal(u.password, "p@ss");
-    assert_string_equal(u.host, "db.example");
-    assert_int_equal(u.port, 6380);
+    assert_string_equal(u.hosts[0].host, "db.example");
+    assert_int_equal(u.hosts[0].port, 6380);
 }
 
 static void password_with_user(void **state) {
@@ -111,8 +112,8 @@ static void password_with_user(void **state) {
     core_redis_url_t u = parse_ok("redis://alice:s3cret@db.example:6380/2");
     assert_string_equal(u.user, "alice");
     assert_string_equal(u.password, "s3cret");
-    assert_string_equal(u.host, "db.example");
-    assert_int_equal(u.port, 6380);
+    assert_string_equal(u.hosts[0].host, "db.example");
+    assert_int_equal(u.hosts[0].port, 6380);
     assert_int_equal(u.db, 2);
     /* only the first ':' separates user from password */
     u = parse_ok("redis://alice:a:b:c@h");
@@ -128,8 +129,8 @@ static void percent_encoded_credentials(void **state) {
     core_redis_url_t u = parse_ok("redis://al%69ce:p%40ss%3Aw%2Fo%25rd%20x@h:1/1");
     assert_string_equal(u.user, "alice");
     assert_string_equal(u.password, "p@ss:w/o%rd x");
-    assert_string_equal(u.host, "h");
-    assert_int_equal(u.port, 1);
+    assert_string_equal(u.hosts[0].host, "h");
+    assert_int_equal(u.hosts[0].port, 1);
     assert_int_equal(u.db, 1);
     u = parse_ok("redis://:%c3%A9t%C3%a9@h");
     assert_string_equal(u.password, "\xc3\xa9t\xc3\xa9");
@@ -167,21 +168,75 @@ static void overlong_credentials(void **state) {
 static void ipv6_hosts(void **state) {
     (void)state;
     core_redis_url_t u = parse_ok("redis://[::1]:6380/2");
-    assert_string_equal(u.host, "::1");
-    assert_int_equal(u.port, 6380);
+    assert_string_equal(u.hosts[0].host, "::1");
+    assert_int_equal(u.hosts[0].port, 6380);
     assert_int_equal(u.db, 2);
     u = parse_ok("redis://[2001:db8::7]");
-    assert_string_equal(u.host, "2001:db8::7");
-    assert_int_equal(u.port, 6379);
+    assert_string_equal(u.hosts[0].host, "2001:db8::7");
+    assert_int_equal(u.hosts[0].port, 6379);
     u = parse_ok("redis://:pw@[fe80::1]:7000");
-    assert_string_equal(u.host, "fe80::1");
+    assert_string_equal(u.hosts[0].host, "fe80::1");
     assert_string_equal(u.password, "pw");
-    assert_int_equal(u.port, 7000);
+    assert_int_equal(u.hosts[0].port, 7000);
     parse_bad("redis://[::1", "unterminated");
     parse_bad("redis://[::1]x", "after ]");
     parse_bad("redis://[::1]6379", "after ]");
     parse_bad("redis://[]:6379", "no host");
     parse_bad("redis://[::1]:0", "port");
+}
+
+static void several_seed_hosts(void **state) {
+    (void)state;
+    core_redis_url_t u =
+        parse_ok("redis://:pw@10.0.0.1:7000,10.0.0.2:7001,[::1]:7002,node4,[fe80::2]");
+    assert_int_equal(u.nhosts, 5);
+    assert_string_equal(u.password, "pw");
+    assert_string_equal(u.hosts[0].host, "10.0.0.1");
+    assert_int_equal(u.hosts[0].port, 7000);
+    assert_string_equal(u.hosts[1].host, "10.0.0.2");
+    assert_int_equal(u.hosts[1].port, 7001);
+    assert_string_equal(u.hosts[2].host, "::1");
+    assert_int_equal(u.hosts[2].port, 7002);
+    assert_string_equal(u.hosts[3].host, "node4");
+    assert_int_equal(u.hosts[3].port, 6379); /* each host has its own default */
+    assert_string_equal(u.hosts[4].host, "fe80::2");
+    assert_int_equal(u.hosts[4].port, 6379);
+    assert_int_equal(u.db, 0);
+    u = parse_ok("redis://alice:s%2Cecret@a:1,b:2/0");
+    assert_int_equal(u.nhosts, 2);
+    assert_string_equal(u.user, "alice");
+    assert_string_equal(u.password, "s,ecret");
+    /* an unencoded ',' in the password is the password's: the last '@' ends it */
+    u = parse_ok("redis://:a,b@h1:1,h2:2/");
+    assert_string_equal(u.password, "a,b");
+    assert_int_equal(u.nhosts, 2);
+    assert_string_equal(u.hosts[1].host, "h2");
+    /* sixteen hosts is the most */
+    char url[400] = "redis://h0";
+    for (int i = 1; i < CORE_REDIS_URL_MAX_HOSTS; i++)
+        snprintf(url + strlen(url), sizeof url - strlen(url), ",h%d:%d", i, 7000 + i);
+    u = parse_ok(url);
+    assert_int_equal(u.nhosts, CORE_REDIS_URL_MAX_HOSTS);
+    assert_string_equal(u.hosts[15].host, "h15");
+    assert_int_equal(u.hosts[15].port, 7015);
+    strcat(url, ",h16");
+    parse_bad(url, "more than 16 hosts");
+}
+
+static void several_hosts_errors(void **state) {
+    (void)state;
+    parse_bad("redis://a:1,", "no host");
+    parse_bad("redis://,a:1", "no host");
+    parse_bad("redis://a:1,,b:2", "no host");
+    parse_bad("redis://a:1,:2", "no host");
+    parse_bad("redis://a:1,b:0", "port");
+    parse_bad("redis://a:1,b:x", "port");
+    parse_bad("redis://a:1,[::1", "unterminated");
+    parse_bad("redis://a:1,[::1]x", "after ]");
+    /* a cluster has only database 0: a number is refused, never ignored */
+    parse_bad("redis://a:1,b:2/1", "database 0");
+    parse_bad("redis://:pw@a,b/15", "database 0");
+    parse_bad("redis://a:1,b:2/x", "database must be a number");
 }
 
 static void unix_sockets(void **state) {
@@ -190,7 +245,7 @@ static void unix_sockets(void **state) {
     assert_true(u.is_unix);
     assert_string_equal(u.path, "/run/redis/redis.sock");
     assert_int_equal(u.db, 0);
-    assert_string_equal(u.host, "");
+    assert_int_equal(u.nhosts, 0);
     u = parse_ok("unix:///tmp/r.sock?db=7");
     assert_string_equal(u.path, "/tmp/r.sock");
     assert_int_equal(u.db, 7);
@@ -261,7 +316,7 @@ static void other_errors(void **state) {
     parse_bad(url, "too long");
     url[8 + 255] = '\0';
     core_redis_url_t u = parse_ok(url);
-    assert_int_equal(strlen(u.host), 255);
+    assert_int_equal(strlen(u.hosts[0].host), 255);
 }
 
 static void error_pointer_is_optional(void **state) {
@@ -269,7 +324,7 @@ static void error_pointer_is_optional(void **state) {
     core_redis_url_t u;
     assert_false(core_redis_url_parse("nope://", &u, NULL));
     assert_true(core_redis_url_parse("redis://h:1/2", &u, NULL));
-    assert_int_equal(u.port, 1);
+    assert_int_equal(u.hosts[0].port, 1);
     assert_int_equal(u.db, 2);
 }
 
@@ -305,6 +360,19 @@ static void redaction_shows_everything_but_credentials(void **state) {
     u = parse_ok("unix://:s3cret@/tmp/r.sock");
     redacted(&u, out, sizeof out);
     assert_string_equal(out, "unix://***@/tmp/r.sock?db=0");
+    /* every seed host is shown */
+    u = parse_ok("redis://alice:pw@a:7000,[::1]:7001,c");
+    redacted(&u, out, sizeof out);
+    assert_string_equal(out, "redis://***@a:7000,[::1]:7001,c:6379/0");
+    /* cut short, never past the buffer, always terminated */
+    for (size_t cap = 1; cap < 40; cap++) {
+        char small[64];
+        memset(small, '#', sizeof small);
+        core_redis_url_redact(&u, small, cap);
+        assert_int_equal(strlen(small), cap - 1);
+        assert_int_equal(strncmp(small, out, cap - 1), 0);
+        assert_int_equal(small[cap], '#');
+    }
 }
 
 static void redaction_never_contains_the_password(void **state) {
@@ -319,6 +387,7 @@ static void redaction_never_contains_the_password(void **state) {
         {"redis://:localhost@localhost", "localhost@"},
         {"unix://:hunter2@/tmp/r.sock?db=2", "hunter2"},
         {"unix://bob:hunter2@/tmp/r.sock", "hunter2"},
+        {"redis://bob:hunter2@a:1,b:2,c:3", "hunter2"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         core_redis_url_t u = parse_ok(cases[i].url);
@@ -348,6 +417,8 @@ int main(void) {
         cmocka_unit_test(bad_percent_encoding),
         cmocka_unit_test(overlong_credentials),
         cmocka_unit_test(ipv6_hosts),
+        cmocka_unit_test(several_seed_hosts),
+        cmocka_unit_test(several_hosts_errors),
         cmocka_unit_test(unix_sockets),
         cmocka_unit_test(unix_path_may_hold_an_at_sign),
         cmocka_unit_test(unix_errors),
