@@ -50,8 +50,10 @@ $(BUILD)/tests/unit/%: tests/unit/%.c $(LIB_OBJ)
 	@echo "  LINK  $@"
 	@$(CC) $(CFLAGS) -o $@ $(filter %.c %.o,$^) $(LDLIBS) $(TESTLIBS)
 
+# the tests name Redis keys with the service's own key builder (store/keys.c)
+IT_KEYS   := $(BUILD)/store/keys.o $(BUILD)/core/crc16.o $(BUILD)/core/ids.o
 $(BUILD)/tests/integration/%: tests/integration/%.c $(IT_LIB) $(BUILD)/core/base64.o \
-                            $(BUILD)/core/timefmt.o
+                            $(BUILD)/core/timefmt.o $(IT_KEYS)
 	@mkdir -p $(dir $@)
 	@echo "  LINK  $@"
 	@$(CC) $(CFLAGS) -o $@ $(filter %.c %.o,$^) $(LDLIBS) $(TESTLIBS)

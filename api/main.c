@@ -10,15 +10,35 @@
 #include "../core/log.h"
 #include "../core/logsink.h"
 #include "../core/redis_url.h"
+#include "../core/timefmt.h"
 #include "../mongo/pool.h"
 #include "../store/conn.h"
 #include "../store/keys.h"
+#include "../store/migrate.h"
 #include "../store/reaper.h"
 #include "auth.h"
 #include "cors.h"
 #include "metrics.h"
 #include "routes.h"
 #include "server.h"
+
+/* rtstate --migrate-keys: moves the old key layout's data, says what it did,
+ * and exits (0: nothing of the old layout is left). */
+static int migrate_keys(const config_t *cfg) {
+    store_migrate_opts_t opts = {core_now_ms(), cfg->session_ttl_s, cfg->room_ttl_s};
+    store_migrate_result_t res;
+    const char *why;
+    store_status_t st = store_migrate_keys(&opts, &res, &why);
+    printf(
+        "migrate-keys: %lld keys of the old layout under '%s', %lld moved (%lld index "
+        "entries), %lld left alone (not of the old layout's type)\n",
+        res.found, cfg->key_prefix, res.moved, res.entries, res.skipped);
+    if (st != STORE_OK)
+        fprintf(stderr, "migrate-keys: %s%s\n",
+                why ? why : "stopped: ", why ? "" : store_status_name(st));
+    store_conn_shutdown();
+    return st == STORE_OK ? 0 : 1;
+}
 
 int main(int argc, char **argv) {
     config_t cfg;
@@ -68,6 +88,12 @@ int main(int argc, char **argv) {
         fprintf(stderr, "REDIS_URL: %s\n", err);
         config_free(&cfg);
         return 2;
+    }
+    if (cfg.migrate_keys) {
+        int rc = migrate_keys(&cfg);
+        log_sink_stop();
+        config_free(&cfg);
+        return rc;
     }
     /* every worker, plus the reaper and a margin */
     int mongo_clients = api_server_threads(&cfg) + 8;

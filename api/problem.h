@@ -6,7 +6,7 @@
 #ifndef API_PROBLEM_H
 #define API_PROBLEM_H
 
-#include "../store/status.h"
+#include "../core/status.h"
 #include "request.h"
 
 /* Replies status with a problem whose detail is the formatted text. The

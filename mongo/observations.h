@@ -15,7 +15,7 @@
 #include <stdint.h>
 
 #include "../core/geohash.h"
-#include "../store/status.h"
+#include "../core/status.h"
 
 #define MONGO_OBS_CURSOR_MAX 48
 

@@ -18,7 +18,7 @@
 #include <mongoc/mongoc.h>
 #include <stdbool.h>
 
-#include "../store/status.h"
+#include "../core/status.h"
 
 typedef struct {
     mongoc_client_t *client;

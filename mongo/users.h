@@ -9,7 +9,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "../store/status.h"
+#include "../core/status.h"
 
 #define MONGO_OID_HEX 25 /* 24 hex digits and a NUL */
 

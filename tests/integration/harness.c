@@ -584,12 +584,10 @@ static void service_argv(char **argv, int cap, char *words, size_t wcap) {
     argv[n] = NULL;
 }
 
-bool it_service_start(it_service_t *s, const char *redis_url, const char *const *extra) {
-    memset(s, 0, sizeof *s);
-    s->port = it_free_port();
-    snprintf(s->base, sizeof s->base, "http://127.0.0.1:%d", s->port);
-    snprintf(s->log, sizeof s->log, "%s/rtstate-it-%d.log",
-             getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp", s->port);
+/* Starts the service (argv: the wrapper's words, the binary, then args)
+ * with the environment the tests give it, its output into s->log. */
+static void service_spawn(it_service_t *s, const char *redis_url, const char *const *extra,
+                          const char *const *args) {
     char port[32], url[300], bind[] = "BIND=127.0.0.1";
     snprintf(port, sizeof port, "PORT=%d", s->port);
     snprintf(url, sizeof url, "REDIS_URL=%s", redis_url);
@@ -620,8 +618,23 @@ bool it_service_start(it_service_t *s, const char *redis_url, const char *const 
     envp[n++] = pathenv;
     envp[n] = NULL;
     char *argv[32], words[1024];
-    service_argv(argv, 32, words, sizeof words);
+    service_argv(argv, 24, words, sizeof words);
+    int argc = 0;
+    while (argv[argc])
+        argc++;
+    for (int i = 0; args && args[i] && argc < 31; i++)
+        argv[argc++] = (char *)args[i];
+    argv[argc] = NULL;
     s->pid = spawn(argv, envp, s->log);
+}
+
+bool it_service_start(it_service_t *s, const char *redis_url, const char *const *extra) {
+    memset(s, 0, sizeof *s);
+    s->port = it_free_port();
+    snprintf(s->base, sizeof s->base, "http://127.0.0.1:%d", s->port);
+    snprintf(s->log, sizeof s->log, "%s/rtstate-it-%d.log",
+             getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp", s->port);
+    service_spawn(s, redis_url, extra, NULL);
     for (int i = 0; i < 250 * it_time_scale(); i++) {
         it_resp_t r = it_http(s, "GET", "/livez", NULL, NULL, 0);
         long st = r.status;
@@ -635,6 +648,37 @@ bool it_service_start(it_service_t *s, const char *redis_url, const char *const 
         it_sleep_ms(20);
     }
     return false;
+}
+
+int it_service_run(const char *redis_url, const char *const *env, const char *const *args,
+                   char *out, size_t cap) {
+    it_service_t s;
+    memset(&s, 0, sizeof s);
+    s.port = it_free_port(); /* it listens on nothing; the port only names the log */
+    snprintf(s.log, sizeof s.log, "%s/rtstate-it-run-%d-%d.log",
+             getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp", (int)getpid(), s.port);
+    service_spawn(&s, redis_url, env, args);
+    int status = -1;
+    for (int i = 0; i < 3000 * it_time_scale() && s.pid; i++) {
+        if (waitpid(s.pid, &status, WNOHANG) == s.pid)
+            s.pid = 0;
+        else
+            it_sleep_ms(20);
+    }
+    if (s.pid) {
+        kill(s.pid, SIGKILL);
+        waitpid(s.pid, NULL, 0);
+        status = -1;
+    }
+    size_t n = 0;
+    FILE *f = fopen(s.log, "r");
+    if (f) {
+        n = fread(out, 1, cap - 1, f);
+        fclose(f);
+    }
+    out[n] = '\0';
+    unlink(s.log);
+    return status >= 0 && WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
 int it_service_stop(it_service_t *s) {
@@ -910,4 +954,54 @@ int it_flush(void **state) {
         return -1;
     freeReplyObject(r);
     return 0;
+}
+
+/* ---- key names ---- */
+
+static char key_names[16][STORE_KEY_MAX];
+static int key_next;
+
+static char *next_key_buffer(void) {
+    char *b = key_names[key_next];
+    key_next = (key_next + 1) % 16;
+    return b;
+}
+
+void it_key_prefix(const char *prefix) { store_keys_set_prefix(prefix); }
+
+const char *it_key(store_key_t k, const char *id) { return it_key2(k, id, ""); }
+
+const char *it_key2(store_key_t k, const char *id, const char *id2) {
+    char *b = next_key_buffer();
+    store_key2(b, k, id, id2);
+    return b;
+}
+
+const char *it_index(store_key_t k, int bucket) {
+    char *b = next_key_buffer();
+    store_key_index(b, k, bucket);
+    return b;
+}
+
+const char *it_legacy_key(store_legacy_key_t k, const char *id, const char *id2) {
+    char *b = next_key_buffer();
+    store_legacy_key(b, k, id, id2);
+    return b;
+}
+
+long long it_index_sum(const it_redis_t *r, const char *cmd, store_key_t k) {
+    long long sum = 0;
+    redisContext *c = it_redis_connect(r);
+    for (int b = 0; c && b < STORE_BUCKETS; b++) {
+        redisReply *rep = redisCommand(c, cmd, it_index(k, b));
+        if (rep && rep->type == REDIS_REPLY_INTEGER)
+            sum += rep->integer;
+        else if (rep && rep->type == REDIS_REPLY_STRING)
+            sum += atoll(rep->str);
+        if (rep)
+            freeReplyObject(rep);
+    }
+    if (c)
+        redisFree(c);
+    return sum;
 }

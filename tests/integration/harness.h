@@ -16,6 +16,8 @@
 #include <stddef.h>
 #include <sys/types.h>
 
+#include "../../store/keys.h"
+
 typedef struct {
     pid_t pid;
     int port;
@@ -65,6 +67,21 @@ bool it_redis_restart(it_redis_t *r);
 redisContext *it_redis_connect(const it_redis_t *r);
 /* Runs a command on a fresh connection and returns the reply (caller frees). */
 redisReply *it_redis_cmd(const it_redis_t *r, const char *fmt, ...);
+
+/* Key names, from store/keys.c itself (tests never spell one out): under
+ * the prefix of it_key_prefix ("" until set; set it to the KEY_PREFIX the
+ * service under test runs with). Each answer is a static buffer, one of 16
+ * used in turn: a call may use up to 16 names at once. */
+void it_key_prefix(const char *prefix);
+const char *it_key(store_key_t k, const char *id);                   /* store_key */
+const char *it_key2(store_key_t k, const char *id, const char *id2); /* store_key2 */
+const char *it_index(store_key_t k, int bucket);                     /* store_key_index */
+/* The name the layout before buckets gave key k (store_legacy_key). */
+const char *it_legacy_key(store_legacy_key_t k, const char *id, const char *id2);
+/* The sum over the 16 buckets of index k of what cmd ("ZCARD %s", "HGET %s
+ * total_frames": one %s, the key) answers (an integer, or a string holding
+ * one; nil counts 0), on Redis r. */
+long long it_index_sum(const it_redis_t *r, const char *cmd, store_key_t k);
 
 /* A Redis Cluster on loopback: masters * (1 + replicas) redis-servers, each
  * in a temp dir of its own, on ports below the ephemeral range whose port +
@@ -124,6 +141,13 @@ bool it_mongo_clear(const it_mongo_t *m, const char *coll);
  * ("NAME=value", NULL-terminated list, may be NULL); waits for /livez. It
  * listens on 127.0.0.1 unless an entry sets BIND. */
 bool it_service_start(it_service_t *s, const char *redis_url, const char *const *env);
+/* Runs the service binary to its end with the arguments args (NULL-
+ * terminated, after the binary's name) and the environment of
+ * it_service_start; its output (stdout and stderr) goes into out (cap bytes,
+ * NUL-terminated). Returns the exit status, or -1 when it did not exit
+ * within 60 s (it is killed). */
+int it_service_run(const char *redis_url, const char *const *env, const char *const *args,
+                   char *out, size_t cap);
 /* SIGTERM, waits; returns the exit status (or -1). 0 is a clean stop. */
 int it_service_stop(it_service_t *s);
 /* RTSTATE_WRAPPER="valgrind ..." runs the service under that command (make
