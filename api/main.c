@@ -10,6 +10,7 @@
 #include "../core/log.h"
 #include "../core/logsink.h"
 #include "../core/redis_url.h"
+#include "../mongo/aggregator.h"
 #include "../mongo/pool.h"
 #include "../store/conn.h"
 #include "../store/keys.h"
@@ -74,8 +75,15 @@ int main(int argc, char **argv) {
         config_free(&cfg);
         return 1;
     }
+    if (!mongo_aggregator_start()) {
+        log_event(LOG_ERROR, "cannot start the segment aggregator thread");
+        store_reaper_stop();
+        config_free(&cfg);
+        return 1;
+    }
     api_server_t *server = api_server_start(&cfg, api_routes, api_routes_count);
     if (!server) {
+        mongo_aggregator_stop();
         store_reaper_stop();
         config_free(&cfg);
         return 1;
@@ -106,6 +114,7 @@ int main(int argc, char **argv) {
     api_server_drain(server, cfg.shutdown_delay_s, cfg.shutdown_grace_s);
     api_server_stop(server);
     store_reaper_stop();
+    mongo_aggregator_stop();
     mongo_shutdown();
     log_event(LOG_INFO, "stopped");
     log_sink_stop();

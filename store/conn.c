@@ -397,6 +397,8 @@ const char *store_status_name(store_status_t st) {
     case STORE_ERROR: return "error";
     case STORE_DISABLED: return "disabled";
     case STORE_RATE_LIMITED: return "rate limited";
+    case STORE_BAD_DATA: return "stored data breaks the schema";
+    case STORE_UNCONFIRMED: return "no answer to a write";
     }
     return "unknown";
 }

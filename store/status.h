@@ -14,6 +14,11 @@ typedef enum {
     STORE_DISABLED,    /* the backing store is not configured (MONGODB_URI unset) */
     /* the caller is over a rate limit: nothing was changed */
     STORE_RATE_LIMITED,
+    /* a stored document breaks its schema (written by another tool): it is
+     * not read with invented values */
+    STORE_BAD_DATA,
+    /* a write was sent and no answer came: it may or may not have been done */
+    STORE_UNCONFIRMED,
 } store_status_t;
 
 const char *store_status_name(store_status_t st);
