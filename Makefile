@@ -71,6 +71,11 @@ $(BUILD)/tests/integration/test_cluster_conn: tests/integration/test_cluster_con
 	@echo "  LINK  $@"
 	@$(CC) $(CFLAGS) -o $@ $(filter %.c %.o,$^) $(LDLIBS) $(TESTLIBS)
 
+# the stall test holds SQLite's write lock on FerretDB's database file
+$(BUILD)/tests/integration/test_mongo_writes: TESTLIBS += -lsqlite3
+# explains the service's own queries: builds them with mongo/
+$(BUILD)/tests/integration/test_mongo_schema: $(LIB_OBJ)
+
 # Runs the service with its own Redis and MongoDB-compatible server unless
 # REDIS_URL and MONGODB_URI point at existing ones.
 run:

@@ -11,6 +11,7 @@
 #include "../core/logsink.h"
 #include "../core/redis_url.h"
 #include "../core/timefmt.h"
+#include "../mongo/aggregator.h"
 #include "../mongo/pool.h"
 #include "../store/conn.h"
 #include "../store/keys.h"
@@ -107,8 +108,15 @@ int main(int argc, char **argv) {
         config_free(&cfg);
         return 1;
     }
+    if (!mongo_aggregator_start()) {
+        log_event(LOG_ERROR, "cannot start the segment aggregator thread");
+        store_reaper_stop();
+        config_free(&cfg);
+        return 1;
+    }
     api_server_t *server = api_server_start(&cfg, api_routes, api_routes_count);
     if (!server) {
+        mongo_aggregator_stop();
         store_reaper_stop();
         config_free(&cfg);
         return 1;
@@ -140,6 +148,7 @@ int main(int argc, char **argv) {
     api_server_drain(server, cfg.shutdown_delay_s, cfg.shutdown_grace_s);
     api_server_stop(server);
     store_reaper_stop();
+    mongo_aggregator_stop();
     store_conn_shutdown();
     mongo_shutdown();
     log_event(LOG_INFO, "stopped");

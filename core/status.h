@@ -16,6 +16,14 @@ typedef enum {
     STORE_DISABLED,    /* the backing store is not configured (MONGODB_URI unset) */
     /* the caller is over a rate limit: nothing was changed */
     STORE_RATE_LIMITED,
+    /* a stored document breaks its schema (written by another tool): it is
+     * not read with invented values */
+    STORE_BAD_DATA,
+    /* a write was sent and no answer came: it may or may not have been done */
+    STORE_UNCONFIRMED,
 } store_status_t;
+
+/* A status's name for a log line ("unavailable"); a static string. */
+const char *store_status_name(store_status_t st);
 
 #endif

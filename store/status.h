@@ -1,13 +1,10 @@
 /*
- * The store's statuses (core/status.h, shared with mongo/), and their names
- * for logs.
+ * The store's statuses: core/status.h, shared with mongo/ (which must not
+ * include store/). Kept so store/ files include their own layer's header.
  */
 #ifndef STORE_STATUS_H
 #define STORE_STATUS_H
 
 #include "../core/status.h"
-
-/* The enum's name ("STORE_UNAVAILABLE") for a log line; static. */
-const char *store_status_name(store_status_t st);
 
 #endif
