@@ -173,7 +173,7 @@ static void one_of_everything(void) {
             "{\"title\":\"t\",\"body\":\"b\",\"priority\":\"high\"}");
     assert_int_equal(chk_int("LLEN %s", it_key(KEY_USER_OFFLINE, "alice")), 1);
 
-    cJSON *j = chk_json(&it_fx.svc, "POST", "/users",
+    cJSON *j = chk_json(&it_fx.svc, "POST", "/accounts",
                         "{\"username\":\"reader\",\"name\":\"Reader\"}", 201);
     snprintf(user_oid, sizeof user_oid, "%s", it_json_str(j, "id"));
     cJSON_Delete(j);
@@ -220,7 +220,7 @@ static const char *param_value(const char *first, const char *name) {
         const char *first, *name, *value;
     } values[] = {
         {"clients", "id", "cam"},
-        {"users", "id", user_oid},
+        {NULL, "accountId", user_oid},
         {"observations", "id", observation_oid},
         {NULL, "userId", "alice"},
         {NULL, "roomId", "r1"},
