@@ -54,7 +54,7 @@ static bool read_profile(api_req_t *r, const cJSON *body, bool name_required, co
 }
 
 static void reply_account(api_req_t *r, store_status_t st, const mongo_user_t *u, const char *id,
-                       const char *why) {
+                          const char *why) {
     char what[64];
     snprintf(what, sizeof what, "account %s", id);
     if (st != STORE_OK) {
@@ -65,8 +65,8 @@ static void reply_account(api_req_t *r, store_status_t st, const mongo_user_t *u
 }
 
 /* Validates the body of a POST; on false it has replied. */
-static bool read_new_account(api_req_t *r, const cJSON *body, const char **username, const char **name,
-                          const char **email) {
+static bool read_new_account(api_req_t *r, const cJSON *body, const char **username,
+                             const char **name, const char **email) {
     if (!api_field_string(r, body, "username", true, 1, 64, username))
         return false;
     if (!core_id_valid(*username)) {

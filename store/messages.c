@@ -387,7 +387,7 @@ store_status_t store_messages_recent(const char *room_id, int64_t before, int64_
     store_args_int(q, limit + 1);
     store_status_t st = store_batch_run(&b);
     if (st == STORE_OK)
-            st = read_list(store_batch_reply(&b, 1), false, out);
+        st = read_list(store_batch_reply(&b, 1), false, out);
     else
         memset(out, 0, sizeof *out);
     if (st == STORE_OK) {

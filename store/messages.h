@@ -34,7 +34,7 @@ typedef struct {
 typedef struct {
     long long total; /* every message the list holds, not just this page */
     int n;
-    store_message_t *items; /* owned, with their content: store_message_list_free */
+    store_message_t *items;            /* owned, with their content: store_message_list_free */
     char next_cursor[CORE_ID_MAX + 1]; /* the last message's id when more follow, else "" */
 } store_message_list_t;
 

@@ -152,8 +152,7 @@ store_status_t store_rooms_index_users(const char *room, int n, const char *cons
 }
 
 /* The ids of after that are not in before (both in id order) into out. */
-static int newcomers(const id_list_t *before, const id_list_t *after,
-                     const char **out) {
+static int newcomers(const id_list_t *before, const id_list_t *after, const char **out) {
     int m = 0;
     for (int i = 0, j = 0; i < after->n; i++) {
         while (j < before->n && strcmp(before->ids[j], after->ids[i]) < 0)
@@ -380,7 +379,7 @@ store_status_t store_rooms_list(const char *cursor, int limit, int64_t now_ms, s
 }
 
 store_status_t store_rooms_of_user(const char *user_id, int64_t now_ms, const char *cursor,
-                                  int limit, store_page_t *out) {
+                                   int limit, store_page_t *out) {
     memset(out, 0, sizeof *out);
     char min[32];
     store_args_t a;

@@ -67,7 +67,7 @@ store_status_t store_rooms_list(const char *cursor, int limit, int64_t now_ms, s
  * (not counted: the user's index may hold entries of rooms they left or
  * that ended, which only reading each room tells). */
 store_status_t store_rooms_of_user(const char *user_id, int64_t now_ms, const char *cursor,
-                                  int limit, store_page_t *out);
+                                   int limit, store_page_t *out);
 
 /* For store/: writes room (ending at ends_ms) into the index of rooms of
  * each of the n users, dropping their ended entries: what a join and a

@@ -86,5 +86,4 @@ store_status_t store_sessions_in_region(const char *region_id, int64_t now_ms, c
 void store_sessions_unindex(int n, const char *const *sockets, const char *const *users,
                             const char *const *regions);
 
-
 #endif

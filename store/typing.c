@@ -82,7 +82,7 @@ static int by_user(const void *a, const void *b) {
 static store_status_t read_typing(int n, const char *const *ids, void *items, bool *keep,
                                   const void *ctx) {
     const typing_all_t *all = ctx;
-    store_typing_t *out = items, key;
+    store_typing_t *out = items, key = {.expires_at_ms = 0};
     for (int i = 0; i < n; i++) {
         snprintf(key.user_id, sizeof key.user_id, "%s", ids[i]);
         const store_typing_t *t = bsearch(&key, all->items, (size_t)all->n, sizeof key, by_user);

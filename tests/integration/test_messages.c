@@ -315,8 +315,8 @@ static void offline_read_consume_and_clear(void **state) {
     }
     assert_int_equal(chk_int("LLEN %s", it_key(KEY_USER_OFFLINE, "carol")), 5);
     /* take the oldest two: total is the queue before the take */
-    cJSON *j = chk_json(&it_fx.svc, "POST", "/users/carol/offline-messages/consume?limit=2", NULL,
-                        200);
+    cJSON *j =
+        chk_json(&it_fx.svc, "POST", "/users/carol/offline-messages/consume?limit=2", NULL, 200);
     contents(j, 5, got, sizeof got);
     assert_string_equal(got, "q0,q1");
     assert_null(chk_next(j));
@@ -508,8 +508,7 @@ static void bad_input_stores_nothing(void **state) {
     chk_problem("GET", "/rooms/r1/messages?before=yesterday", NULL, 400, "before");
     chk_problem("GET", "/rooms/r1/messages?before=msg-12x-a", NULL, 400, "before");
     /* a message id is a cursor, not a time: ?before= names where paging went */
-    chk_problem("GET", "/rooms/r1/messages?before=msg-1758364245123000-Ab3", NULL, 400,
-                "'cursor'");
+    chk_problem("GET", "/rooms/r1/messages?before=msg-1758364245123000-Ab3", NULL, 400, "'cursor'");
     chk_problem("GET", "/rooms/r1/messages?cursor=2025-01-01T00:00:00Z", NULL, 400, "cursor");
     chk_problem("GET", "/users/carol/offline-messages?cursor=nope", NULL, 400, "cursor");
     chk_problem("GET", "/users/carol/offline-messages?limit=0", NULL, 400, "limit");

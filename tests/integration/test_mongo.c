@@ -133,8 +133,11 @@ static void accounts_have_a_prefix_of_their_own(void **state) {
     const struct {
         const char *method, *path;
         long status;
-    } gone[] = {{"GET", "/users", 404},  {"POST", "/users", 404},  {"GET", path, 404},
-                {"PATCH", path, 404},    {"DELETE", path, 404}};
+    } gone[] = {{"GET", "/users", 404},
+                {"POST", "/users", 404},
+                {"GET", path, 404},
+                {"PATCH", path, 404},
+                {"DELETE", path, 404}};
     for (size_t i = 0; i < sizeof gone / sizeof gone[0]; i++) {
         it_resp_t r = it_json_req(&it_fx.svc, gone[i].method, gone[i].path,
                                   strcmp(gone[i].method, "GET") ? "{\"name\":\"x\"}" : NULL);
@@ -547,8 +550,8 @@ static void mongodb_down_and_back(void **state) {
     assert_true(it_mongo_restart(&it_mongo));
     long st = 0;
     for (int i = 0; i < 50 && st != 201; i++) {
-        st = timed_status(&it_fx.svc, "POST", "/accounts", "{\"username\":\"after\",\"name\":\"A\"}",
-                          &secs);
+        st = timed_status(&it_fx.svc, "POST", "/accounts",
+                          "{\"username\":\"after\",\"name\":\"A\"}", &secs);
         if (st != 201)
             it_sleep_ms(100);
     }
