@@ -186,6 +186,14 @@ static void one_of_everything(void) {
     snprintf(observation_oid, sizeof observation_oid, "%s", it_json_str(j, "id"));
     snprintf(geohash, sizeof geohash, "%s", it_json_str(j, "geohash"));
     cJSON_Delete(j);
+    /* the background aggregator counts it into its road segment within 5 s:
+     * wait for that write, or it lands in the middle of the reads below */
+    char path[64];
+    snprintf(path, sizeof path, "/road-segments/%s", geohash);
+    for (int tries = 0; chk_status("GET", path, NULL) != 200; tries++) {
+        assert_true(tries < 200 * it_time_scale());
+        it_sleep_ms(50);
+    }
 }
 
 /* What reads used to prune as they met it, and index entries whose entity
