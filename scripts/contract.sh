@@ -15,7 +15,8 @@
 #   scripts/contract.sh --long     make contract: many more examples per operation
 #
 # CONTRACT_SEED sets the seed, CONTRACT_EXAMPLES the examples per operation, and
-# CONTRACT_LOG=file keeps Schemathesis's whole output (warnings included).
+# CONTRACT_LOG=file keeps Schemathesis's whole output (warnings included), and
+# CONTRACT_ARGS adds Schemathesis options (e.g. "--include-path-regex typing").
 #
 # Schemathesis comes from PyPI into .venv/ (pinned in scripts/contract-venv.sh). Per-operation
 # exceptions, each with its reason, are in tests/contract/schemathesis.toml.
@@ -118,7 +119,7 @@ echo "contract: schemathesis $SCHEMATHESIS_VERSION, $examples examples per opera
   run "$base/openapi.yaml" --url "$base" --mode all \
   --phases examples,coverage,fuzzing,stateful --max-examples "$examples" --seed "$seed" \
   --workers 1 --request-timeout 10 --report junit --report-junit-path "$tmp/junit.xml" \
-  --output-truncate true --no-color > "$tmp/schemathesis.out" 2>&1)
+  --output-truncate true --no-color ${CONTRACT_ARGS:-} > "$tmp/schemathesis.out" 2>&1)
 rc=$?
 # the summary and any failure, without the progress noise
 sed -n '/^ *\(❌\|✅\|⏭\)/p; /FAILURES/,/WARNINGS\|SUMMARY/p' "$tmp/schemathesis.out" | head -200
