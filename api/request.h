@@ -45,6 +45,10 @@ struct api_req {
     const api_shared_t *resp_shared; /* the response made once that resp is: never modified */
     unsigned status;
     size_t resp_bytes; /* body size, for the request log */
+
+    /* the server's own (api/loop.c): the handler was started, is done, and
+     * waited with its connection suspended */
+    bool handler_started, handled, suspended;
 };
 
 /* The service's configuration (set once at start-up by the server). */
