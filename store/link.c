@@ -545,7 +545,11 @@ static void on_io(void *arg, uint32_t events) {
         if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
             break;
         if (n <= 0) {
-            loop_fail(l, n == 0 ? "connection closed by the server" : strerror(errno), true);
+            /* closed with nothing in flight (an idle timeout, CLIENT KILL, a
+             * restart): the next command reconnects, and the node is not
+             * marked down for it, as the blocking path's stale check does */
+            loop_fail(l, n == 0 ? "connection closed by the server" : strerror(errno),
+                      l->head != l->tail);
             return;
         }
         if (redisReaderFeed(l->ctx->reader, buf, (size_t)n) != REDIS_OK) {
@@ -658,7 +662,8 @@ static bool loop_read(store_link_t *l, redisReply **reply) {
                 l->head = l->fill = l->tail = 0;
             return true;
         }
-        if (!core_evloop_park(s->deadline) && core_mono_ms() >= s->deadline) {
+        int64_t deadline = s->deadline; /* s may move while parked (the ring grows) */
+        if (!core_evloop_park(deadline) && core_mono_ms() >= deadline) {
             /* a timeout: what a blocking read does, for every command on it */
             loop_fail(l, "timeout", true);
             l->fail_handled = true;
