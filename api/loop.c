@@ -25,8 +25,11 @@
 #include "../core/coro.h"
 #include "../core/evloop.h"
 #include "../core/log.h"
+#include "../core/timefmt.h"
 #include "../store/conn.h"
 #include "problem.h"
+
+#define SUSPEND_AFTER_MS 2 /* a request waiting longer is suspended (loop.h) */
 
 struct api_loop {
     pthread_t thread;
@@ -37,7 +40,9 @@ struct api_loop {
     sem_t started;
     bool ok;
     long in_flight;      /* handlers started and not done */
+    long waiting;        /* of those, waiting with their connection not suspended */
     bool resumed, due;   /* MHD_run wanted this turn */
+    bool progress;       /* the last MHD_run did more than call waiting handlers */
     bool quiesced, stopping;
 };
 
@@ -45,7 +50,13 @@ static _Thread_local api_loop_t *self;
 
 static void run_mhd(api_loop_t *lp) {
     lp->resumed = lp->due = false;
+    lp->progress = false;
     MHD_run(lp->daemon);
+}
+
+void api_loop_progress(void) {
+    if (self)
+        self->progress = true;
 }
 
 static void on_daemon(void *arg, uint32_t events) {
@@ -65,6 +76,10 @@ static int on_turn(void *arg) {
     if (MHD_get_timeout(lp->daemon, &t) != MHD_YES)
         return -1;
     lp->due = t == 0;
+    /* "at once" only because of the handlers waiting in its ready list: no
+     * spinning; their replies (or 1 ms) wake the loop */
+    if (t == 0 && lp->waiting > 0 && !lp->progress)
+        return 1;
     return t > INT_MAX ? INT_MAX : (int)t;
 }
 
@@ -172,12 +187,20 @@ static void task(void *arg) {
         core_evloop_blocking(run_handler, r);
     else
         r->route->handler(r);
-    r->handled = true;
-    self->in_flight--;
-    if (r->suspended) {
-        MHD_resume_connection(r->conn);
-        self->resumed = true;
+    api_loop_t *lp = self;
+    lp->in_flight--;
+    bool waited = r->wait_ms != 0; /* else api_loop_handle sees it done */
+    if (waited && !r->suspended)
+        lp->waiting--;
+    if (r->orphaned) {
+        api_request_free(r);
+        return;
     }
+    r->handled = true;
+    if (r->suspended)
+        MHD_resume_connection(r->conn);
+    if (waited)
+        lp->resumed = true; /* MHD_run: the access handler sends the reply */
 }
 
 bool api_loop_handle(api_req_t *r) {
@@ -196,7 +219,18 @@ bool api_loop_handle(api_req_t *r) {
     lp->in_flight++;
     if (core_coro_resume(c))
         return true;
-    r->suspended = true;
-    MHD_suspend_connection(r->conn);
+    r->wait_ms = core_mono_ms();
+    lp->waiting++;
+    return false;
+}
+
+bool api_loop_poll(api_req_t *r) {
+    if (r->handled)
+        return true;
+    if (!r->suspended && core_mono_ms() - r->wait_ms >= SUSPEND_AFTER_MS) {
+        r->suspended = true;
+        self->waiting--;
+        MHD_suspend_connection(r->conn);
+    }
     return false;
 }

@@ -8,13 +8,26 @@
  *
  * A request's handler runs on a coroutine of the loop that read it. When it
  * completes without waiting (a 400, /livez), the reply goes out at once.
- * When it waits (for Redis), the coroutine parks, the connection is
- * suspended (MHD_suspend_connection), and the loop goes on with other
- * connections; the commands every coroutine queued during a turn go to
- * Redis in one write per connection. When the handler completes, the
- * coroutine resumes the connection, and libmicrohttpd calls the access
- * handler again, which queues the reply (responses are queued only from
- * inside the access handler, as libmicrohttpd requires).
+ * When it waits (for Redis), the coroutine parks and the access handler
+ * returns without a reply; the loop goes on with other connections, and the
+ * commands every coroutine queued during a turn go to Redis in one write
+ * per connection. libmicrohttpd calls the access handler of a request with
+ * no reply again at each MHD_run; once the handler is done, that call queues
+ * the reply (responses are queued only from inside the access handler, as
+ * libmicrohttpd requires).
+ *
+ * A short wait is not worth a suspension: MHD_suspend_connection and the
+ * resume cost libmicrohttpd two epoll_ctl calls and a recv per request
+ * (bench/README.md, "The async question"), more than the rest of a Redis
+ * round trip. So a waiting request stays in libmicrohttpd's ready list, and
+ * the loop does not spin on it: while handlers wait, an MHD_run that made no
+ * progress but calling them again lets the loop sleep for up to 1 ms (a
+ * Redis reply wakes it sooner). A request that waits longer than
+ * SUSPEND_AFTER_MS (a slow Redis, MongoDB) is suspended then, from inside
+ * the access handler, and resumed when its handler is done, so a long wait
+ * costs nothing per turn. If the client's connection closes during a short
+ * wait, libmicrohttpd frees it; the handler only ever reads the request's
+ * own copies (api_request_capture), and its coroutine frees the request.
  *
  * Routes marked API_RUN_BLOCKING (MongoDB's, the health checks) run their
  * handler on the blocking pool (core_evloop_blocking), their coroutine
@@ -57,5 +70,14 @@ void api_loop_stop(api_loop_t *lp);
  * libmicrohttpd calls the access handler again (r->handled is then true).
  * On a thread without a loop the handler runs right here. */
 bool api_loop_handle(api_req_t *r);
+
+/* From the access handler, called again for a request whose handler waited:
+ * true when its reply is ready; false while it still waits (the connection
+ * is suspended once it has waited SUSPEND_AFTER_MS). */
+bool api_loop_poll(api_req_t *r);
+
+/* The access handler or a callback did something for a connection other
+ * than calling a waiting handler again (see above). */
+void api_loop_progress(void);
 
 #endif

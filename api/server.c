@@ -232,6 +232,10 @@ static void begin(api_req_t *r, const api_server_t *s, const char *url, const ch
     clock_gettime(CLOCK_MONOTONIC, &r->started);
     api_metrics_begin();
     r->method = api_method_parse(method);
+    if (!api_request_capture(r)) {
+        api_problem(r, 500, "out of memory");
+        return;
+    }
     snprintf(r->method_name, sizeof r->method_name, "%s", method);
     const char *given = api_header(r, "X-Request-Id");
     if (core_id_valid(given) && strlen(given) <= 64)
@@ -357,6 +361,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
                                   size_t *upload_size, void **con_cls) {
     (void)version;
     api_req_t *r = *con_cls;
+    if (!r || r == (void *)&target_refused || !r->handler_started)
+        api_loop_progress(); /* not a waiting handler's call again */
     if (!r || r == (void *)&target_refused) {
         bool target_ok = !r;
         api_conn_head_done(
@@ -381,8 +387,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         if (r->body_too_large)
             too_large(r);
         else if (!api_loop_handle(r))
-            return MHD_YES; /* it waits: called again once it is done */
-    } else if (!r->handled) {
+            return MHD_YES; /* it waits: called again until it is done */
+    } else if (!api_loop_poll(r)) {
         return MHD_YES;
     }
     return send_reply(r);
@@ -393,6 +399,7 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
     (void)cls;
     api_req_t *r = *con_cls;
     *con_cls = NULL;
+    api_loop_progress();
     if (!r || r == (void *)&target_refused)
         return; /* libmicrohttpd answered it before the handler saw it */
     struct timespec now;
@@ -417,16 +424,20 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
                                      .bytes = r->method == API_HEAD ? 0 : r->resp_bytes,
                                      .remote = remote});
     }
-    if (r->resp && !r->resp_shared)
-        MHD_destroy_response(r->resp);
-    free(r->body);
-    free(r->path);
-    free(r);
+    if (r->handler_started && !r->handled) {
+        /* the connection closed while its handler waits: the handler's
+         * coroutine frees r when it ends (api/loop.c) */
+        r->orphaned = true;
+        r->conn = NULL;
+        return;
+    }
+    api_request_free(r);
 }
 
 static void on_connection(void *cls, struct MHD_Connection *c, void **socket_context,
                           enum MHD_ConnectionNotificationCode code) {
     (void)cls;
+    api_loop_progress();
     if (code == MHD_CONNECTION_NOTIFY_STARTED) {
         *socket_context = api_conn_open(c);
     } else {

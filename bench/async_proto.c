@@ -17,7 +17,13 @@
  *      write after MHD_run, reads the replies, resumes the coroutines and
  *      their connections, and MHD calls the handler again to send.
  *
- *   async_proto A|B|C PORT REDIS_PORT [THREADS]   serves until killed
+ *   D  as C, but a waiting connection is not suspended: the handler returns
+ *      without a response, libmicrohttpd keeps the connection in its ready
+ *      list and calls the handler again at every MHD_run, and the loop, which
+ *      knows how many handlers wait, does not take libmicrohttpd's "run again
+ *      at once" for a reason to spin while they do.
+ *
+ *   async_proto A|B|C|D PORT REDIS_PORT [THREADS]   serves until killed
  *   async_proto switch N                           times N resume/yield pairs
  *
  * Built twice by mk/bench.mk: async_proto (the x86_64 switch) and
@@ -196,6 +202,8 @@ typedef struct {
 } loop_t;
 
 static _Thread_local loop_t *self_loop;
+static bool no_suspend; /* design D */
+static _Thread_local int waiting; /* D: handlers that wait for Redis */
 
 static void task_body(void *arg) {
     task_t *t = arg;
@@ -205,12 +213,13 @@ static void task_body(void *arg) {
     t->next = NULL;
     *l->wait_tail = t;
     l->wait_tail = &t->next;
+    waiting++;
     core_coro_yield(); /* until the reply is read */
+    waiting--;
     t->done = true;
-    if (t->suspended) {
+    if (t->suspended)
         MHD_resume_connection(t->conn);
-        l->resumed = true;
-    }
+    l->resumed = true; /* MHD_run, to send it */
 }
 
 static enum MHD_Result handler_c(void *cls, struct MHD_Connection *c, const char *url,
@@ -230,6 +239,8 @@ static enum MHD_Result handler_c(void *cls, struct MHD_Connection *c, const char
             t->coro = NULL;
     }
     if (!t->done) {
+        if (no_suspend)
+            return MHD_YES; /* called again at the next MHD_run */
         t->suspended = true;
         MHD_suspend_connection(c);
         return MHD_YES;
@@ -291,6 +302,8 @@ static void *loop_main(void *arg) {
         flush(l);
         MHD_UNSIGNED_LONG_LONG to = 0;
         int timeout = MHD_get_timeout(l->d, &to) == MHD_YES ? (int)to : -1;
+        if (no_suspend && waiting > 0 && timeout == 0)
+            timeout = 1; /* the waiting handlers keep MHD's list non-empty */
         struct epoll_event evs[8];
         int n = epoll_wait(l->ep, evs, 8, timeout);
         bool run = n == 0;
@@ -341,7 +354,7 @@ int main(int argc, char **argv) {
     redis_port = atoi(argv[3]);
     long cores = sysconf(_SC_NPROCESSORS_ONLN);
     if (threads <= 0)
-        threads = mode == 'C' ? (int)cores : (int)(2 * cores);
+        threads = mode == 'C' || mode == 'D' ? (int)cores : (int)(2 * cores);
     empty = MHD_create_response_from_buffer(0, NULL, MHD_RESPMEM_PERSISTENT);
     redisContext *setup = dial();
     for (int i = 0; i < 1000; i++)
@@ -350,7 +363,8 @@ int main(int argc, char **argv) {
     struct sockaddr_in addr = {.sin_family = AF_INET,
                                .sin_port = htons((uint16_t)port),
                                .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    if (mode == 'C') {
+    no_suspend = mode == 'D';
+    if (mode == 'C' || mode == 'D') {
         listen_fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
         int one = 1;
         setsockopt(listen_fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);

@@ -39,7 +39,7 @@ start() {
 }
 stop() { kill "$pid"; wait "$pid" 2> /dev/null || true; pid=""; }
 for (( r = 1; r <= rounds; r++ )); do
-  for mode in A B C; do
+  for mode in ${MODES:-A B C D}; do
     start "$mode"
     s0=$(ticks "$pid") r0=$(ticks "$rpid") rd0=$(stat total_reads_processed) c0=$(stat total_commands_processed)
     out=$(wrk -t1 -c"$conns" -d"${secs}s" "http://127.0.0.1:$port/")
@@ -55,7 +55,7 @@ for (( r = 1; r <= rounds; r++ )); do
   done
 done
 echo "system calls per request (strace -f -c, ${secs}s each; strace slows the server, so counts only):"
-for mode in A B C; do
+for mode in ${MODES:-A B C D}; do
   start "$mode"
   strace -f -c -o "$tmp/strace.$mode" -p "$pid" 2> /dev/null &
   spid=$!

@@ -625,16 +625,18 @@ static store_link_t *loop_open(store_link_t *l, int timeout_ms) {
     l->fail_handled = false;
     if (l->ctx && l->gen != atomic_load_explicit(&n->gen, memory_order_relaxed))
         loop_fail(l, "the node's address changed", false);
+    bool tried = false; /* may_try said yes to this call (it says so once per window) */
     while (!l->ctx) {
         if (l->connecting) {
             if (core_mono_ms() >= deadline)
                 return NULL;
             await_connect(l, deadline);
-        } else if (core_mono_ms() < l->retry_at_ms || !may_try(n) || !loop_connect(l, timeout_ms)) {
+        } else if (core_mono_ms() < l->retry_at_ms || !(tried = may_try(n)) ||
+                   !loop_connect(l, timeout_ms)) {
             return NULL;
         }
     }
-    if (!may_try(n))
+    if (!tried && !may_try(n))
         return NULL;
     l->deadline = deadline;
     return l;
