@@ -351,6 +351,34 @@ static void connection_limits_and_slow_clients(void **state) {
     assert_int_equal(it_service_stop(&s), 0);
 }
 
+/* MAX_CONNECTIONS_PER_IP counts over every event loop (each has a daemon of
+ * its own, which would count only its own connections). */
+static void per_address_limit_spans_every_loop(void **state) {
+    (void)state;
+    const char *env[] = {"MAX_CONNECTIONS_PER_IP=4", "THREADS=4", NULL};
+    it_service_t s;
+    assert_true(it_service_start(&s, it_fx.redis.url, env));
+    for (int round = 0; round < 2; round++) { /* the count goes down as they close */
+        int held[8];
+        for (int i = 0; i < 8; i++)
+            held[i] = raw_connect(s.port);
+        it_sleep_ms(300); /* the refused are closed by then; all at once, well
+                           * within the head deadline of the others */
+        int refused = 0;
+        for (int i = 0; i < 8; i++)
+            refused += held[i] < 0 || closed_within(held[i], 1);
+        assert_int_equal(refused, 4);
+        for (int i = 0; i < 8; i++)
+            if (held[i] >= 0)
+                close(held[i]);
+        it_sleep_ms(100);
+    }
+    it_resp_t r = it_http(&s, "GET", "/livez", NULL, NULL, 0);
+    assert_int_equal(r.status, 200);
+    it_resp_free(&r);
+    assert_int_equal(it_service_stop(&s), 0);
+}
+
 typedef struct {
     const it_service_t *svc;
     const char *id;
@@ -432,6 +460,7 @@ int main(void) {
         cmocka_unit_test(tokens),
         cmocka_unit_test(cors),
         cmocka_unit_test(connection_limits_and_slow_clients),
+        cmocka_unit_test(per_address_limit_spans_every_loop),
         cmocka_unit_test(graceful_shutdown_finishes_requests_in_flight),
     };
     return cmocka_run_group_tests_name("integration: operations", tests, it_group_setup,
