@@ -424,7 +424,7 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
                                      .bytes = r->method == API_HEAD ? 0 : r->resp_bytes,
                                      .remote = remote});
     }
-    if (r->handler_started && !r->handled) {
+    if (r->wait_ms && !r->handled) {
         /* the connection closed while its handler waits: the handler's
          * coroutine frees r when it ends (api/loop.c) */
         r->orphaned = true;
