@@ -50,8 +50,10 @@ $(BUILD)/tests/unit/%: tests/unit/%.c $(LIB_OBJ)
 	@echo "  LINK  $@"
 	@$(CC) $(CFLAGS) -o $@ $(filter %.c %.o,$^) $(LDLIBS) $(TESTLIBS)
 
+# the tests name Redis keys with the service's own key builder (store/keys.c)
+IT_KEYS   := $(BUILD)/store/keys.o $(BUILD)/core/crc16.o $(BUILD)/core/ids.o
 $(BUILD)/tests/integration/%: tests/integration/%.c $(IT_LIB) $(BUILD)/core/base64.o \
-                            $(BUILD)/core/timefmt.o
+                            $(BUILD)/core/timefmt.o $(IT_KEYS)
 	@mkdir -p $(dir $@)
 	@echo "  LINK  $@"
 	@$(CC) $(CFLAGS) -o $@ $(filter %.c %.o,$^) $(LDLIBS) $(TESTLIBS)
@@ -68,6 +70,11 @@ $(BUILD)/tests/integration/test_cluster_conn: tests/integration/test_cluster_con
 	@mkdir -p $(dir $@)
 	@echo "  LINK  $@"
 	@$(CC) $(CFLAGS) -o $@ $(filter %.c %.o,$^) $(LDLIBS) $(TESTLIBS)
+
+# the stall test holds SQLite's write lock on FerretDB's database file
+$(BUILD)/tests/integration/test_mongo_writes: TESTLIBS += -lsqlite3
+# explains the service's own queries: builds them with mongo/
+$(BUILD)/tests/integration/test_mongo_schema: $(LIB_OBJ)
 
 # Runs the service with its own Redis and MongoDB-compatible server unless
 # REDIS_URL and MONGODB_URI point at existing ones.

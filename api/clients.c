@@ -87,15 +87,15 @@ void api_clients_list(api_req_t *r) {
     const char *cursor;
     if (!api_query_int(r, "limit", 100, 1, 1000, &limit) || !api_query_id(r, "cursor", &cursor))
         return;
-    store_client_page_t page;
+    store_page_t page;
     store_status_t st = store_clients_list(cursor, limit, &page);
     if (st != STORE_OK) {
         api_problem_store(r, st, "the client list");
         return;
     }
-    api_reply_page(r, "total", page.total, "clients", page.items, page.count, sizeof *page.items,
+    api_reply_page(r, "total", page.total, "clients", page.items, page.n, sizeof(store_client_t),
                    put_client, page.next_cursor);
-    store_client_page_free(&page);
+    store_page_free(&page);
 }
 
 void api_clients_get(api_req_t *r) {

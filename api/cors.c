@@ -97,13 +97,14 @@ void api_cors_decorate(api_req_t *r) {
                      api_header(r, "Access-Control-Request-Method") != NULL;
     if (!preflight) {
         api_reply_header(r, "Access-Control-Expose-Headers",
-                         "ETag, Location, Retry-After, X-Frame-Number, X-Request-Id");
+                         "ETag, Idempotent-Replayed, Location, Retry-After, X-Frame-Number, "
+                         "X-Request-Id");
         return;
     }
     char methods[96];
     api_methods_format(r->allowed, methods, sizeof methods);
     api_reply_header(r, "Access-Control-Allow-Methods", methods);
     api_reply_header(r, "Access-Control-Allow-Headers",
-                     "Authorization, Content-Type, If-None-Match, X-Request-Id");
+                     "Authorization, Content-Type, Idempotency-Key, If-None-Match, X-Request-Id");
     api_reply_header(r, "Access-Control-Max-Age", "600");
 }

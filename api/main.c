@@ -10,15 +10,36 @@
 #include "../core/log.h"
 #include "../core/logsink.h"
 #include "../core/redis_url.h"
+#include "../core/timefmt.h"
+#include "../mongo/aggregator.h"
 #include "../mongo/pool.h"
 #include "../store/conn.h"
 #include "../store/keys.h"
+#include "../store/migrate.h"
 #include "../store/reaper.h"
 #include "auth.h"
 #include "cors.h"
 #include "metrics.h"
 #include "routes.h"
 #include "server.h"
+
+/* rtstate --migrate-keys: moves the old key layout's data, says what it did,
+ * and exits (0: nothing of the old layout is left). */
+static int migrate_keys(const config_t *cfg) {
+    store_migrate_opts_t opts = {core_now_ms(), cfg->session_ttl_s, cfg->room_ttl_s};
+    store_migrate_result_t res;
+    const char *why;
+    store_status_t st = store_migrate_keys(&opts, &res, &why);
+    printf(
+        "migrate-keys: %lld keys of the old layout under '%s', %lld moved (%lld index "
+        "entries), %lld left alone (not of the old layout's type)\n",
+        res.found, cfg->key_prefix, res.moved, res.entries, res.skipped);
+    if (st != STORE_OK)
+        fprintf(stderr, "migrate-keys: %s%s\n",
+                why ? why : "stopped: ", why ? "" : store_status_name(st));
+    store_conn_shutdown();
+    return st == STORE_OK ? 0 : 1;
+}
 
 int main(int argc, char **argv) {
     config_t cfg;
@@ -69,6 +90,12 @@ int main(int argc, char **argv) {
         config_free(&cfg);
         return 2;
     }
+    if (cfg.migrate_keys) {
+        int rc = migrate_keys(&cfg);
+        log_sink_stop();
+        config_free(&cfg);
+        return rc;
+    }
     /* every thread of the blocking pool, plus the reaper and a margin */
     int mongo_clients = api_server_blocking_threads(&cfg) + 8;
     if (!mongo_init(cfg.mongodb_uri, cfg.mongodb_timeout_ms, mongo_clients, &err)) {
@@ -81,8 +108,15 @@ int main(int argc, char **argv) {
         config_free(&cfg);
         return 1;
     }
+    if (!mongo_aggregator_start()) {
+        log_event(LOG_ERROR, "cannot start the segment aggregator thread");
+        store_reaper_stop();
+        config_free(&cfg);
+        return 1;
+    }
     api_server_t *server = api_server_start(&cfg, api_routes, api_routes_count);
     if (!server) {
+        mongo_aggregator_stop();
         store_reaper_stop();
         config_free(&cfg);
         return 1;
@@ -114,6 +148,7 @@ int main(int argc, char **argv) {
     api_server_drain(server, cfg.shutdown_delay_s, cfg.shutdown_grace_s);
     api_server_stop(server);
     store_reaper_stop();
+    mongo_aggregator_stop();
     store_conn_shutdown();
     mongo_shutdown();
     log_event(LOG_INFO, "stopped");

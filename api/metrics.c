@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "../core/timefmt.h"
+#include "../mongo/doc.h"
 #include "../mongo/pool.h"
 #include "../store/conn.h"
 #include "../store/stats.h"
@@ -185,6 +186,12 @@ static void dependency_metrics(out_t *o) {
     put(o, "redis_reconnects_total %lu\n", store_conn_reconnects());
     header(o, "mongodb_up", "gauge", "1 when MongoDB answered its last check (0 if disabled).");
     put(o, "mongodb_up %d\n", mongo_up());
+    header(o, "mongodb_schema_errors_total", "counter",
+           "Stored documents skipped because they break their collection's schema.");
+    static const char *const colls[] = MONGO_SCHEMA_COLLECTIONS;
+    for (int i = 0; i < (int)(sizeof colls / sizeof colls[0]); i++)
+        put(o, "mongodb_schema_errors_total{collection=\"%s\"} %lu\n", colls[i],
+            mongo_schema_errors(i));
     header(o, "rtstate_rate_limited_total", "counter", "Requests refused with 429.");
     put(o, "rtstate_rate_limited_total %lu\n", count_status(429));
     if (!redis)

@@ -1,9 +1,10 @@
 /*
  * /observations: road quality measured by phones, kept in MongoDB
- * (mongo/observations.c), each one also counted into its road segment.
- * One observation per POST, or a phone's offline backlog of up to
- * BATCH_MAX in one POST /observations/batch, where good rows are stored
- * with one bulk write and bad rows are reported by index.
+ * (mongo/observations.c); the background aggregator counts each one into its
+ * road segment. One observation per POST, or a phone's offline backlog of up
+ * to BATCH_MAX in one POST /observations/batch, where good rows are stored
+ * with bulk writes and every row's fate is reported by index. Both POSTs
+ * take an Idempotency-Key (idempotency.h).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,6 +13,7 @@
 #include "../core/timefmt.h"
 #include "../mongo/observations.h"
 #include "handlers.h"
+#include "idempotency.h"
 #include "input.h"
 #include "problem.h"
 
@@ -91,26 +93,112 @@ static cJSON *observation_json(const mongo_observation_t *o) {
 
 void api_observations_create(api_req_t *r) {
     cJSON *body;
+    api_idem_t idem;
     if (!api_body_json(r, true, &body))
         return;
-    int64_t now = core_now_ms();
+    if (!api_idem_begin(r, &idem)) {
+        cJSON_Delete(body);
+        return;
+    }
     mongo_observation_t o;
+    mongo_row_t row;
     char err[API_ERR_MAX];
-    bool ok = parse_observation(body, now, &o, err);
+    bool ok = parse_observation(body, idem.write.now_ms, &o, err);
     cJSON_Delete(body);
+    store_status_t st = ok ? mongo_observations_add(&idem.write, &o, 1, &row) : STORE_OK;
     if (!ok) {
         api_problem(r, 400, "%s", err);
-        return;
-    }
-    store_status_t st = mongo_observations_add(&o, 1, now);
-    if (st != STORE_OK) {
+    } else if (st != STORE_OK) {
         api_problem_mongo(r, st, "the observation");
+    } else {
+        char location[64];
+        snprintf(location, sizeof location, "/observations/%s", o.id);
+        api_idem_reply_json(r, &idem, 201, observation_json(&o), location);
+    }
+    api_idem_end(&idem);
+}
+
+/* Adds {index, detail} to list. */
+static void add_row(cJSON *list, int index, const char *detail) {
+    cJSON *row = cJSON_CreateObject();
+    cJSON_AddNumberToObject(row, "index", index);
+    cJSON_AddStringToObject(row, "detail", detail);
+    cJSON_AddItemToArray(list, row);
+}
+
+/* Parses the rows of a batch: the valid ones into good (*n of them, each with
+ * its row index), the others into rejected. */
+static void parse_rows(const cJSON *body, int64_t now, mongo_observation_t *good, size_t *n,
+                       cJSON *rejected) {
+    int i = 0;
+    const cJSON *item;
+    *n = 0;
+    cJSON_ArrayForEach(item, body) {
+        char err[API_ERR_MAX];
+        if (parse_observation(item, now, &good[*n], err))
+            good[(*n)++].row = i;
+        else
+            add_row(rejected, i, err);
+        i++;
+    }
+}
+
+/* The batch's answer: {stored, ids, rejected, failed, unconfirmed}, where
+ * failed rows were not stored and unconfirmed ones may have been. */
+static cJSON *batch_json(const mongo_observation_t *good, const mongo_row_t *rows, size_t n,
+                         cJSON *rejected, store_status_t st, size_t *stored, size_t *unsure) {
+    cJSON *o = cJSON_CreateObject(), *ids = cJSON_CreateArray(), *failed = cJSON_CreateArray(),
+          *unconfirmed = cJSON_CreateArray();
+    *stored = *unsure = 0;
+    const char *why = st == STORE_UNAVAILABLE || st == STORE_UNCONFIRMED
+                          ? "not stored: MongoDB is unavailable or did not answer in time; "
+                            "retry this row"
+                          : "not stored: MongoDB refused to store this row";
+    for (size_t k = 0; k < n; k++) {
+        if (rows[k] == MONGO_ROW_STORED) {
+            cJSON_AddItemToArray(ids, cJSON_CreateString(good[k].id));
+            (*stored)++;
+        } else if (rows[k] == MONGO_ROW_UNCONFIRMED) {
+            add_row(unconfirmed, good[k].row,
+                    "MongoDB did not confirm this row in time: it may or may not be stored; "
+                    "retry it with the same Idempotency-Key");
+            (*unsure)++;
+        } else {
+            add_row(failed, good[k].row, why);
+        }
+    }
+    cJSON_AddNumberToObject(o, "stored", (double)*stored);
+    cJSON_AddItemToObject(o, "ids", ids);
+    cJSON_AddItemToObject(o, "rejected", rejected);
+    cJSON_AddItemToObject(o, "failed", failed);
+    cJSON_AddItemToObject(o, "unconfirmed", unconfirmed);
+    return o;
+}
+
+/* Stores the valid rows and answers for the whole batch. */
+static void store_batch(api_req_t *r, api_idem_t *idem, mongo_observation_t *good, size_t n,
+                        cJSON *rejected) {
+    mongo_row_t *rows = calloc(n ? n : 1, sizeof *rows);
+    if (!rows) {
+        cJSON_Delete(rejected);
+        api_problem(r, 500, "out of memory");
         return;
     }
-    api_reply_json(r, 201, observation_json(&o));
-    char location[64];
-    snprintf(location, sizeof location, "/observations/%s", o.id);
-    api_reply_header(r, MHD_HTTP_HEADER_LOCATION, location);
+    store_status_t st = n ? mongo_observations_add(&idem->write, good, n, rows) : STORE_OK;
+    size_t stored, unsure;
+    cJSON *o = batch_json(good, rows, n, rejected, st, &stored, &unsure);
+    free(rows);
+    if (stored == n) { /* complete (or nothing valid): the final answer */
+        api_idem_reply_json(r, idem, stored ? 201 : 200, o, NULL);
+        return;
+    }
+    if (stored > 0) { /* partial: the truth row by row, and the key stays open for a retry */
+        api_reply_json(r, 201, o);
+        return;
+    }
+    cJSON_Delete(o);
+    /* nothing stored, and the 5xx says so; or nothing known to be, but maybe */
+    api_problem_mongo(r, unsure ? STORE_UNCONFIRMED : st, "the observations");
 }
 
 void api_observations_batch(api_req_t *r) {
@@ -123,47 +211,24 @@ void api_observations_batch(api_req_t *r) {
         api_problem(r, 400, "the body must be a JSON array of 1 to %d observations", BATCH_MAX);
         return;
     }
+    api_idem_t idem;
+    if (!api_idem_begin(r, &idem)) {
+        cJSON_Delete(body);
+        return;
+    }
     mongo_observation_t *good = calloc((size_t)n, sizeof *good);
     cJSON *rejected = cJSON_CreateArray();
     if (!good || !rejected) {
-        free(good);
         cJSON_Delete(rejected);
-        cJSON_Delete(body);
         api_problem(r, 500, "out of memory");
-        return;
+    } else {
+        size_t valid;
+        parse_rows(body, idem.write.now_ms, good, &valid, rejected);
+        store_batch(r, &idem, good, valid, rejected);
     }
-    int64_t now = core_now_ms();
-    size_t stored = 0;
-    int i = 0;
-    const cJSON *item;
-    cJSON_ArrayForEach(item, body) {
-        char err[API_ERR_MAX];
-        if (parse_observation(item, now, &good[stored], err)) {
-            stored++;
-        } else {
-            cJSON *rej = cJSON_CreateObject();
-            cJSON_AddNumberToObject(rej, "index", i);
-            cJSON_AddStringToObject(rej, "detail", err);
-            cJSON_AddItemToArray(rejected, rej);
-        }
-        i++;
-    }
-    cJSON_Delete(body);
-    store_status_t st = stored ? mongo_observations_add(good, stored, now) : STORE_OK;
-    if (st != STORE_OK) {
-        free(good);
-        cJSON_Delete(rejected);
-        api_problem_mongo(r, st, "the observations");
-        return;
-    }
-    cJSON *o = cJSON_CreateObject();
-    cJSON_AddNumberToObject(o, "stored", (double)stored);
-    cJSON *ids = cJSON_AddArrayToObject(o, "ids");
-    for (size_t k = 0; k < stored; k++)
-        cJSON_AddItemToArray(ids, cJSON_CreateString(good[k].id));
-    cJSON_AddItemToObject(o, "rejected", rejected);
     free(good);
-    api_reply_json(r, stored ? 201 : 200, o);
+    cJSON_Delete(body);
+    api_idem_end(&idem);
 }
 
 void api_observations_get(api_req_t *r) {
@@ -171,11 +236,12 @@ void api_observations_get(api_req_t *r) {
     if (!id)
         return;
     mongo_observation_t o;
-    store_status_t st = mongo_observations_get(id, &o);
+    const char *why = NULL;
+    store_status_t st = mongo_observations_get(id, &o, &why);
     if (st != STORE_OK) {
         char what[64];
         snprintf(what, sizeof what, "observation %s", id);
-        api_problem_mongo(r, st, what);
+        api_problem_mongo_why(r, st, what, why);
         return;
     }
     api_reply_json(r, 200, observation_json(&o));

@@ -113,13 +113,13 @@ void api_presence_list(api_req_t *r) {
     const char *cursor;
     if (!api_query_int(r, "limit", 100, 1, 1000, &limit) || !api_query_id(r, "cursor", &cursor))
         return;
-    store_presence_page_t page;
+    store_page_t page;
     store_status_t st = store_presence_list(cursor, limit, core_now_ms(), &page);
     if (st != STORE_OK) {
         api_problem_store(r, st, "the online user list");
         return;
     }
-    api_reply_page(r, "count", page.count, "users", page.items, page.n, sizeof *page.items,
+    api_reply_page(r, "count", page.total, "users", page.items, page.n, sizeof(store_presence_t),
                    put_listed, page.next_cursor);
-    store_presence_page_free(&page);
+    store_page_free(&page);
 }

@@ -76,7 +76,7 @@ void api_problem(api_req_t *r, unsigned status, const char *fmt, ...) {
 /* The one mapping from a store status to an HTTP status; backend names the
  * store in the 503 text, retry_after_s is the Retry-After of a 429. */
 static void store_problem(api_req_t *r, store_status_t st, const char *what, const char *backend,
-                          int retry_after_s) {
+                          int retry_after_s, const char *detail) {
     char after[16];
     switch (st) {
     case STORE_OK: api_problem(r, 500, "internal error: success reported as failure"); return;
@@ -95,6 +95,17 @@ static void store_problem(api_req_t *r, store_status_t st, const char *what, con
         api_problem(r, 429, "%s is over the rate limit; try again in %s s", what, after);
         api_reply_header(r, MHD_HTTP_HEADER_RETRY_AFTER, after);
         return;
+    case STORE_UNCONFIRMED:
+        api_problem(r, 503,
+                    "%s did not confirm the write of %s in time: it may or may not be stored. "
+                    "Retry with the same Idempotency-Key to store it exactly once",
+                    backend, what);
+        api_reply_header(r, MHD_HTTP_HEADER_RETRY_AFTER, "1");
+        return;
+    case STORE_BAD_DATA:
+        api_problem(r, 500, "%s is stored in %s in a shape this service does not accept: %s", what,
+                    backend, detail ? detail : "see the log");
+        return;
     case STORE_ERROR:
         log_event(LOG_ERROR, "%s error on %s", backend, what);
         api_problem(r, 500, "%s failed to handle the request for %s", backend, what);
@@ -103,15 +114,19 @@ static void store_problem(api_req_t *r, store_status_t st, const char *what, con
 }
 
 void api_problem_store(api_req_t *r, store_status_t st, const char *what) {
-    store_problem(r, st, what, "Redis", 1);
+    store_problem(r, st, what, "Redis", 1, NULL);
 }
 
 void api_problem_store_after(api_req_t *r, store_status_t st, const char *what, int retry_after_s) {
-    store_problem(r, st, what, "Redis", retry_after_s);
+    store_problem(r, st, what, "Redis", retry_after_s, NULL);
 }
 
 void api_problem_mongo(api_req_t *r, store_status_t st, const char *what) {
-    store_problem(r, st, what, "MongoDB", 1);
+    store_problem(r, st, what, "MongoDB", 1, NULL);
+}
+
+void api_problem_mongo_why(api_req_t *r, store_status_t st, const char *what, const char *why) {
+    store_problem(r, st, what, "MongoDB", 1, why);
 }
 
 void api_id_then_204(api_req_t *r, const char *param, const char *noun,

@@ -6,7 +6,7 @@
 #ifndef API_PROBLEM_H
 #define API_PROBLEM_H
 
-#include "../store/status.h"
+#include "../core/status.h"
 #include "request.h"
 
 /* Replies status with a problem whose detail is the formatted text. The
@@ -26,8 +26,14 @@ void api_problem_store(api_req_t *r, store_status_t st, const char *what);
  * Retry-After is retry_after_s (at least 1). */
 void api_problem_store_after(api_req_t *r, store_status_t st, const char *what, int retry_after_s);
 
-/* The same for a failed mongo call; DISABLED (no MONGODB_URI) is a 503 too. */
+/* The same for a failed mongo call; DISABLED (no MONGODB_URI) is a 503 too,
+ * UNCONFIRMED a 503 that says the write may have been done, and BAD_DATA (a
+ * stored document that breaks the schema) a 500. */
 void api_problem_mongo(api_req_t *r, store_status_t st, const char *what);
+
+/* api_problem_mongo, where a BAD_DATA detail says what breaks the document
+ * (why, from the mongo call; may be NULL). */
+void api_problem_mongo_why(api_req_t *r, store_status_t st, const char *what, const char *why);
 
 /* The whole of a handler that acts on one id and answers 204: checks path
  * parameter 0 as an id (param names it in a 400: "client id"), runs op on it,

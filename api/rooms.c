@@ -91,7 +91,7 @@ void api_rooms_list(api_req_t *r) {
     const char *cursor;
     if (!api_query_int(r, "limit", 100, 1, 1000, &limit) || !api_query_id(r, "cursor", &cursor))
         return;
-    store_room_page_t page;
+    store_page_t page;
     store_status_t st = store_rooms_list(cursor, limit, core_now_ms(), &page);
     if (st != STORE_OK) {
         api_problem_store(r, st, "the room list");
@@ -101,12 +101,12 @@ void api_rooms_list(api_req_t *r) {
     cJSON_AddNumberToObject(o, "total", (double)page.total);
     cJSON *arr = cJSON_AddArrayToObject(o, "rooms");
     for (int i = 0; i < page.n; i++)
-        cJSON_AddItemToArray(arr, room_json(&page.items[i]));
+        cJSON_AddItemToArray(arr, room_json((const store_room_t *)page.items + i));
     if (page.next_cursor[0])
         cJSON_AddStringToObject(o, "next_cursor", page.next_cursor);
     else
         cJSON_AddNullToObject(o, "next_cursor");
-    store_room_page_free(&page);
+    store_page_free(&page);
     api_reply_json(r, 200, o);
 }
 
@@ -115,7 +115,7 @@ void api_rooms_of_user(api_req_t *r) {
     if (!user)
         return;
     store_id_list_t rooms;
-    store_status_t st = store_rooms_of_user(user, &rooms);
+    store_status_t st = store_rooms_of_user(user, core_now_ms(), &rooms);
     if (st != STORE_OK) {
         api_problem_store(r, st, "the user's rooms");
         return;

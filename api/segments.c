@@ -1,5 +1,5 @@
-/* /road-segments: per-cell road quality aggregated from observations
- * (mongo/segments.c). */
+/* /road-segments: per-cell road quality computed from observations by the
+ * background aggregator (mongo/segments.c, mongo/aggregator.c). */
 #include <limits.h>
 #include <stdio.h>
 
@@ -35,11 +35,12 @@ void api_segments_get(api_req_t *r) {
         return;
     }
     mongo_segment_t s;
-    store_status_t st = mongo_segments_get(cell, &s);
+    const char *why = NULL;
+    store_status_t st = mongo_segments_get(cell, &s, &why);
     if (st != STORE_OK) {
         char what[64];
         snprintf(what, sizeof what, "road segment %s", cell);
-        api_problem_mongo(r, st, what);
+        api_problem_mongo_why(r, st, what, why);
         return;
     }
     api_reply_json(r, 200, segment_json(&s));

@@ -203,7 +203,7 @@ void api_sessions_of_user(api_req_t *r) {
     if (!id)
         return;
     store_session_list_t l;
-    store_status_t st = store_sessions_of_user(id, &l);
+    store_status_t st = store_sessions_of_user(id, core_now_ms(), &l);
     reply_list(r, st, &l, "sessions", "the user's sessions");
 }
 
@@ -217,6 +217,6 @@ void api_sessions_in_region(api_req_t *r) {
         return;
     }
     store_session_list_t l;
-    store_status_t st = store_sessions_in_region(id, &l);
+    store_status_t st = store_sessions_in_region(id, core_now_ms(), &l);
     reply_list(r, st, &l, "members", "the region's members");
 }

@@ -1,6 +1,7 @@
 /*
  * /users: the people who exist, kept in MongoDB (mongo/users.c). Usernames
- * are unique; ids are ObjectIds.
+ * are unique; ids are ObjectIds. POST takes an Idempotency-Key
+ * (idempotency.h).
  */
 #include <stdio.h>
 #include <string.h>
@@ -9,6 +10,7 @@
 #include "../core/timefmt.h"
 #include "../mongo/users.h"
 #include "handlers.h"
+#include "idempotency.h"
 #include "input.h"
 #include "problem.h"
 
@@ -50,13 +52,27 @@ static bool read_profile(api_req_t *r, const cJSON *body, bool name_required, co
     return true;
 }
 
-static void reply_user(api_req_t *r, store_status_t st, unsigned status, const mongo_user_t *u,
-                       const char *what) {
+static void reply_user(api_req_t *r, store_status_t st, const mongo_user_t *u, const char *id,
+                       const char *why) {
+    char what[64];
+    snprintf(what, sizeof what, "user %s", id);
     if (st != STORE_OK) {
-        api_problem_mongo(r, st, what);
+        api_problem_mongo_why(r, st, what, why);
         return;
     }
-    api_reply_json(r, status, user_json(u));
+    api_reply_json(r, 200, user_json(u));
+}
+
+/* Validates the body of a POST; on false it has replied. */
+static bool read_new_user(api_req_t *r, const cJSON *body, const char **username, const char **name,
+                          const char **email) {
+    if (!api_field_string(r, body, "username", true, 1, 64, username))
+        return false;
+    if (!core_id_valid(*username)) {
+        api_problem(r, 400, "field 'username' must match ^[A-Za-z0-9._-]{1,64}$");
+        return false;
+    }
+    return read_profile(r, body, true, name, email);
 }
 
 void api_users_create(api_req_t *r) {
@@ -64,26 +80,24 @@ void api_users_create(api_req_t *r) {
     if (!api_body_json(r, true, &body))
         return;
     const char *username, *name, *email;
-    bool ok = api_field_string(r, body, "username", true, 1, 64, &username);
-    if (ok && !core_id_valid(username)) {
-        api_problem(r, 400, "field 'username' must match ^[A-Za-z0-9._-]{1,64}$");
-        ok = false;
-    }
-    if (!ok || !read_profile(r, body, true, &name, &email)) {
+    api_idem_t idem;
+    if (!read_new_user(r, body, &username, &name, &email) || !api_idem_begin(r, &idem)) {
         cJSON_Delete(body);
         return;
     }
     mongo_user_t u;
-    char what[128];
-    snprintf(what, sizeof what, "a user named '%s'", username);
-    store_status_t st = mongo_users_create(username, name, email, core_now_ms(), &u);
-    cJSON_Delete(body);
-    reply_user(r, st, 201, &u, what);
-    if (st == STORE_OK) {
+    store_status_t st = mongo_users_create(&idem.write, username, name, email, &u);
+    if (st != STORE_OK) {
+        char what[128];
+        snprintf(what, sizeof what, "a user named '%s'", username);
+        api_problem_mongo(r, st, what);
+    } else {
         char location[64];
         snprintf(location, sizeof location, "/users/%s", u.id);
-        api_reply_header(r, MHD_HTTP_HEADER_LOCATION, location);
+        api_idem_reply_json(r, &idem, 201, user_json(&u), location);
     }
+    api_idem_end(&idem);
+    cJSON_Delete(body);
 }
 
 void api_users_get(api_req_t *r) {
@@ -91,9 +105,9 @@ void api_users_get(api_req_t *r) {
     if (!id)
         return;
     mongo_user_t u;
-    char what[64];
-    snprintf(what, sizeof what, "user %s", id);
-    reply_user(r, mongo_users_get(id, &u), 200, &u, what);
+    const char *why = NULL;
+    store_status_t st = mongo_users_get(id, &u, &why);
+    reply_user(r, st, &u, id, why);
 }
 
 void api_users_list(api_req_t *r) {
@@ -137,11 +151,10 @@ void api_users_update(api_req_t *r) {
         return;
     }
     mongo_user_t u;
-    char what[64];
-    snprintf(what, sizeof what, "user %s", id);
-    store_status_t st = mongo_users_update(id, name, email, clear_email, core_now_ms(), &u);
+    const char *why = NULL;
+    store_status_t st = mongo_users_update(id, name, email, clear_email, core_now_ms(), &u, &why);
     cJSON_Delete(body);
-    reply_user(r, st, 200, &u, what);
+    reply_user(r, st, &u, id, why);
 }
 
 void api_users_delete(api_req_t *r) {

@@ -121,7 +121,15 @@ static void arg_fmt(cmd_t *c, const char *fmt, long long v) {
 
 static void arg_key(cmd_t *c, store_key_t k, const char *id) {
     char *b = c->buf[c->argc];
-    arg(c, b, store_key(b, k, id));
+    size_t n = store_key(b, k, id);
+    arg(c, b, n);
+}
+
+/* An index's key of one bucket (keys.h). */
+static void arg_index(cmd_t *c, store_key_t k, int bucket) {
+    char *b = c->buf[c->argc];
+    size_t n = store_key_index(b, k, bucket);
+    arg(c, b, n);
 }
 
 /* Starts a command: its name, then the given fields (NULL-terminated). */
@@ -145,7 +153,8 @@ static const char *const scenario_names[] = {"heartbeat", "client", "image", "pu
                                              "presence",  "stats",  "ping"};
 static scenario_t scenario;
 
-static const char *const client_fields[] = {"status", "connected_at", "last_seen", NULL};
+static const char *const client_fields[] = {"status", "connected_at", "last_seen", "frame_number",
+                                            NULL};
 static const char *const image_fields[] = {"etag",         "format", "timestamp",
                                            "frame_number", "data",   NULL};
 static const char *const presence_fields[] = {"status", "device_id", "last_seen", NULL};
@@ -173,7 +182,7 @@ static int presence_details(redisContext *ctx, const op_t *op) {
     char key[STORE_KEY_MAX];
     argv[0] = "ZMSCORE";
     lens[0] = 7;
-    lens[1] = store_key(key, KEY_ONLINE_USERS, NULL);
+    lens[1] = store_key_index(key, KEY_ONLINE_USERS, 0); /* one bucket's: the service asks each */
     argv[1] = key;
     for (size_t i = 0; i < n; i++) {
         argv[i + 2] = ids->element[i]->str;
@@ -201,15 +210,11 @@ static int send_phase(redisContext *ctx, op_t *op, int phase) {
     switch (scenario) {
     case S_HEARTBEAT: zadd_seen(ctx, op); return 1;
     case S_CLIENT:
-        cmd_start(&c, "HMGET");
+        cmd_start(&c, "HMGET"); /* the client's hash holds all its answer */
         arg_key(&c, KEY_CLIENT, op->id);
         args(&c, client_fields);
         send_cmd(ctx, &c);
-        cmd_start(&c, "HGET");
-        arg_key(&c, KEY_IMAGE, op->id);
-        arg_str(&c, "frame_number");
-        send_cmd(ctx, &c);
-        return 2;
+        return 1;
     case S_IMAGE:
         cmd_start(&c, "HMGET");
         arg_key(&c, KEY_IMAGE, op->id);
@@ -247,40 +252,40 @@ static int send_phase(redisContext *ctx, op_t *op, int phase) {
         arg_str(&c, "1");
         send_cmd(ctx, &c);
         return 5;
-    case S_PRESENCE:
+    case S_PRESENCE: /* bucket 0's range and count: the service asks all 16 (store/page.c) */
         cmd_start(&c, "ZCOUNT");
-        arg_key(&c, KEY_ONLINE_USERS, NULL);
+        arg_index(&c, KEY_ONLINE_USERS, 0);
         arg_fmt(&c, "(%lld", op->ms);
         arg_str(&c, "+inf");
         send_cmd(ctx, &c);
         cmd_start(&c, "ZRANGEBYLEX");
-        arg_key(&c, KEY_ONLINE_USERS_BY_ID, NULL);
+        arg_index(&c, KEY_ONLINE_USERS_BY_ID, 0);
         args(&c, (const char *const[]){"-", "+", "LIMIT", "0", NULL});
         arg_fmt(&c, "%lld", list_limit + 1);
         send_cmd(ctx, &c);
         return 2;
-    case S_STATS: /* store_stats_get: seven commands in one round trip */
+    case S_STATS: /* store_stats_get for bucket 0 (the service: the same five for each of 16) */
         cmd_start(&c, "INFO");
         send_cmd(ctx, &c);
         cmd_start(&c, "DBSIZE");
         send_cmd(ctx, &c);
-        cmd_start(&c, "SCARD");
-        arg_key(&c, KEY_CLIENTS, NULL);
+        cmd_start(&c, "ZCARD");
+        arg_index(&c, KEY_CLIENTS, 0);
         send_cmd(ctx, &c);
         cmd_start(&c, "ZCOUNT");
-        arg_key(&c, KEY_ONLINE_USERS, NULL);
+        arg_index(&c, KEY_ONLINE_USERS, 0);
         arg_fmt(&c, "(%lld", op->ms);
         arg_str(&c, "+inf");
         send_cmd(ctx, &c);
         cmd_start(&c, "HMGET");
-        arg_key(&c, KEY_STATS, NULL);
+        arg_index(&c, KEY_STATS, 0);
         args(&c, (const char *const[]){"total_frames", "removed_inactive", NULL});
         send_cmd(ctx, &c);
         cmd_start(&c, "LLEN");
-        arg_key(&c, KEY_NOTIFY_QUEUE_HIGH, NULL);
+        arg_index(&c, KEY_NOTIFY_QUEUE_HIGH, 0);
         send_cmd(ctx, &c);
         cmd_start(&c, "LLEN");
-        arg_key(&c, KEY_NOTIFY_QUEUE_NORMAL, NULL);
+        arg_index(&c, KEY_NOTIFY_QUEUE_NORMAL, 0);
         send_cmd(ctx, &c);
         return 7;
     case S_PING:
@@ -393,12 +398,11 @@ static int load_clients(const char *prefix, int first, int count) {
             snprintf(id, sizeof id, "%s%05d", prefix, first + done + i);
             cmd_start(&cmd, "EVALSHA");
             arg_str(&cmd, s);
-            arg_str(&cmd, "5");
+            arg_str(&cmd, "4");
             arg_key(&cmd, KEY_CLIENT, id);
             arg_key(&cmd, KEY_IMAGE, id);
-            arg_key(&cmd, KEY_CLIENTS, NULL);
-            arg_key(&cmd, KEY_CLIENTS_BY_ID, NULL);
-            arg_key(&cmd, KEY_CLIENTS_LAST_SEEN, NULL);
+            arg_key(&cmd, KEY_CLIENTS, id);
+            arg_key(&cmd, KEY_CLIENTS_LAST_SEEN, id);
             arg_str(&cmd, id);
             arg_str(&cmd, now);
             arg_fmt(&cmd, "%lld", ms);

@@ -37,7 +37,8 @@ static const option_t options[] = {
      "redis://[:password@]host:port[/db] or unix:///path.sock[?db=N]"},
     {"REDIS_TIMEOUT_MS", OPT_INT, F(redis_timeout_ms), "500", 10, 60000,
      "Redis connect and command timeout"},
-    {"KEY_PREFIX", OPT_STR, F(key_prefix), "", 0, 64, "prefix for every Redis key"},
+    {"KEY_PREFIX", OPT_STR, F(key_prefix), "", 0, 64,
+     "prefix for every Redis key (no '{' or '}': those mark the hash tag)"},
     {"THREADS", OPT_INT, F(threads), "0", 0, 1024, "HTTP event loop threads (0: one per core)"},
     {"CLIENT_TIMEOUT_MS", OPT_INT, F(client_timeout_ms), "3000", 100, 86400000,
      "a client silent this long is removed"},
@@ -168,6 +169,8 @@ static void usage(FILE *out) {
                 options[i].def);
     }
     fprintf(out,
+            "  --migrate-keys                                move the keys of an older version to\n"
+            "                                                today's layout, then exit\n"
             "  --help                                        this text\n"
             "  --version                                     print the version\n\n"
             "An unset token leaves its routes open. BIND is loopback unless set: on any\n"
@@ -185,7 +188,7 @@ config_result_t config_load(config_t *cfg, int argc, char **argv, FILE *out, FIL
             return CONFIG_ERROR;
     }
 
-    struct option longopts[NOPTIONS + 3];
+    struct option longopts[NOPTIONS + 4];
     static char names[NOPTIONS][64];
     for (size_t i = 0; i < NOPTIONS; i++) {
         flag_name(options[i].env, names[i], sizeof names[i]);
@@ -193,7 +196,8 @@ config_result_t config_load(config_t *cfg, int argc, char **argv, FILE *out, FIL
     }
     longopts[NOPTIONS] = (struct option){"help", no_argument, NULL, 'h'};
     longopts[NOPTIONS + 1] = (struct option){"version", no_argument, NULL, 'V'};
-    longopts[NOPTIONS + 2] = (struct option){0};
+    longopts[NOPTIONS + 2] = (struct option){"migrate-keys", no_argument, NULL, 'M'};
+    longopts[NOPTIONS + 3] = (struct option){0};
 
     /* 0, not 1: glibc and musl then also forget a half-read "-hV" from an earlier call. */
     optind = 0;
@@ -208,6 +212,10 @@ config_result_t config_load(config_t *cfg, int argc, char **argv, FILE *out, FIL
             fprintf(out, RTSTATE_NAME " " RTSTATE_VERSION "\n");
             return CONFIG_EXIT;
         }
+        if (c == 'M') {
+            cfg->migrate_keys = true;
+            continue;
+        }
         if (c >= 1000 && c < 1000 + (int)NOPTIONS) {
             if (!set_value(cfg, &options[c - 1000], optarg, "flag", err))
                 return CONFIG_ERROR;
@@ -218,6 +226,11 @@ config_result_t config_load(config_t *cfg, int argc, char **argv, FILE *out, FIL
     }
     if (optind < argc) {
         fprintf(err, "unexpected argument '%s' (see --help)\n", argv[optind]);
+        return CONFIG_ERROR;
+    }
+    /* the key layout's hash tags start at the first '{' after the prefix */
+    if (strpbrk(cfg->key_prefix, "{}")) {
+        fprintf(err, "KEY_PREFIX may not contain '{' or '}' (they mark Redis Cluster hash tags)\n");
         return CONFIG_ERROR;
     }
     return CONFIG_OK;

@@ -59,6 +59,7 @@ typedef struct {
     int header_timeout_s;
     int shutdown_delay_s;
     int shutdown_grace_s;
+    bool migrate_keys; /* --migrate-keys: move an older version's keys, then exit */
 } config_t;
 
 typedef enum { CONFIG_OK, CONFIG_EXIT, CONFIG_ERROR } config_result_t;

@@ -30,7 +30,7 @@ $(BENCH_DIR)/scripts.h: bench/extract-scripts.awk $(BENCH_SCRIPTS)
 	@mkdir -p $(dir $@)
 	@awk -f bench/extract-scripts.awk $(BENCH_SCRIPTS) > $@
 
-$(BENCH_DIR)/redisbench: bench/redisbench.c $(BENCH_DIR)/scripts.h $(BUILD)/store/keys.o \
+$(BENCH_DIR)/redisbench: bench/redisbench.c $(BENCH_DIR)/scripts.h $(BUILD)/store/keys.o $(BUILD)/core/crc16.o $(BUILD)/core/ids.o \
                          $(BUILD)/core/timefmt.o
 	@echo "  LINK  $@"
 	@$(CC) $(CFLAGS) -I$(BENCH_DIR) -o $@ $(filter %.c %.o,$^) $(BENCH_LIBS)

@@ -27,8 +27,8 @@ FUZZ_OBJ_base64    := core/base64
 FUZZ_OBJ_timefmt   := core/timefmt
 FUZZ_OBJ_config    := core/config
 FUZZ_OBJ_json_body := api/input api/problem api/request $(FUZZ_CORE)
-FUZZ_OBJ_reply     := store/reply store/stats store/conn store/link store/cluster store/args store/keys \
-                      $(FUZZ_CORE)
+FUZZ_OBJ_reply     := store/reply store/stats store/nodes store/batch store/script store/conn \
+                      store/link store/cluster store/args store/keys $(FUZZ_CORE)
 FUZZ_OBJ_escape    := api/problem api/request $(FUZZ_CORE)
 FUZZ_NAMES := router negotiate redis_url imagetype base64 timefmt config json_body reply escape
 FUZZ_BINS  := $(patsubst %,$(FUZZ_DIR)/fuzz_%,$(FUZZ_NAMES))

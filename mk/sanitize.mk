@@ -12,7 +12,11 @@
 # make test runs both (scripts/sanitize.sh, scripts/valgrind.sh).
 
 SAN_BUILD := $(BUILD)/asan
-SAN_FLAGS := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all
+# STORE_CHECK_SLOTS: every command whose keys are not all in one Redis
+# Cluster slot aborts the service (store/args.h), so the whole suite checks
+# that the store is ready for a cluster
+SAN_FLAGS := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all \
+             -DSTORE_CHECK_SLOTS
 
 .PHONY: sanitize sanitize-build sanitize-bins valgrind valgrind-build
 

@@ -1,9 +1,13 @@
 /* Document accessors and the shared find loop; see doc.h. */
 #include "doc.h"
 
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "../core/log.h"
+#include "../core/timefmt.h"
 
 bool mongo_doc_utf8(const bson_t *doc, const char *key, char *out, size_t cap) {
     bson_iter_t it;
@@ -19,6 +23,26 @@ int64_t mongo_doc_date(const bson_t *doc, const char *key) {
     return bson_iter_init_find(&it, doc, key) && BSON_ITER_HOLDS_DATE_TIME(&it)
                ? bson_iter_date_time(&it)
                : 0;
+}
+
+const char *mongo_doc_str(const bson_t *doc, const char *key) {
+    bson_iter_t it;
+    return bson_iter_init_find(&it, doc, key) && BSON_ITER_HOLDS_UTF8(&it)
+               ? bson_iter_utf8(&it, NULL)
+               : NULL;
+}
+
+bool mongo_doc_has_date(const bson_t *doc, const char *key, int64_t *ms) {
+    bson_iter_t it;
+    if (!bson_iter_init_find(&it, doc, key) || !BSON_ITER_HOLDS_DATE_TIME(&it))
+        return false;
+    *ms = bson_iter_date_time(&it);
+    return true;
+}
+
+bool mongo_doc_absent(const bson_t *doc, const char *key) {
+    bson_iter_t it;
+    return !bson_iter_init_find(&it, doc, key) || BSON_ITER_HOLDS_NULL(&it);
 }
 
 bool mongo_doc_number(const bson_t *doc, const char *key, double *out) {
@@ -48,17 +72,94 @@ bool mongo_doc_value(const bson_t *reply, bson_t *value) {
     return bson_init_static(value, data, len);
 }
 
-store_status_t mongo_find(mongo_op_t *op, const bson_t *filter, const bson_t *opts,
-                          mongo_read_fn read, void *items, size_t item_size, int max, int *n) {
+/* Documents a page reads beyond its size, for those that break the schema. */
+#define PAGE_SLACK 100
+
+static const char *const schema_colls[] = MONGO_SCHEMA_COLLECTIONS;
+#define NCOLLS (sizeof schema_colls / sizeof schema_colls[0])
+static atomic_ulong schema_errors[NCOLLS + 1]; /* the last: any other collection */
+static atomic_llong schema_logged_ms;
+
+unsigned long mongo_schema_errors(int collection) {
+    return collection >= 0 && (size_t)collection <= NCOLLS ? atomic_load(&schema_errors[collection])
+                                                           : 0;
+}
+
+/* The _id of a document, for a log line: hex, a (cut) string, or its type. */
+static void describe_id(const bson_t *doc, char *out, size_t cap) {
+    bson_iter_t it;
+    if (!bson_iter_init_find(&it, doc, "_id"))
+        snprintf(out, cap, "(none)");
+    else if (BSON_ITER_HOLDS_OID(&it))
+        bson_oid_to_string(bson_iter_oid(&it), out);
+    else if (BSON_ITER_HOLDS_UTF8(&it))
+        snprintf(out, cap, "\"%.64s\" (a string)", bson_iter_utf8(&it, NULL));
+    else
+        snprintf(out, cap, "(a value of BSON type %d)", (int)bson_iter_type(&it));
+}
+
+void mongo_schema_error(const char *coll, const bson_t *doc, const char *why) {
+    size_t i = 0;
+    while (i < NCOLLS && strcmp(schema_colls[i], coll) != 0)
+        i++;
+    unsigned long n = atomic_fetch_add(&schema_errors[i], 1) + 1;
+    /* at most one line a second, so a list that keeps meeting the same bad
+     * document cannot flood the log; the counter has every one */
+    long long now = (long long)core_now_ms(), last = atomic_load(&schema_logged_ms);
+    if (now - last < 1000 || !atomic_compare_exchange_strong(&schema_logged_ms, &last, now))
+        return;
+    char id[96];
+    describe_id(doc, id, sizeof id);
+    log_event(LOG_WARN,
+              "mongodb: skipped a %s document that breaks the schema: _id %s: %s (%lu so far)",
+              coll, id, why, n);
+}
+
+/* mongo_find that also counts every document seen, skipped or not. */
+static store_status_t find_counted(mongo_op_t *op, const bson_t *filter, const bson_t *opts,
+                                   mongo_read_fn read, void *items, size_t item_size, int max,
+                                   int *n, int *seen) {
     mongoc_cursor_t *cur = mongoc_collection_find_with_opts(op->coll, filter, opts, NULL);
     const bson_t *doc;
     *n = 0;
     while (*n < max && mongoc_cursor_next(cur, &doc)) {
-        if (read(doc, (char *)items + (size_t)*n * item_size))
+        (*seen)++;
+        const char *why = read(doc, (char *)items + (size_t)*n * item_size);
+        if (!why)
             (*n)++;
+        else
+            mongo_schema_error(mongoc_collection_get_name(op->coll), doc, why);
     }
     bson_error_t e;
     store_status_t st = mongoc_cursor_error(cur, &e) ? mongo_error_status(&e) : STORE_OK;
+    mongoc_cursor_destroy(cur);
+    return st;
+}
+
+store_status_t mongo_find(mongo_op_t *op, const bson_t *filter, const bson_t *opts,
+                          mongo_read_fn read, void *items, size_t item_size, int max, int *n) {
+    int seen = 0;
+    return find_counted(op, filter, opts, read, items, item_size, max, n, &seen);
+}
+
+store_status_t mongo_find_one(mongo_op_t *op, const bson_t *filter, mongo_read_fn read, void *item,
+                              const char **why) {
+    bson_t *opts = BCON_NEW("limit", BCON_INT64(1));
+    mongoc_cursor_t *cur = mongoc_collection_find_with_opts(op->coll, filter, opts, NULL);
+    bson_destroy(opts);
+    const bson_t *doc;
+    store_status_t st = STORE_NOT_FOUND;
+    if (mongoc_cursor_next(cur, &doc)) {
+        const char *bad = read(doc, item);
+        st = bad ? STORE_BAD_DATA : STORE_OK;
+        if (bad)
+            mongo_schema_error(mongoc_collection_get_name(op->coll), doc, bad);
+        if (why)
+            *why = bad;
+    }
+    bson_error_t e;
+    if (mongoc_cursor_error(cur, &e))
+        st = mongo_error_status(&e);
     mongoc_cursor_destroy(cur);
     return st;
 }
@@ -155,8 +256,13 @@ store_status_t mongo_find_page(mongo_op_t *op, const bson_t *filter, const bson_
         return STORE_ERROR;
     bson_t opts = BSON_INITIALIZER;
     BSON_APPEND_DOCUMENT(&opts, "sort", sort);
-    BSON_APPEND_INT64(&opts, "limit", limit + 1);
-    store_status_t st = mongo_find(op, filter, &opts, read, *items, item_size, limit + 1, n);
+    /* documents that break the schema are skipped, so ask for some more than
+     * the page and one to know whether another follows */
+    int ask = limit + 1 + PAGE_SLACK;
+    BSON_APPEND_INT64(&opts, "limit", ask);
+    int seen = 0;
+    store_status_t st =
+        find_counted(op, filter, &opts, read, *items, item_size, limit + 1, n, &seen);
     bson_destroy(&opts);
     if (st != STORE_OK) { /* nothing to hand back: the caller frees nothing on failure */
         free(*items);
@@ -165,6 +271,8 @@ store_status_t mongo_find_page(mongo_op_t *op, const bson_t *filter, const bson_
     } else if (*n > limit) {
         *n = limit;
         *more = true;
+    } else if (seen == ask && *n > 0) {
+        *more = true; /* more skipped documents than the slack: the next page goes on */
     }
     return st;
 }

@@ -9,6 +9,8 @@
 #include "../core/log.h"
 
 static mongoc_client_pool_t *pool;
+static mongoc_uri_t *pool_uri; /* kept for the background client */
+static int configured_timeout_ms;
 static char dbname[128];
 static char redacted[512];
 static atomic_int indexes_ready;
@@ -68,12 +70,14 @@ bool mongo_init(const char *uri_text, int timeout_ms, int max_clients, const cha
     const char *db = mongoc_uri_get_database(uri);
     snprintf(dbname, sizeof dbname, "%s", db && *db ? db : "rtstate");
     redact(uri);
+    configured_timeout_ms = timeout_ms;
     pool = mongoc_client_pool_new(uri);
-    mongoc_uri_destroy(uri);
     if (!pool) {
+        mongoc_uri_destroy(uri);
         *err = "cannot create the MongoDB client pool";
         return false;
     }
+    pool_uri = uri;
     mongoc_client_pool_set_error_api(pool, MONGOC_ERROR_API_VERSION_2);
     mongoc_client_pool_set_appname(pool, "rtstate");
     return true;
@@ -84,6 +88,8 @@ void mongo_shutdown(void) {
         return;
     mongoc_client_pool_destroy(pool);
     pool = NULL;
+    mongoc_uri_destroy(pool_uri);
+    pool_uri = NULL;
     mongoc_cleanup();
 }
 
@@ -93,69 +99,123 @@ bool mongo_up(void) { return pool && atomic_load(&state) == 1; }
 
 const char *mongo_redacted_uri(void) { return redacted; }
 
+int mongo_timeout_ms(void) { return configured_timeout_ms; }
+
+const char *mongo_db_name(void) { return dbname; }
+
+bool mongo_error_duplicate(uint32_t code) { return code == 11000 || code == 11001; }
+
+/* Errors of the connection rather than of the server (stream and protocol
+ * domains): the command may have been sent. */
+static bool connection_error(const bson_error_t *e) {
+    return e->domain == MONGOC_ERROR_STREAM || e->domain == MONGOC_ERROR_PROTOCOL;
+}
+
+bool mongo_error_unconfirmed(const bson_error_t *e) {
+    return connection_error(e) && e->code != MONGOC_ERROR_STREAM_CONNECT &&
+           e->code != MONGOC_ERROR_STREAM_NAME_RESOLUTION &&
+           e->code != MONGOC_ERROR_STREAM_NOT_ESTABLISHED;
+}
+
 store_status_t mongo_error_status(const bson_error_t *e) {
     /* server codes that mean "not now" rather than "never": no primary, shutting down,
      * network trouble between servers */
     static const uint32_t unavailable[] = {6,     7,     89,    91,    189, 10107,
                                            11600, 11602, 13435, 13436, 9001};
-    if (e->code == 11000 || e->code == 11001)
+    if (mongo_error_duplicate(e->code))
         return STORE_CONFLICT;
     for (size_t i = 0; i < sizeof unavailable / sizeof unavailable[0]; i++)
         if (e->code == unavailable[i]) {
             mark(0, e->message);
             return STORE_UNAVAILABLE;
         }
-    switch (e->domain) {
-    case MONGOC_ERROR_SERVER_SELECTION:
-    case MONGOC_ERROR_STREAM:
-    case MONGOC_ERROR_PROTOCOL: mark(0, e->message); return STORE_UNAVAILABLE;
-    default: return STORE_ERROR;
+    if (e->domain == MONGOC_ERROR_SERVER_SELECTION) { /* nobody answered at all */
+        mark(0, e->message);
+        return STORE_UNAVAILABLE;
     }
+    if (connection_error(e)) {
+        /* A timeout or a dropped connection fails this operation only: the
+         * driver opens a new connection for the next one, and the server is
+         * down only if that cannot be done (server selection above). */
+        if (!mongo_error_unconfirmed(e))
+            mark(0, e->message);
+        return STORE_UNAVAILABLE;
+    }
+    return STORE_ERROR;
 }
 
+/* Every index the collections need. Keys are JSON so the list reads as it
+ * would in the shell. What uses each is in the README (Collections). */
+typedef struct {
+    const char *coll, *key, *name;
+    bool unique;
+} index_t;
+
+static const index_t indexes[] = {
+    {"users", "{\"username\": 1}", "username_1", true},
+    {"observations", "{\"user_id\": 1, \"recorded_at\": -1}", "user_id_1_recorded_at_-1", false},
+    {"observations", "{\"recorded_at\": -1, \"_id\": -1}", "recorded_at_-1__id_-1", false},
+    {"observations", "{\"location.latitude\": 1, \"location.longitude\": 1}",
+     "location.latitude_1_location.longitude_1", false},
+    {"observations", "{\"geohash\": 1, \"quality\": 1, \"_id\": 1}", "geohash_1_quality_1__id_1",
+     false},
+    {"road_segments", "{\"center.latitude\": 1, \"center.longitude\": 1}",
+     "center.latitude_1_center.longitude_1", false},
+    {"idempotency", "{\"created_at\": 1}", "created_at_1", false},
+};
+
 /* One index: {createIndexes: coll, indexes: [{key, name, unique?}]}. */
-static bool create_index(mongoc_client_t *c, const char *coll, bson_t *key, const char *name,
-                         bool unique, bson_error_t *e) {
-    bson_t cmd = BSON_INITIALIZER, indexes, index;
-    BSON_APPEND_UTF8(&cmd, "createIndexes", coll);
-    BSON_APPEND_ARRAY_BEGIN(&cmd, "indexes", &indexes);
-    BSON_APPEND_DOCUMENT_BEGIN(&indexes, "0", &index);
+static bool create_index(mongoc_client_t *c, const index_t *ix, bson_error_t *e) {
+    bson_t *key = bson_new_from_json((const uint8_t *)ix->key, -1, e);
+    if (!key)
+        return false;
+    bson_t cmd = BSON_INITIALIZER, list, index;
+    BSON_APPEND_UTF8(&cmd, "createIndexes", ix->coll);
+    BSON_APPEND_ARRAY_BEGIN(&cmd, "indexes", &list);
+    BSON_APPEND_DOCUMENT_BEGIN(&list, "0", &index);
     BSON_APPEND_DOCUMENT(&index, "key", key);
-    BSON_APPEND_UTF8(&index, "name", name);
-    if (unique)
+    BSON_APPEND_UTF8(&index, "name", ix->name);
+    if (ix->unique)
         BSON_APPEND_BOOL(&index, "unique", true);
-    bson_append_document_end(&indexes, &index);
-    bson_append_array_end(&cmd, &indexes);
+    bson_append_document_end(&list, &index);
+    bson_append_array_end(&cmd, &list);
     bool ok = mongoc_client_write_command_with_opts(c, dbname, &cmd, NULL, NULL, e);
     bson_destroy(&cmd);
     bson_destroy(key);
     return ok;
 }
 
-/* Creates every index the collections need; idempotent, so racing threads are fine. */
-static store_status_t ensure_indexes(mongoc_client_t *c) {
+store_status_t mongo_ensure_indexes(mongoc_client_t *c) {
     if (atomic_load(&indexes_ready))
         return STORE_OK;
     bson_error_t e;
-    bool ok =
-        create_index(c, "users", BCON_NEW("username", BCON_INT32(1)), "username_1", true, &e) &&
-        create_index(c, "observations",
-                     BCON_NEW("geohash", BCON_INT32(1), "recorded_at", BCON_INT32(-1)),
-                     "geohash_1_recorded_at_-1", false, &e) &&
-        create_index(c, "observations",
-                     BCON_NEW("user_id", BCON_INT32(1), "recorded_at", BCON_INT32(-1)),
-                     "user_id_1_recorded_at_-1", false, &e) &&
-        create_index(c, "observations",
-                     BCON_NEW("recorded_at", BCON_INT32(-1), "_id", BCON_INT32(-1)),
-                     "recorded_at_-1__id_-1", false, &e);
-    if (!ok) {
-        store_status_t st = mongo_error_status(&e);
-        log_event(LOG_WARN, "mongodb: cannot create indexes: %s", e.message);
-        return st == STORE_CONFLICT ? STORE_ERROR : st;
+    for (size_t i = 0; i < sizeof indexes / sizeof indexes[0]; i++) {
+        if (!create_index(c, &indexes[i], &e)) {
+            store_status_t st = mongo_error_status(&e);
+            log_event(LOG_WARN, "mongodb: cannot create index %s on %s: %s", indexes[i].name,
+                      indexes[i].coll, e.message);
+            return st == STORE_CONFLICT ? STORE_ERROR : st;
+        }
     }
     atomic_store(&indexes_ready, 1);
+    mark(1, NULL);
     log_event(LOG_INFO, "mongodb: indexes ready");
     return STORE_OK;
+}
+
+mongoc_client_t *mongo_client_new_background(int socket_timeout_ms) {
+    if (!pool)
+        return NULL;
+    mongoc_uri_t *uri = mongoc_uri_copy(pool_uri);
+    if (mongoc_uri_get_option_as_int32(uri, MONGOC_URI_SOCKETTIMEOUTMS, 0) < socket_timeout_ms)
+        mongoc_uri_set_option_as_int32(uri, MONGOC_URI_SOCKETTIMEOUTMS, socket_timeout_ms);
+    mongoc_client_t *c = mongoc_client_new_from_uri(uri);
+    mongoc_uri_destroy(uri);
+    if (c) {
+        mongoc_client_set_error_api(c, MONGOC_ERROR_API_VERSION_2);
+        mongoc_client_set_appname(c, "rtstate-background");
+    }
+    return c;
 }
 
 store_status_t mongo_op_begin(mongo_op_t *op, const char *collection) {
@@ -165,7 +225,7 @@ store_status_t mongo_op_begin(mongo_op_t *op, const char *collection) {
     op->client = mongoc_client_pool_pop(pool);
     if (!op->client)
         return STORE_ERROR;
-    store_status_t st = ensure_indexes(op->client);
+    store_status_t st = mongo_ensure_indexes(op->client);
     if (st != STORE_OK) {
         mongo_op_end(op);
         return st;

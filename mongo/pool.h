@@ -6,6 +6,11 @@
  * created on the first successful use, and again after a failure, so a
  * MongoDB that was down at start-up gets them when it comes up.
  *
+ * "Down" (mongo_up false, the "mongodb down" log line) means the server could
+ * not be reached: server selection or connecting failed, or the server said
+ * it is shutting down. One operation that times out on a connection that
+ * works is not that: it fails alone, and the requests around it carry on.
+ *
  * Every operation has the same shape:
  *     mongo_op_t op;
  *     if ((st = mongo_op_begin(&op, "users")) != STORE_OK) return st;
@@ -18,7 +23,7 @@
 #include <mongoc/mongoc.h>
 #include <stdbool.h>
 
-#include "../store/status.h"
+#include "../core/status.h"
 
 typedef struct {
     mongoc_client_t *client;
@@ -37,8 +42,24 @@ void mongo_shutdown(void);
 /* False when MONGODB_URI was empty. */
 bool mongo_enabled(void);
 
-/* True when the last ping or index creation reached the server. */
+/* True unless the last attempt to reach the server failed (see above). */
 bool mongo_up(void);
+
+/* MONGODB_TIMEOUT_MS as configured (the URI's options may still override
+ * the driver's timeouts). */
+int mongo_timeout_ms(void);
+
+/* The database every collection lives in. */
+const char *mongo_db_name(void);
+
+/* A client of its own for background work (the segment aggregator), outside
+ * the request pool, whose socket timeout is at least socket_timeout_ms: a
+ * pass over many documents may take longer than a request may wait. NULL
+ * when persistence is disabled. Free with mongoc_client_destroy. */
+mongoc_client_t *mongo_client_new_background(int socket_timeout_ms);
+
+/* Creates the indexes (once per process; see above) on client c. */
+store_status_t mongo_ensure_indexes(mongoc_client_t *c);
 
 /* Takes a client from the pool and opens collection name on it. STORE_DISABLED
  * when persistence is off; STORE_UNAVAILABLE when indexes could not be made
@@ -55,8 +76,17 @@ void mongo_op_end(mongo_op_t *op);
 store_status_t mongo_ping(double *latency_ms);
 
 /* Maps a driver or server error to a status: duplicate key -> CONFLICT,
- * server selection / socket / connection errors -> UNAVAILABLE, else ERROR. */
+ * server selection / socket / connection errors -> UNAVAILABLE, else ERROR.
+ * Only an unreachable server marks MongoDB down (see above). */
 store_status_t mongo_error_status(const bson_error_t *e);
+
+/* True when a failed write may still have been applied: the command was sent
+ * and no answer came (a timeout, or the connection dropped mid-way). False
+ * when it never left (server selection, connect) or the server refused it. */
+bool mongo_error_unconfirmed(const bson_error_t *e);
+
+/* True for a duplicate key error (E11000). */
+bool mongo_error_duplicate(uint32_t code);
 
 /* The redacted URI (credentials as "***") for logs and stats. */
 const char *mongo_redacted_uri(void);

@@ -7,7 +7,7 @@ set -euo pipefail
 
 build=(gcc make pkg-config libmicrohttpd-dev libhiredis-dev libcjson-dev libssl-dev libmongoc-dev)
 servers=(redis-server redis-tools)  # redis-cli --cluster create makes the tests' clusters
-test=(libcmocka-dev libcurl4-openssl-dev)
+test=(libcmocka-dev libcurl4-openssl-dev libsqlite3-dev)  # sqlite3: stalling FerretDB's file
 lint=(clang-format cppcheck)
 fuzz=(clang libclang-rt-14-dev)  # libFuzzer and clang's sanitizer runtimes
 memory=(valgrind)

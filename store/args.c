@@ -6,6 +6,9 @@
 #include <string.h>
 
 #include "../core/decimal.h"
+#ifdef STORE_CHECK_SLOTS
+#include "../core/crc16.h"
+#endif
 
 struct store_chunk {
     store_chunk_t *next;
@@ -22,6 +25,9 @@ void store_args_init(store_args_t *a) {
     a->route = NULL;
     a->route_len = 0;
     a->oom = false;
+#ifdef STORE_CHECK_SLOTS
+    a->slot = -1;
+#endif
 }
 
 void store_args_free(store_args_t *a) {
@@ -88,6 +94,14 @@ void store_args_add(store_args_t *a, const char *s, size_t len) {
 
 void store_args_str(store_args_t *a, const char *s) { store_args_add(a, s, strlen(s)); }
 
+void store_args_copy(store_args_t *a, const char *s, size_t len) {
+    char *p = reserve(a, len);
+    if (!p)
+        return;
+    memcpy(p, s, len);
+    store_args_add(a, p, len);
+}
+
 void store_args_int(store_args_t *a, long long v) {
     char *p = reserve(a, 24); /* CORE_DECIMAL_MAX, rounded up to keep the arena aligned */
     if (!p)
@@ -97,9 +111,33 @@ void store_args_int(store_args_t *a, long long v) {
     store_args_add(a, p, n);
 }
 
+#ifdef STORE_CHECK_SLOTS
+/* A command whose keys are in two slots cannot run in a Redis Cluster (and
+ * a script over them is not atomic there): stop at once, naming them. */
+static void check_slot(store_args_t *a, const char *name, size_t len) {
+    int slot = core_key_slot(name, len);
+    if (a->slot < 0) {
+        a->slot = slot;
+        return;
+    }
+    if (slot == a->slot)
+        return;
+    fprintf(stderr,
+            "STORE_CHECK_SLOTS: key '%.*s' (slot %d) in a command whose keys are in slot %d:",
+            (int)len, name, slot, a->slot);
+    for (int i = 0; i < a->argc; i++)
+        fprintf(stderr, " %.*s", (int)(a->lens[i] > 80 ? 80 : a->lens[i]), a->argv[i]);
+    fprintf(stderr, "\n");
+    abort();
+}
+#endif
+
 /* Copies a key name into the arena as the next argument; the first is the
  * routing key. */
-static inline void add_key(store_args_t *a, const char *name, size_t len) {
+void store_args_keyname(store_args_t *a, const char *name, size_t len) {
+#ifdef STORE_CHECK_SLOTS
+    check_slot(a, name, len);
+#endif
     char *p = reserve(a, len);
     if (!p)
         return;
@@ -111,12 +149,22 @@ static inline void add_key(store_args_t *a, const char *name, size_t len) {
     }
 }
 
-void store_args_keyname(store_args_t *a, const char *name, size_t len) { add_key(a, name, len); }
+void store_args_key2(store_args_t *a, store_key_t k, const char *id, const char *id2) {
+    char key[STORE_KEY_MAX];
+    size_t n = store_key2(key, k, id, id2);
+    store_args_keyname(a, key, n);
+}
 
 void store_args_key(store_args_t *a, store_key_t k, const char *id) {
     char key[STORE_KEY_MAX];
     size_t n = store_key(key, k, id);
-    add_key(a, key, n);
+    store_args_keyname(a, key, n);
+}
+
+void store_args_index(store_args_t *a, store_key_t k, int b) {
+    char key[STORE_KEY_MAX];
+    size_t n = store_key_index(key, k, b);
+    store_args_keyname(a, key, n);
 }
 
 void store_args_route_as(store_args_t *a, const store_args_t *from) {

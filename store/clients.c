@@ -1,16 +1,18 @@
 /*
- * Webcam clients. A client is four entries that change together: its hash,
- * its membership of `clients` (the documented set), of `clients:by_id` (for
- * paging in id order with a stable cursor) and of `clients:last_seen` (so the
- * reaper finds expired clients without scanning everyone). Scripts keep the
- * four in step; no reader ever sees a half-registered client.
+ * Webcam clients. A client is four entries in its id's bucket (keys.h): its
+ * hash, its membership of clients:{b} (paging in id order, counting) and its
+ * score in clients:last_seen:{b} (its last activity, which the reaper reads
+ * by age). All four share one slot, so the scripts that create and delete
+ * a client change them in one atomic step: no reader sees a half-made or
+ * half-removed client, and a delete racing a reconnect of the same id
+ * cannot strip the new client's index entries.
  *
- * A reconnect (POST of an existing id) writes all four, so a client that
- * another program registered with only the documented set and hash is
- * adopted into the indexes the first time it reconnects.
- *
- * Scripts that return a client use one shape, read by read_client():
- *   status, connected_at, last_seen, frame_number ('' when no frame)
+ * The hash holds everything an answer shows: status, connected_at,
+ * last_seen (the index's score as ISO 8601, written with it) and a copy of
+ * the latest frame's number (the frame's own hash has it too, written in the
+ * same script), so reading a client, alone or on a page, is one HMGET.
+ * A heartbeat changes the hash and the index together, in one script; it
+ * creates nothing for an unknown id.
  */
 #include "clients.h"
 
@@ -18,10 +20,18 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "batch.h"
 #include "keys.h"
+#include "page.h"
 #include "reply.h"
 #include "script.h"
 
+/* KEYS: client, image, clients:{b}, clients:last_seen:{b}.
+ * ARGV: id, now (ISO 8601), now (ms), create only ('1').
+ * Returns false for an existing id when create only, else
+ * {1 when new, status, connected_at, frame_number ('' without a frame)}.
+ * A client another program wrote (a hash without last_seen or frame_number,
+ * no index entries) is adopted: it gets them all. */
 static store_script_t connect_script = STORE_SCRIPT(
     "local exists = redis.call('EXISTS', KEYS[1]) == 1\n"
     "if exists and ARGV[4] == '1' then return false end\n"
@@ -31,79 +41,64 @@ static store_script_t connect_script = STORE_SCRIPT(
     "  redis.call('HSET', KEYS[1], 'connected_at', ARGV[2], 'last_seen', ARGV[2],\n"
     "             'status', 'connected')\n"
     "end\n"
-    "redis.call('SADD', KEYS[3], ARGV[1])\n"
-    "redis.call('ZADD', KEYS[4], 0, ARGV[1])\n"
-    "redis.call('ZADD', KEYS[5], ARGV[3], ARGV[1])\n"
-    "local c = redis.call('HMGET', KEYS[1], 'status', 'connected_at', 'last_seen')\n"
-    "return {exists and 0 or 1, c[1] or '', c[2] or '', c[3] or '',\n"
-    "        redis.call('HGET', KEYS[2], 'frame_number') or ''}\n");
+    "local fn = redis.call('HGET', KEYS[2], 'frame_number')\n"
+    "if fn then redis.call('HSET', KEYS[1], 'frame_number', fn) end\n"
+    "redis.call('ZADD', KEYS[3], 0, ARGV[1])\n"
+    "redis.call('ZADD', KEYS[4], ARGV[3], ARGV[1])\n"
+    "local c = redis.call('HMGET', KEYS[1], 'status', 'connected_at')\n"
+    "return {exists and 0 or 1, c[1] or '', c[2] or '', fn or ''}\n");
 
-static store_script_t get_script = STORE_SCRIPT(
-    "local c = redis.call('HMGET', KEYS[1], 'status', 'connected_at', 'last_seen')\n"
-    "if not c[2] then return false end\n"
-    "return {c[1] or '', c[2], c[3] or '', redis.call('HGET', KEYS[2], 'frame_number') or ''}\n");
-
+/* KEYS: client, clients:last_seen:{b}. ARGV: now (ISO 8601), now (ms), id.
+ * Returns 0 for an unknown client (nothing written), else 1. */
 static store_script_t heartbeat_script = STORE_SCRIPT(
     "if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end\n"
     "redis.call('HSET', KEYS[1], 'last_seen', ARGV[1])\n"
     "redis.call('ZADD', KEYS[2], ARGV[2], ARGV[3])\n"
     "return 1\n");
 
+/* KEYS: as connect. ARGV: id. Returns how many of the hash and the clients
+ * entry it removed. */
 static store_script_t delete_script = STORE_SCRIPT(
-    "local n = redis.call('DEL', KEYS[1]) + redis.call('SREM', KEYS[3], ARGV[1])\n"
+    "local n = redis.call('DEL', KEYS[1]) + redis.call('ZREM', KEYS[3], ARGV[1])\n"
     "redis.call('UNLINK', KEYS[2])\n"
     "redis.call('ZREM', KEYS[4], ARGV[1])\n"
-    "redis.call('ZREM', KEYS[5], ARGV[1])\n"
     "return n\n");
 
-/* Pages in id order; entries whose hash is gone are skipped. Returns
- * {total, next_cursor, id, status, connected_at, last_seen, frame_number, id, ...}. */
-static store_script_t list_script = STORE_SCRIPT(
-    "local limit = tonumber(ARGV[2])\n"
-    "local start = ARGV[1] == '' and '-' or '(' .. ARGV[1]\n"
-    "local out = {redis.call('SCARD', KEYS[1]), ''}\n"
-    "local n, last = 0, ''\n"
-    "while true do\n"
-    "  local ids = redis.call('ZRANGEBYLEX', KEYS[2], start, '+', 'LIMIT', 0, limit + 1)\n"
-    "  if #ids == 0 then return out end\n"
-    "  for _, id in ipairs(ids) do\n"
-    "    start = '(' .. id\n"
-    "    local c = redis.call('HMGET', ARGV[3] .. id, 'status', 'connected_at', 'last_seen')\n"
-    "    if c[2] then\n"
-    "      if n == limit then out[2] = last; return out end\n"
-    "      n = n + 1; last = id\n"
-    "      out[#out + 1] = id\n"
-    "      out[#out + 1] = c[1] or ''\n"
-    "      out[#out + 1] = c[2]\n"
-    "      out[#out + 1] = c[3] or ''\n"
-    "      out[#out + 1] = redis.call('HGET', ARGV[4] .. id, 'frame_number') or ''\n"
-    "    end\n"
-    "  end\n"
-    "end\n");
-
-/* Reads the four-field client shape starting at element off of r. */
-static void read_client(const redisReply *r, size_t off, store_client_t *c) {
-    store_reply_copy(store_reply_at(r, off), c->status, sizeof c->status);
-    store_reply_copy(store_reply_at(r, off + 1), c->connected_at, sizeof c->connected_at);
-    store_reply_copy(store_reply_at(r, off + 2), c->last_seen, sizeof c->last_seen);
-    c->frame_number = store_reply_int(store_reply_at(r, off + 3), 0);
-    c->has_image = c->frame_number > 0;
-}
-
-/* One listed client: its id, then the four-field shape. */
-static void read_listed(const redisReply *r, size_t off, void *item) {
-    store_client_t *c = item;
-    store_reply_copy(store_reply_at(r, off), c->id, sizeof c->id);
-    read_client(r, off + 1, c);
-}
-
-/* Adds the five keys of one client, in the order the scripts expect. */
+/* The keys of the connect and delete scripts, for client id. */
 static void add_client_keys(store_args_t *a, const char *id) {
     store_args_key(a, KEY_CLIENT, id);
     store_args_key(a, KEY_IMAGE, id);
-    store_args_key(a, KEY_CLIENTS, NULL);
-    store_args_key(a, KEY_CLIENTS_BY_ID, NULL);
-    store_args_key(a, KEY_CLIENTS_LAST_SEEN, NULL);
+    store_args_key(a, KEY_CLIENTS, id);
+    store_args_key(a, KEY_CLIENTS_LAST_SEEN, id);
+}
+
+/* Reads n clients by id, one HMGET each, in one round trip: c[i] filled and
+ * found[i] true for each that exists (its hash has connected_at). */
+static store_status_t read_clients(int n, const char *const *ids, store_client_t *c, bool *found) {
+    store_batch_t b;
+    store_batch_init(&b, n);
+    for (int i = 0; i < n; i++) {
+        store_args_t *q = store_batch_add(&b);
+        store_args_str(q, "HMGET");
+        store_args_key(q, KEY_CLIENT, ids[i]);
+        store_args_str(q, "status");
+        store_args_str(q, "connected_at");
+        store_args_str(q, "last_seen");
+        store_args_str(q, "frame_number");
+    }
+    store_status_t st = store_batch_run(&b);
+    for (int i = 0; st == STORE_OK && i < n; i++) {
+        const redisReply *h = store_batch_reply(&b, i);
+        found[i] = store_reply_is_str(store_reply_at(h, 1));
+        store_reply_id(ids[i], c[i].id);
+        store_reply_copy(store_reply_at(h, 0), c[i].status, sizeof c[i].status);
+        store_reply_copy(store_reply_at(h, 1), c[i].connected_at, sizeof c[i].connected_at);
+        store_reply_copy(store_reply_at(h, 2), c[i].last_seen, sizeof c[i].last_seen);
+        c[i].frame_number = store_reply_int(store_reply_at(h, 3), 0);
+        c[i].has_image = c[i].frame_number > 0;
+    }
+    store_batch_free(&b);
+    return st;
 }
 
 store_status_t store_clients_connect(const char *id, bool create_only, int64_t now_ms,
@@ -112,35 +107,34 @@ store_status_t store_clients_connect(const char *id, bool create_only, int64_t n
     core_iso8601(now_ms, now);
     store_args_t a;
     store_args_init(&a);
+    store_script_call(&a, &connect_script, 4);
     add_client_keys(&a, id);
     store_args_str(&a, id);
     store_args_str(&a, now);
     store_args_int(&a, now_ms);
     store_args_str(&a, create_only ? "1" : "0");
     redisReply *r;
-    store_status_t st = store_eval_found(&connect_script, 5, &a, STORE_CONFLICT, &r);
+    store_status_t st = store_eval_found(&connect_script, &a, STORE_CONFLICT, &r);
+    store_args_free(&a);
     if (st != STORE_OK)
         return st;
+    memset(out, 0, sizeof *out);
     snprintf(out->id, sizeof out->id, "%s", id);
     *created = store_reply_int(store_reply_at(r, 0), 0) == 1;
-    read_client(r, 1, out);
+    store_reply_copy(store_reply_at(r, 1), out->status, sizeof out->status);
+    store_reply_copy(store_reply_at(r, 2), out->connected_at, sizeof out->connected_at);
+    memcpy(out->last_seen, now, sizeof now);
+    out->frame_number = store_reply_int(store_reply_at(r, 3), 0);
+    out->has_image = out->frame_number > 0;
     freeReplyObject(r);
     return STORE_OK;
 }
 
 store_status_t store_clients_get(const char *id, store_client_t *out) {
-    store_args_t a;
-    store_args_init(&a);
-    store_args_key(&a, KEY_CLIENT, id);
-    store_args_key(&a, KEY_IMAGE, id);
-    redisReply *r;
-    store_status_t st = store_eval_found(&get_script, 2, &a, STORE_NOT_FOUND, &r);
-    if (st != STORE_OK)
-        return st;
-    snprintf(out->id, sizeof out->id, "%s", id);
-    read_client(r, 0, out);
-    freeReplyObject(r);
-    return STORE_OK;
+    memset(out, 0, sizeof *out);
+    bool found = false;
+    store_status_t st = read_clients(1, &id, out, &found);
+    return st == STORE_OK && !found ? STORE_NOT_FOUND : st;
 }
 
 store_status_t store_clients_heartbeat(const char *id, int64_t now_ms) {
@@ -148,48 +142,38 @@ store_status_t store_clients_heartbeat(const char *id, int64_t now_ms) {
     core_iso8601(now_ms, now);
     store_args_t a;
     store_args_init(&a);
+    store_script_call(&a, &heartbeat_script, 2);
     store_args_key(&a, KEY_CLIENT, id);
-    store_args_key(&a, KEY_CLIENTS_LAST_SEEN, NULL);
+    store_args_key(&a, KEY_CLIENTS_LAST_SEEN, id);
     store_args_str(&a, now);
     store_args_int(&a, now_ms);
     store_args_str(&a, id);
-    return store_eval_count(&heartbeat_script, 2, &a, 1, STORE_NOT_FOUND);
+    store_status_t st = store_eval_count(&heartbeat_script, &a, 1, STORE_NOT_FOUND);
+    store_args_free(&a);
+    return st;
 }
 
 store_status_t store_clients_delete(const char *id) {
     store_args_t a;
     store_args_init(&a);
+    store_script_call(&a, &delete_script, 4);
     add_client_keys(&a, id);
     store_args_str(&a, id);
-    return store_eval_count(&delete_script, 5, &a, 1, STORE_NOT_FOUND);
-}
-
-store_status_t store_clients_list(const char *cursor, int limit, store_client_page_t *out) {
-    char client_stem[STORE_KEY_MAX], image_stem[STORE_KEY_MAX];
-    store_key(client_stem, KEY_CLIENT, "");
-    store_key(image_stem, KEY_IMAGE, "");
-    memset(out, 0, sizeof *out);
-    store_args_t a;
-    store_args_init(&a);
-    store_args_key(&a, KEY_CLIENTS, NULL);
-    store_args_key(&a, KEY_CLIENTS_BY_ID, NULL);
-    store_args_str(&a, cursor ? cursor : "");
-    store_args_int(&a, limit);
-    store_args_str(&a, client_stem);
-    store_args_str(&a, image_stem);
-    redisReply *r;
-    store_status_t st = store_eval(&list_script, 2, &a, &r);
+    store_status_t st = store_eval_count(&delete_script, &a, 1, STORE_NOT_FOUND);
     store_args_free(&a);
-    if (st != STORE_OK)
-        return st;
-    st = store_reply_page(r, 5, sizeof *out->items, read_listed, (void **)&out->items, &out->count,
-                          &out->total, out->next_cursor, sizeof out->next_cursor);
-    freeReplyObject(r);
     return st;
 }
 
-void store_client_page_free(store_client_page_t *p) {
-    free(p->items);
-    p->items = NULL;
-    p->count = 0;
+static store_status_t read_page(int n, const char *const *ids, void *items, bool *keep,
+                                const void *ctx) {
+    (void)ctx;
+    return read_clients(n, ids, items, keep);
+}
+
+store_status_t store_clients_list(const char *cursor, int limit, store_page_t *out) {
+    const store_page_spec_t spec = {.index = KEY_CLIENTS,
+                                    .item_size = sizeof(store_client_t),
+                                    .count_index = KEY_CLIENTS,
+                                    .read = read_page};
+    return store_page_read(&spec, cursor, limit, out);
 }

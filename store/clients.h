@@ -1,7 +1,8 @@
 /*
  * Webcam clients: who is connected, since when, and when last heard from.
- * Every change is one Lua script (atomic, one round trip); see keys.h for the
- * keys involved.
+ * Creating, refreshing and deleting a client are each one Lua script
+ * (atomic, one round trip); a read is one HMGET. See keys.h for the keys
+ * involved.
  */
 #ifndef STORE_CLIENTS_H
 #define STORE_CLIENTS_H
@@ -11,6 +12,7 @@
 
 #include "../core/ids.h"
 #include "../core/timefmt.h"
+#include "page.h"
 #include "status.h"
 
 typedef struct {
@@ -21,13 +23,6 @@ typedef struct {
     bool has_image;
     long long frame_number; /* 0 when no frame yet */
 } store_client_t;
-
-typedef struct {
-    long long total;                   /* all clients, not just this page */
-    int count;                         /* entries in items */
-    store_client_t *items;             /* owned: store_client_page_free */
-    char next_cursor[CORE_ID_MAX + 1]; /* "" on the last page */
-} store_client_page_t;
 
 /* Registers client id, or refreshes last_seen when it exists (a reconnect).
  * With create_only an existing id gives STORE_CONFLICT and changes nothing.
@@ -45,9 +40,9 @@ store_status_t store_clients_heartbeat(const char *id, int64_t now_ms);
  * when there was nothing to remove. */
 store_status_t store_clients_delete(const char *id);
 
-/* Up to limit clients in id order after cursor ("" = from the start). */
-store_status_t store_clients_list(const char *cursor, int limit, store_client_page_t *out);
-
-void store_client_page_free(store_client_page_t *p);
+/* Up to limit clients in id order after cursor ("" = from the start): a
+ * page of store_client_t (page.h; the caller frees it with store_page_free),
+ * total counting every client. */
+store_status_t store_clients_list(const char *cursor, int limit, store_page_t *out);
 
 #endif

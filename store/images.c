@@ -5,6 +5,12 @@
  *
  * The get script compares the ETag inside Redis, so a poll whose
  * If-None-Match still matches costs one round trip and no image bytes.
+ *
+ * The frame, the client's hash (its last_seen and its copy of the frame
+ * number, which a client read shows) and last activity, and the counter of
+ * frames all live in the client id's bucket (keys.h): one slot, so the put
+ * script is atomic in a cluster too. total_frames is kept per bucket
+ * (stats:{b}); store/stats.c adds the buckets up.
  */
 #include "images.h"
 
@@ -16,13 +22,15 @@
 #include "reply.h"
 #include "script.h"
 
+/* KEYS: client, image, clients:last_seen:{b}, stats:{b}. ARGV: the bytes,
+ * size, format, now (ISO 8601), now (ms), id, the ETag's time part. */
 static store_script_t put_script = STORE_SCRIPT(
     "if redis.call('EXISTS', KEYS[1]) == 0 then return false end\n"
     "local fn = redis.call('HINCRBY', KEYS[2], 'frame_number', 1)\n"
     "local etag = '\"' .. fn .. '-' .. ARGV[7] .. '\"'\n"
     "redis.call('HSET', KEYS[2], 'data', ARGV[1], 'size', ARGV[2], 'format', ARGV[3],\n"
     "           'timestamp', ARGV[4], 'etag', etag)\n"
-    "redis.call('HSET', KEYS[1], 'last_seen', ARGV[4])\n"
+    "redis.call('HSET', KEYS[1], 'last_seen', ARGV[4], 'frame_number', fn)\n"
     "redis.call('ZADD', KEYS[3], ARGV[5], ARGV[6])\n"
     "redis.call('HINCRBY', KEYS[4], 'total_frames', 1)\n"
     "return {fn, etag}\n");
@@ -46,10 +54,11 @@ store_status_t store_images_put(const char *id, const unsigned char *data, size_
     snprintf(stamp, sizeof stamp, "%llx", (unsigned long long)now_ms);
     store_args_t a;
     store_args_init(&a);
+    store_script_call(&a, &put_script, 4);
     store_args_key(&a, KEY_CLIENT, id);
     store_args_key(&a, KEY_IMAGE, id);
-    store_args_key(&a, KEY_CLIENTS_LAST_SEEN, NULL);
-    store_args_key(&a, KEY_STATS, NULL);
+    store_args_key(&a, KEY_CLIENTS_LAST_SEEN, id);
+    store_args_key(&a, KEY_STATS, id);
     store_args_add(&a, (const char *)data, n);
     store_args_int(&a, (long long)n);
     store_args_str(&a, core_img_name(format));
@@ -58,7 +67,8 @@ store_status_t store_images_put(const char *id, const unsigned char *data, size_
     store_args_str(&a, id);
     store_args_str(&a, stamp);
     redisReply *r;
-    store_status_t st = store_eval_found(&put_script, 4, &a, STORE_NOT_FOUND, &r);
+    store_status_t st = store_eval_found(&put_script, &a, STORE_NOT_FOUND, &r);
+    store_args_free(&a);
     if (st != STORE_OK)
         return st;
     memset(out, 0, sizeof *out);
@@ -77,10 +87,12 @@ store_status_t store_images_get(const char *id, const char *if_none_match, store
     *not_modified = false;
     store_args_t a;
     store_args_init(&a);
+    store_script_call(&a, &get_script, 1);
     store_args_key(&a, KEY_IMAGE, id);
     store_args_str(&a, if_none_match ? if_none_match : "");
     redisReply *r;
-    store_status_t st = store_eval_found(&get_script, 1, &a, STORE_NOT_FOUND, &r);
+    store_status_t st = store_eval_found(&get_script, &a, STORE_NOT_FOUND, &r);
+    store_args_free(&a);
     if (st != STORE_OK)
         return st;
     if (r->elements < 5) {

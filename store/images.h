@@ -1,8 +1,8 @@
 /*
  * The latest frame of each webcam client. Frames are stored as raw bytes
  * (binary-safe, no base64 in Redis). Each new frame replaces the previous
- * one, counts frame_number up by one, refreshes the client's last_seen and
- * adds one to total_frames, all in one atomic step.
+ * one, counts frame_number up by one, refreshes the client's last activity
+ * and adds one to total_frames, all in one atomic step.
  */
 #ifndef STORE_IMAGES_H
 #define STORE_IMAGES_H

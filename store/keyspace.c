@@ -1,8 +1,17 @@
 /*
- * SCAN MATCH <prefix>* with the prefix's glob characters escaped (keys.c), so
- * a prefix such as "t*[1]:" matches itself only; each batch the cursor
- * returns is unlinked before the next SCAN. SCAN may return a key twice; the
- * second UNLINK finds nothing and counts nothing.
+ * SCAN MATCH <prefix>* on every node (nodes.h), with the prefix's glob
+ * characters escaped (keys.c), so a prefix such as "t*[1]:" matches itself
+ * only. Of what it finds, only the keys that read back as one of this
+ * service's shapes under this prefix (store_key_parse) are deleted: with
+ * prefix "tA:", the keys of an instance whose prefix is "tA:sub:" match the
+ * pattern but are not of our shapes, so they stay (keys.h says why no
+ * other prefix's key can pass for ours), and neither does anything else
+ * that happens to start with the prefix.
+ *
+ * Each batch SCAN returns is unlinked before the next SCAN, with one UNLINK
+ * per bucket (every key of one bucket in one slot, so it is a single-slot
+ * command in a cluster too). SCAN may return a key twice; the second
+ * UNLINK finds nothing and counts nothing.
  */
 #include "keyspace.h"
 
@@ -10,62 +19,41 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "conn.h"
+#include "batch.h"
 #include "keys.h"
+#include "nodes.h"
 #include "reply.h"
 
-#define SCAN_COUNT 1000
-
-/* UNLINKs the keys of a SCAN batch (an array of strings); adds to *deleted. */
-static store_status_t unlink_batch(const redisReply *keys, long long *deleted) {
-    if (!keys || keys->type != REDIS_REPLY_ARRAY || keys->elements == 0)
-        return STORE_OK;
-    store_args_t a;
-    store_args_init(&a);
-    store_args_str(&a, "UNLINK");
+/* UNLINKs the keys of a SCAN batch that are ours; adds to *deleted. */
+static store_status_t unlink_batch(int node, const redisReply *keys, void *ctx) {
+    (void)node;
+    long long *deleted = ctx;
+    store_batch_t b;
+    store_batch_init(&b, STORE_BUCKETS);
+    store_args_t *of[STORE_BUCKETS] = {NULL}; /* bucket -> its UNLINK */
     for (size_t i = 0; i < keys->elements; i++) {
         const redisReply *k = keys->element[i];
-        if (store_reply_is_str(k))
-            store_args_add(&a, k->str, k->len);
+        store_key_parsed_t p;
+        if (!store_reply_is_str(k) || !store_key_parse(k->str, k->len, &p))
+            continue;
+        if (!of[p.bucket]) {
+            of[p.bucket] = store_batch_add(&b);
+            store_args_str(of[p.bucket], "UNLINK");
+        }
+        store_args_keyname(of[p.bucket], k->str, k->len);
     }
-    redisReply *r;
-    store_status_t st = store_cmd(&a, &r);
-    store_args_free(&a);
-    if (st != STORE_OK)
-        return st;
-    *deleted += store_reply_int(r, 0);
-    freeReplyObject(r);
-    return STORE_OK;
+    store_status_t st = store_batch_run(&b);
+    for (int i = 0; st == STORE_OK && i < b.n; i++)
+        *deleted += store_reply_int(store_batch_reply(&b, i), 0);
+    store_batch_free(&b);
+    return st;
 }
 
 store_status_t store_keyspace_delete_all(long long *deleted) {
     *deleted = 0;
     if (!store_keys_prefix()[0])
         return STORE_CONFLICT;
-    char pattern[STORE_KEY_MAX], cursor[32] = "0";
+    char pattern[STORE_KEY_MAX];
     store_keys_glob(pattern);
-    do {
-        store_args_t a;
-        store_args_init(&a);
-        store_args_str(&a, "SCAN");
-        store_args_str(&a, cursor);
-        store_args_str(&a, "MATCH");
-        store_args_str(&a, pattern);
-        store_args_str(&a, "COUNT");
-        store_args_int(&a, SCAN_COUNT);
-        redisReply *r;
-        store_status_t st = store_cmd(&a, &r);
-        store_args_free(&a);
-        if (st != STORE_OK)
-            return st;
-        if (!store_reply_copy(store_reply_at(r, 0), cursor, sizeof cursor)) {
-            freeReplyObject(r);
-            return STORE_ERROR;
-        }
-        st = unlink_batch(store_reply_at(r, 1), deleted);
-        freeReplyObject(r);
-        if (st != STORE_OK)
-            return st;
-    } while (strcmp(cursor, "0") != 0);
-    return STORE_OK;
+    return store_nodes_scan(pattern, unlink_batch, deleted);
 }

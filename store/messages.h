@@ -1,12 +1,13 @@
 /*
  * Chat messages: each room's recent-message cache, each user's offline queue,
- * and the per-sender rate limit on sending. Sending is one script: the
- * membership check, the sliding-window rate limit, the cache insert with its
- * trim and TTL, the room's new lifetime (ROOM_TTL_S from now), and the
- * fan-out to the offline queues of every participant who is not online all
- * happen in one atomic step, and a send that is refused stores nothing at
- * all. Reading a queue never changes it; taking it (store_messages_offline_take)
- * is the one operation that empties it.
+ * and the per-sender rate limit on sending. Sending checks the membership
+ * and the sliding-window rate limit, inserts into the cache with its trim
+ * and TTL, gives the room its new lifetime (ROOM_TTL_S from now), and queues
+ * a copy for every participant who is not online; those live in several
+ * buckets, and messages.c says in which order they are written so that a
+ * send that is refused stores nothing and a send that fails half-way shows
+ * nothing half-done. Reading a queue never changes it; taking it
+ * (store_messages_offline_take) is the one operation that empties it.
  */
 #ifndef STORE_MESSAGES_H
 #define STORE_MESSAGES_H

@@ -2,18 +2,30 @@
  * Notifications. Like messages, a notification never changes once made, so
  * its JSON {"id","user_id","title","body","priority","created_at"} is made
  * and read here (this file owns the format) and the scripts only move bytes.
- * Queues have the newest at the head, so popping takes from the tail: the
- * oldest first.
+ *
+ * Each priority's queue is one list per bucket (notification_queue:high:{b}),
+ * and a notification goes on the shard of its user's bucket: the user's list
+ * and that shard share one slot, so the create script writes both in one
+ * atomic step. Queues have the newest at the head, so popping takes from the
+ * tail: the oldest first. A pop reads the length of every shard (one round),
+ * then pops what it needs from the shards in order, high before normal,
+ * starting each time at the next shard so that every user's shard is served
+ * in turn (one RPOP with a count per shard, another round). A shard that
+ * another pop emptied meanwhile gives fewer: the pop reads the lengths again
+ * and goes on, a bounded number of times. The notifications popped are
+ * answered high first, then normal, each oldest first by created_at.
  */
 #include "notifications.h"
 
 #include <cjson/cJSON.h>
 #include <hiredis/hiredis.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "../core/jsonout.h"
+#include "batch.h"
 #include "keys.h"
 #include "reply.h"
 #include "script.h"
@@ -29,24 +41,12 @@ static store_script_t create_script = STORE_SCRIPT(
     "end\n"
     "return 1\n");
 
-/* KEYS: the user's list. ARGV: limit. Returns {length, the newest limit}, so
- * the count and the items always agree. */
-static store_script_t list_script = STORE_SCRIPT(
-    "return {redis.call('LLEN', KEYS[1]), redis.call('LRANGE', KEYS[1], 0, ARGV[1] - 1)}\n");
+/* Pop rounds (lengths, then pops) before a pop settles for what it has. */
+#define POP_ROUNDS 4
+#define NQUEUES (2 * STORE_BUCKETS)
 
-/* KEYS: the queues to drain, in order. ARGV: how many to take in all.
- * Returns them oldest first. */
-static store_script_t pop_script = STORE_SCRIPT(
-    "local want, out = tonumber(ARGV[1]), {}\n"
-    "for _, q in ipairs(KEYS) do\n"
-    "  if #out >= want then break end\n"
-    "  local items = redis.call('LRANGE', q, -(want - #out), -1)\n"
-    "  if #items > 0 then\n"
-    "    redis.call('LTRIM', q, 0, -(#items + 1))\n"
-    "    for i = #items, 1, -1 do out[#out + 1] = items[i] end\n"
-    "  end\n"
-    "end\n"
-    "return out\n");
+/* The next shard a pop starts at. */
+static atomic_uint next_start;
 
 static char *encode(const store_notification_t *n) {
     cJSON *o = cJSON_CreateObject();
@@ -88,17 +88,12 @@ static bool decode(const redisReply *r, store_notification_t *n) {
     return ok;
 }
 
-static store_status_t read_list(const redisReply *r, store_notification_list_t *out) {
-    size_t n = r && r->type == REDIS_REPLY_ARRAY ? r->elements : 0;
-    out->n = 0;
-    out->items = n ? calloc(n, sizeof *out->items) : NULL;
-    if (n && !out->items)
-        return STORE_ERROR;
-    for (size_t i = 0; i < n; i++) {
-        if (decode(store_reply_at(r, i), &out->items[out->n]))
+/* Appends the notifications of array reply r to out (items has room). */
+static void append(const redisReply *r, store_notification_list_t *out) {
+    for (size_t i = 0; r && r->type == REDIS_REPLY_ARRAY && i < r->elements; i++) {
+        if (decode(r->element[i], &out->items[out->n]))
             out->n++;
     }
-    return STORE_OK;
 }
 
 store_status_t store_notifications_create(const store_notification_t *n,
@@ -109,15 +104,16 @@ store_status_t store_notifications_create(const store_notification_t *n,
     bool high = strcmp(n->priority, "high") == 0;
     store_args_t a;
     store_args_init(&a);
+    store_script_call(&a, &create_script, 2);
     store_args_key(&a, KEY_USER_NOTIFICATIONS, n->user_id);
-    store_args_key(&a, high ? KEY_NOTIFY_QUEUE_HIGH : KEY_NOTIFY_QUEUE_NORMAL, NULL);
+    store_args_key(&a, high ? KEY_NOTIFY_QUEUE_HIGH : KEY_NOTIFY_QUEUE_NORMAL, n->user_id);
     store_args_str(&a, json);
     store_args_int(&a, lim->list_max);
     store_args_int(&a, (long long)lim->list_ttl_s * 1000);
     store_args_int(&a, lim->queue_max);
     store_args_int(&a, (long long)lim->queue_ttl_s * 1000);
     redisReply *r;
-    store_status_t st = store_eval(&create_script, 2, &a, &r);
+    store_status_t st = store_eval(&create_script, &a, &r);
     store_args_free(&a);
     free(json);
     if (st == STORE_OK)
@@ -128,44 +124,144 @@ store_status_t store_notifications_create(const store_notification_t *n,
 store_status_t store_notifications_of_user(const char *user_id, int limit,
                                            store_notification_list_t *out) {
     memset(out, 0, sizeof *out);
-    store_args_t a;
-    store_args_init(&a);
-    store_args_key(&a, KEY_USER_NOTIFICATIONS, user_id);
-    store_args_int(&a, limit);
-    redisReply *r;
-    store_status_t st = store_eval(&list_script, 1, &a, &r);
-    store_args_free(&a);
-    if (st != STORE_OK)
-        return st;
-    out->total = store_reply_int(store_reply_at(r, 0), 0);
-    st = read_list(store_reply_at(r, 1), out);
-    freeReplyObject(r);
+    store_batch_t b;
+    store_batch_init(&b, 2);
+    store_args_t *q = store_batch_add(&b);
+    store_args_str(q, "LLEN");
+    store_args_key(q, KEY_USER_NOTIFICATIONS, user_id);
+    q = store_batch_add(&b);
+    store_args_str(q, "LRANGE");
+    store_args_key(q, KEY_USER_NOTIFICATIONS, user_id);
+    store_args_str(q, "0");
+    store_args_int(q, limit - 1);
+    store_status_t st = store_batch_run(&b);
+    const redisReply *items = store_batch_reply(&b, 1);
+    if (st == STORE_OK) {
+        out->total = store_reply_int(store_batch_reply(&b, 0), 0);
+        out->items =
+            calloc(items->type == REDIS_REPLY_ARRAY && items->elements ? items->elements : 1,
+                   sizeof *out->items);
+        st = out->items ? STORE_OK : STORE_ERROR;
+    }
+    if (st == STORE_OK)
+        append(items, out);
+    if (out->total < out->n) /* the list grew between the two commands */
+        out->total = out->n;
+    store_batch_free(&b);
     return st;
+}
+
+/* The queues a pop drains, in order: kinds[i] and buckets[i]; their count. */
+static int pop_order(const char *priority, store_key_t *kinds, int *buckets) {
+    unsigned start = atomic_fetch_add_explicit(&next_start, 1, memory_order_relaxed);
+    int n = 0;
+    for (int p = 0; p < 2; p++) {
+        store_key_t k = p == 0 ? KEY_NOTIFY_QUEUE_HIGH : KEY_NOTIFY_QUEUE_NORMAL;
+        if (priority && strcmp(priority, p == 0 ? "high" : "normal") != 0)
+            continue;
+        for (int i = 0; i < STORE_BUCKETS; i++) {
+            kinds[n] = k;
+            buckets[n++] = (int)((start + (unsigned)i) % STORE_BUCKETS);
+        }
+    }
+    return n;
+}
+
+/* Runs one command per queue: LLEN (take NULL) or RPOP with take[i] (only
+ * where take[i] > 0); r[i] is queue i's reply (NULL: none), which the caller
+ * frees. */
+static store_status_t each_queue(int nq, const store_key_t *kinds, const int *buckets,
+                                 const long long *take, redisReply **r) {
+    store_batch_t b;
+    store_batch_init(&b, nq);
+    for (int i = 0; i < nq; i++) {
+        if (take && take[i] <= 0)
+            continue;
+        store_args_t *q = store_batch_add(&b);
+        store_args_str(q, take ? "RPOP" : "LLEN");
+        store_args_index(q, kinds[i], buckets[i]);
+        if (take)
+            store_args_int(q, take[i]);
+    }
+    store_status_t st = store_batch_run(&b);
+    for (int i = 0, j = 0; i < nq; i++)
+        r[i] = (take && take[i] <= 0) || st != STORE_OK ? NULL : store_batch_take(&b, j++);
+    store_batch_free(&b);
+    return st;
+}
+
+/* Sorts l high before normal, each oldest first by created_at; those made
+ * in the same millisecond keep the order they were popped in. */
+static int by_created(const void *a, const void *b) {
+    const store_notification_t *const *x = a, *const *y = b;
+    int hx = strcmp((*x)->priority, "high") == 0, hy = strcmp((*y)->priority, "high") == 0;
+    if (hx != hy)
+        return hy - hx;
+    int c = strcmp((*x)->created_at, (*y)->created_at);
+    return c ? c : (*x < *y ? -1 : *x > *y);
+}
+
+static store_status_t sort_oldest_first(store_notification_list_t *l) {
+    store_notification_t **order = malloc(sizeof *order * (size_t)(l->n > 0 ? l->n : 1));
+    store_notification_t *sorted = malloc(sizeof *sorted * (size_t)(l->n > 0 ? l->n : 1));
+    if (!order || !sorted) {
+        free(order);
+        free(sorted);
+        return STORE_ERROR;
+    }
+    for (int i = 0; i < l->n; i++)
+        order[i] = &l->items[i]; /* the pointers compare as the popped order */
+    qsort(order, (size_t)l->n, sizeof *order, by_created);
+    for (int i = 0; i < l->n; i++)
+        sorted[i] = *order[i];
+    free(order);
+    free(l->items);
+    l->items = sorted;
+    return STORE_OK;
 }
 
 store_status_t store_notifications_pop(const char *priority, int count,
                                        store_notification_list_t *out) {
     memset(out, 0, sizeof *out);
-    store_args_t a;
-    store_args_init(&a);
-    int nkeys = 0;
-    if (!priority || strcmp(priority, "high") == 0) {
-        store_args_key(&a, KEY_NOTIFY_QUEUE_HIGH, NULL);
-        nkeys++;
+    store_key_t kinds[NQUEUES];
+    int buckets[NQUEUES];
+    int nq = pop_order(priority, kinds, buckets);
+    out->items = calloc((size_t)count, sizeof *out->items);
+    if (!out->items)
+        return STORE_ERROR;
+    int want = count;
+    store_status_t st = STORE_OK;
+    for (int round = 0; st == STORE_OK && want > 0 && round < POP_ROUNDS; round++) {
+        redisReply *r[NQUEUES];
+        long long take[NQUEUES], planned = 0;
+        st = each_queue(nq, kinds, buckets, NULL, r);
+        for (int i = 0; st == STORE_OK && i < nq; i++) {
+            long long len = store_reply_int(r[i], 0);
+            take[i] = len < want - planned ? len : want - planned;
+            planned += take[i];
+            freeReplyObject(r[i]);
+        }
+        if (st != STORE_OK || planned == 0)
+            break; /* every queue is empty */
+        st = each_queue(nq, kinds, buckets, take, r);
+        long long popped = 0;
+        for (int i = 0; st == STORE_OK && i < nq; i++) {
+            popped += r[i] && r[i]->type == REDIS_REPLY_ARRAY ? (long long)r[i]->elements : 0;
+            append(r[i], out);
+            if (r[i])
+                freeReplyObject(r[i]);
+        }
+        want -= (int)popped;
+        if (popped >= planned)
+            break; /* no other pop took any of it */
     }
-    if (!priority || strcmp(priority, "normal") == 0) {
-        store_args_key(&a, KEY_NOTIFY_QUEUE_NORMAL, NULL);
-        nkeys++;
-    }
-    store_args_int(&a, count);
-    redisReply *r;
-    store_status_t st = store_eval(&pop_script, nkeys, &a, &r);
-    store_args_free(&a);
-    if (st != STORE_OK)
-        return st;
-    st = read_list(r, out);
+    if (st != STORE_OK && out->n > 0)
+        st = STORE_OK; /* what was popped is gone from the queues: answer it */
+    if (st == STORE_OK)
+        st = sort_oldest_first(out);
     out->total = out->n;
-    freeReplyObject(r);
+    if (st != STORE_OK)
+        store_notification_list_free(out);
     return st;
 }
 

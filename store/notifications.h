@@ -1,8 +1,9 @@
 /*
  * Notifications for users. Each one is kept in the user's list (newest
- * first, trimmed) and pushed on the queue of its priority,
- * notification_queue:high or notification_queue:normal, in the same step; a
- * sender process pops from the queues (high first), oldest first, and each
+ * first, trimmed) and pushed on the queue of its priority (high or normal;
+ * each queue is one list per bucket, the user's bucket's taking it) in the
+ * same step; a sender process pops from the queues (high first), oldest
+ * first within each bucket's queue, the buckets served in turn, and each
  * notification is popped once however many senders pop at the same moment.
  * Both the list and the queue are bounded: each keeps its newest entries up
  * to a cap (the oldest go first) and has a TTL that each push renews, so a
@@ -40,7 +41,7 @@ typedef struct {
 typedef struct {
     int list_max;    /* newest notifications kept per user */
     int list_ttl_s;  /* how long a user's list lives after its last notification */
-    int queue_max;   /* newest notifications kept per priority queue */
+    int queue_max;   /* newest notifications kept per priority queue, in each bucket */
     int queue_ttl_s; /* how long a queue lives after its last push */
 } store_notification_limits_t;
 
@@ -56,7 +57,9 @@ store_status_t store_notifications_of_user(const char *user_id, int limit,
                                            store_notification_list_t *out);
 
 /* Takes up to count notifications off the queue of priority ("high" or
- * "normal"), or off high and then normal when priority is NULL; oldest first. */
+ * "normal"), or off high and then normal when priority is NULL: from each
+ * bucket's queue the oldest first, the buckets in turn (each pop starts at
+ * the next); answered high first, each priority oldest first by created_at. */
 store_status_t store_notifications_pop(const char *priority, int count,
                                        store_notification_list_t *out);
 

@@ -1,6 +1,20 @@
 /*
- * Presence. Entries returned by the scripts share one shape, read by
- * read_entry(): status, device_id, last_seen, expiry (ms).
+ * Presence. A user's presence hash and their entries in online_users:{b}
+ * (expiry) and online_users:by_id:{b} (paging) are in the user's bucket:
+ * setting and clearing them is one script each, atomic.
+ *
+ * The hash holds everything an answer shows, its expiry (ms) too, written
+ * with the index's score in the same script: reading a user, alone or on a
+ * page, is one HMGET (read_entries).
+ * store_presence_online asks many users' buckets at once (ZMSCORE per
+ * bucket): the one rule of "online" for rooms and messages.
+ *
+ * Going offline also clears the user's typing indicators, which live in
+ * each room's bucket, not the user's: the rooms are read first (the user's
+ * rooms index), then the indicators are removed and presence is cleared in
+ * one pipelined round. A crash between the two leaves at worst an indicator
+ * that its own TTL (TYPING_TTL_S) ends; a room joined in that moment keeps
+ * an indicator the same way.
  */
 #include "presence.h"
 
@@ -9,66 +23,29 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "batch.h"
 #include "keys.h"
+#include "page.h"
 #include "reply.h"
 #include "script.h"
 
+/* KEYS: presence, online_users:{b}, online_users:by_id:{b}. ARGV: status,
+ * device id ('' keeps the one before), now (ISO 8601), expiry (ms), user.
+ * Returns {status, device_id, last_seen, expiry}. */
 static store_script_t set_script = STORE_SCRIPT(
-    "redis.call('HSET', KEYS[1], 'status', ARGV[1], 'last_seen', ARGV[3])\n"
+    "redis.call('HSET', KEYS[1], 'status', ARGV[1], 'last_seen', ARGV[3], 'expires_at', ARGV[4])\n"
     "if ARGV[2] ~= '' then redis.call('HSET', KEYS[1], 'device_id', ARGV[2]) end\n"
     "redis.call('PEXPIREAT', KEYS[1], ARGV[4])\n"
     "redis.call('ZADD', KEYS[2], ARGV[4], ARGV[5])\n"
     "redis.call('ZADD', KEYS[3], 0, ARGV[5])\n"
     "return {ARGV[1], redis.call('HGET', KEYS[1], 'device_id') or '', ARGV[3], ARGV[4]}\n");
 
-/* Going offline also clears the typing indicator of every room the user is
- * in (KEYS[4], their rooms); they stay a participant, so messages keep
- * queueing for them. Who of a room is joined is read from online_users, so
- * it needs no change here. ARGV 2..5: the heads and tails of room:{r}:typing
- * and typing:{r}:{user}. */
+/* KEYS: as set. ARGV: user. */
 static store_script_t clear_script = STORE_SCRIPT(
     "redis.call('DEL', KEYS[1])\n"
     "redis.call('ZREM', KEYS[2], ARGV[1])\n"
     "redis.call('ZREM', KEYS[3], ARGV[1])\n"
-    "for _, room in ipairs(redis.call('SMEMBERS', KEYS[4])) do\n"
-    "  redis.call('ZREM', ARGV[2] .. room .. ARGV[3], ARGV[1])\n"
-    "  redis.call('DEL', ARGV[4] .. room .. ARGV[5])\n"
-    "end\n"
     "return 1\n");
-
-static store_script_t get_script = STORE_SCRIPT(
-    "local s = redis.call('ZSCORE', KEYS[2], ARGV[1])\n"
-    "if not s or tonumber(s) <= tonumber(ARGV[2]) then return false end\n"
-    "local h = redis.call('HMGET', KEYS[1], 'status', 'device_id', 'last_seen')\n"
-    "if not h[1] then return false end\n"
-    "return {h[1], h[2] or '', h[3] or '', s}\n");
-
-/* Returns {count, next_cursor, id, status, device_id, last_seen, expiry, id, ...}. */
-static store_script_t list_script = STORE_SCRIPT(
-    "local limit, now = tonumber(ARGV[2]), tonumber(ARGV[3])\n"
-    "local start = ARGV[1] == '' and '-' or '(' .. ARGV[1]\n"
-    "local out = {redis.call('ZCOUNT', KEYS[2], '(' .. ARGV[3], '+inf'), ''}\n"
-    "local n, last = 0, ''\n"
-    "while true do\n"
-    "  local ids = redis.call('ZRANGEBYLEX', KEYS[1], start, '+', 'LIMIT', 0, limit + 1)\n"
-    "  if #ids == 0 then return out end\n"
-    "  for _, id in ipairs(ids) do\n"
-    "    start = '(' .. id\n"
-    "    local s = redis.call('ZSCORE', KEYS[2], id)\n"
-    "    if s and tonumber(s) > now then\n"
-    "      local h = redis.call('HMGET', ARGV[4] .. id, 'status', 'device_id', 'last_seen')\n"
-    "      if h[1] then\n"
-    "        if n == limit then out[2] = last; return out end\n"
-    "        n = n + 1; last = id\n"
-    "        out[#out + 1] = id\n"
-    "        out[#out + 1] = h[1]\n"
-    "        out[#out + 1] = h[2] or ''\n"
-    "        out[#out + 1] = h[3] or ''\n"
-    "        out[#out + 1] = s\n"
-    "      end\n"
-    "    end\n"
-    "  end\n"
-    "end\n");
 
 static void read_entry(const redisReply *r, size_t off, store_presence_t *p) {
     store_reply_copy(store_reply_at(r, off), p->status, sizeof p->status);
@@ -77,30 +54,35 @@ static void read_entry(const redisReply *r, size_t off, store_presence_t *p) {
     p->expires_at_ms = store_reply_int(store_reply_at(r, off + 3), 0);
 }
 
-/* One listed user: the id, then the entry shape. */
-static void read_listed(const redisReply *r, size_t off, void *item) {
-    store_presence_t *p = item;
-    store_reply_copy(store_reply_at(r, off), p->id, sizeof p->id);
-    read_entry(r, off + 1, p);
-}
-
 static void add_keys(store_args_t *a, const char *id) {
     store_args_key(a, KEY_PRESENCE, id);
-    store_args_key(a, KEY_ONLINE_USERS, NULL);
-    store_args_key(a, KEY_ONLINE_USERS_BY_ID, NULL);
+    store_args_key(a, KEY_ONLINE_USERS, id);
+    store_args_key(a, KEY_ONLINE_USERS_BY_ID, id);
 }
 
-/* Runs a script that answers one entry (or nil) and reads it into *out. */
-static store_status_t eval_entry(store_script_t *s, store_args_t *a, const char *id,
-                                 store_presence_t *out) {
-    redisReply *r;
-    store_status_t st = store_eval_found(s, 3, a, STORE_NOT_FOUND, &r);
-    if (st != STORE_OK)
-        return st;
-    snprintf(out->id, sizeof out->id, "%s", id);
-    read_entry(r, 0, out);
-    freeReplyObject(r);
-    return STORE_OK;
+/* Reads n users' entries, one HMGET each, in one round trip: p[i] filled,
+ * and online[i] true for each whose hash is there with an expiry after now. */
+static store_status_t read_entries(int n, const char *const *ids, int64_t now_ms,
+                                   store_presence_t *p, bool *online) {
+    store_batch_t b;
+    store_batch_init(&b, n);
+    for (int i = 0; i < n; i++) {
+        store_args_t *q = store_batch_add(&b);
+        store_args_str(q, "HMGET");
+        store_args_key(q, KEY_PRESENCE, ids[i]);
+        store_args_str(q, "status");
+        store_args_str(q, "device_id");
+        store_args_str(q, "last_seen");
+        store_args_str(q, "expires_at");
+    }
+    store_status_t st = store_batch_run(&b);
+    for (int i = 0; st == STORE_OK && i < n; i++) {
+        store_reply_id(ids[i], p[i].id);
+        read_entry(store_batch_reply(&b, i), 0, &p[i]);
+        online[i] = p[i].status[0] && p[i].expires_at_ms > now_ms;
+    }
+    store_batch_free(&b);
+    return st;
 }
 
 store_status_t store_presence_set(const char *id, const char *status, const char *device_id,
@@ -109,69 +91,112 @@ store_status_t store_presence_set(const char *id, const char *status, const char
     core_iso8601(now_ms, now);
     store_args_t a;
     store_args_init(&a);
+    store_script_call(&a, &set_script, 3);
     add_keys(&a, id);
     store_args_str(&a, status);
     store_args_str(&a, device_id ? device_id : "");
     store_args_str(&a, now);
     store_args_int(&a, now_ms + (int64_t)ttl_s * 1000);
     store_args_str(&a, id);
-    return eval_entry(&set_script, &a, id, out);
-}
-
-store_status_t store_presence_get(const char *id, int64_t now_ms, store_presence_t *out) {
-    store_args_t a;
-    store_args_init(&a);
-    add_keys(&a, id);
-    store_args_str(&a, id);
-    store_args_int(&a, now_ms);
-    return eval_entry(&get_script, &a, id, out);
-}
-
-store_status_t store_presence_clear(const char *id) {
-    char parts[4][STORE_KEY_MAX];
-    store_key_parts(KEY_ROOM_TYPING, NULL, parts[0], parts[1]);
-    store_key_parts(KEY_TYPING, id, parts[2], parts[3]);
-    store_args_t a;
-    store_args_init(&a);
-    add_keys(&a, id);
-    store_args_key(&a, KEY_USER_ROOMS, id);
-    store_args_str(&a, id);
-    for (int i = 0; i < 4; i++)
-        store_args_str(&a, parts[i]);
     redisReply *r;
-    store_status_t st = store_eval(&clear_script, 4, &a, &r);
-    store_args_free(&a);
-    if (st == STORE_OK)
-        freeReplyObject(r);
-    return st;
-}
-
-store_status_t store_presence_list(const char *cursor, int limit, int64_t now_ms,
-                                   store_presence_page_t *out) {
-    char stem[STORE_KEY_MAX];
-    store_key(stem, KEY_PRESENCE, "");
-    memset(out, 0, sizeof *out);
-    store_args_t a;
-    store_args_init(&a);
-    store_args_key(&a, KEY_ONLINE_USERS_BY_ID, NULL);
-    store_args_key(&a, KEY_ONLINE_USERS, NULL);
-    store_args_str(&a, cursor ? cursor : "");
-    store_args_int(&a, limit);
-    store_args_int(&a, now_ms);
-    store_args_str(&a, stem);
-    redisReply *r;
-    store_status_t st = store_eval(&list_script, 2, &a, &r);
+    store_status_t st = store_eval_found(&set_script, &a, STORE_ERROR, &r);
     store_args_free(&a);
     if (st != STORE_OK)
         return st;
-    st = store_reply_page(r, 5, sizeof *out->items, read_listed, (void **)&out->items, &out->n,
-                          &out->count, out->next_cursor, sizeof out->next_cursor);
+    snprintf(out->id, sizeof out->id, "%s", id);
+    read_entry(r, 0, out);
     freeReplyObject(r);
+    return STORE_OK;
+}
+
+store_status_t store_presence_get(const char *id, int64_t now_ms, store_presence_t *out) {
+    memset(out, 0, sizeof *out);
+    bool online = false;
+    store_status_t st = read_entries(1, &id, now_ms, out, &online);
+    return st == STORE_OK && !online ? STORE_NOT_FOUND : st;
+}
+
+store_status_t store_presence_clear(const char *id) {
+    store_args_t a;
+    store_args_init(&a);
+    store_args_str(&a, "ZRANGE"); /* every room of theirs, ended or not */
+    store_args_key(&a, KEY_USER_ROOMS, id);
+    store_args_str(&a, "0");
+    store_args_str(&a, "-1");
+    redisReply *rooms;
+    store_status_t st = store_cmd(&a, &rooms);
+    store_args_free(&a);
+    if (st != STORE_OK)
+        return st;
+    size_t nrooms = rooms->type == REDIS_REPLY_ARRAY ? rooms->elements : 0;
+    store_batch_t b;
+    store_batch_init(&b, 2 * (int)nrooms + 1);
+    for (size_t i = 0; i < nrooms; i++) {
+        char room[CORE_ID_MAX + 1];
+        if (!store_reply_copy(rooms->element[i], room, sizeof room) || !core_id_valid(room))
+            continue; /* someone else's entry */
+        store_args_t *q = store_batch_add(&b);
+        store_args_str(q, "ZREM");
+        store_args_key(q, KEY_ROOM_TYPING, room);
+        store_args_str(q, id);
+        q = store_batch_add(&b);
+        store_args_str(q, "DEL");
+        store_args_key2(q, KEY_TYPING, room, id);
+    }
+    store_args_t *q = store_batch_call(&b, &clear_script, 3);
+    add_keys(q, id);
+    store_args_str(q, id);
+    st = store_batch_run(&b);
+    store_batch_free(&b);
+    freeReplyObject(rooms);
     return st;
 }
 
-void store_presence_page_free(store_presence_page_t *p) {
-    free(p->items);
-    p->items = NULL;
-    p->n = 0;
+static store_status_t read_page(int n, const char *const *ids, void *items, bool *keep,
+                                const void *ctx) {
+    return read_entries(n, ids, *(const int64_t *)ctx, items, keep);
+}
+
+store_status_t store_presence_list(const char *cursor, int limit, int64_t now_ms,
+                                   store_page_t *out) {
+    const store_page_spec_t spec = {.index = KEY_ONLINE_USERS_BY_ID,
+                                    .item_size = sizeof(store_presence_t),
+                                    .count_index = KEY_ONLINE_USERS,
+                                    .count_after_ms = now_ms,
+                                    .read = read_page,
+                                    .ctx = &now_ms};
+    return store_page_read(&spec, cursor, limit, out);
+}
+
+store_status_t store_presence_online(int n, const char *const *ids, int64_t now_ms, bool *online) {
+    int of[STORE_BUCKETS]; /* bucket -> its ZMSCORE in the batch */
+    int *bucket = malloc(sizeof *bucket * (size_t)(n > 0 ? n : 1));
+    if (!bucket)
+        return STORE_ERROR;
+    store_batch_t b;
+    store_batch_init(&b, STORE_BUCKETS);
+    store_args_t *cmds[STORE_BUCKETS];
+    for (int k = 0; k < STORE_BUCKETS; k++)
+        of[k] = -1;
+    for (int i = 0; i < n; i++) {
+        int k = bucket[i] = store_key_bucket(ids[i]);
+        if (of[k] < 0) {
+            of[k] = b.n;
+            cmds[b.n] = store_batch_add(&b);
+            store_args_str(cmds[of[k]], "ZMSCORE");
+            store_args_index(cmds[of[k]], KEY_ONLINE_USERS, k);
+        }
+        store_args_str(cmds[of[k]], ids[i]);
+    }
+    store_status_t st = store_batch_run(&b);
+    int next[STORE_BUCKETS] = {0};
+    for (int i = 0; i < n; i++) {
+        int j = of[bucket[i]];
+        const redisReply *r = store_batch_reply(&b, j);
+        online[i] =
+            st == STORE_OK && store_reply_int(store_reply_at(r, (size_t)next[j]++), 0) > now_ms;
+    }
+    store_batch_free(&b);
+    free(bucket);
+    return st;
 }

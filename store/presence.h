@@ -1,10 +1,11 @@
 /*
  * Who is online. A user is online for PRESENCE_TTL_S after their last PUT:
- * their presence:{id} hash really expires then, and the online_users index
- * (scored by expiry time) is filtered by the clock on every read, so an
- * expired user is never listed or counted even before the reaper prunes it.
- * The same rule (expiry in online_users after now) says who of a room's
- * participants is joined and whom a message is queued for (store/rooms_lua.h).
+ * their presence hash really expires then, and the online_users index of
+ * their bucket (scored by expiry time) is filtered by the clock on every
+ * read, so an expired user is never listed or counted even before the
+ * reaper prunes it. The same rule (store_presence_online: expiry after now)
+ * says who of a room's participants is joined and whom a message is queued
+ * for.
  */
 #ifndef STORE_PRESENCE_H
 #define STORE_PRESENCE_H
@@ -14,6 +15,7 @@
 
 #include "../core/ids.h"
 #include "../core/timefmt.h"
+#include "page.h"
 #include "status.h"
 
 typedef struct {
@@ -23,13 +25,6 @@ typedef struct {
     char last_seen[CORE_ISO8601_LEN];
     int64_t expires_at_ms;
 } store_presence_t;
-
-typedef struct {
-    long long count;                   /* all online users, not just this page */
-    int n;                             /* entries in items */
-    store_presence_t *items;           /* owned: store_presence_page_free */
-    char next_cursor[CORE_ID_MAX + 1]; /* "" on the last page */
-} store_presence_page_t;
 
 /* Marks id online with status until now + ttl_s. device_id NULL keeps the
  * one given before. *out is the entry afterwards. */
@@ -43,10 +38,14 @@ store_status_t store_presence_clear(const char *id);
 /* STORE_NOT_FOUND when id is not online. */
 store_status_t store_presence_get(const char *id, int64_t now_ms, store_presence_t *out);
 
-/* Up to limit online users in id order after cursor ("" = from the start). */
+/* Up to limit online users in id order after cursor ("" = from the start):
+ * a page of store_presence_t (page.h; the caller frees it with
+ * store_page_free), total counting every online user. */
 store_status_t store_presence_list(const char *cursor, int limit, int64_t now_ms,
-                                   store_presence_page_t *out);
+                                   store_page_t *out);
 
-void store_presence_page_free(store_presence_page_t *p);
+/* For each of n user ids, online[i]: is their expiry after now_ms? One
+ * round trip, one command per bucket the ids are in. */
+store_status_t store_presence_online(int n, const char *const *ids, int64_t now_ms, bool *online);
 
 #endif

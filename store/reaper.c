@@ -5,35 +5,43 @@
 #include <hiredis/hiredis.h>
 #include <pthread.h>
 #include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 #include "../core/log.h"
 #include "../core/timefmt.h"
+#include "batch.h"
 #include "conn.h"
 #include "keys.h"
 #include "reply.h"
 #include "script.h"
+#include "sessions.h"
 
 /* One script call removes at most BATCH clients, and Redis runs nothing else
  * meanwhile: 100 is about 0.7 ms of Redis time (500 was 2.6 ms), so a mass
  * expiry costs the requests that arrive during it well under a millisecond. */
 #define BATCH 100
 
-/* KEYS: clients:last_seen, clients, clients:by_id, stats.
- * ARGV: cutoff ms, batch size, client key stem, image key stem.
- * Returns how many clients it removed (at most the batch size). */
+/* Every step runs per bucket (keys.h): its index of bucket b, and the keys
+ * of the things in it, which are bucket b's too, so each script is atomic
+ * on one slot, and two instances never remove or count one thing twice.
+ * ARGV: the cutoff (ms), the batch size, then the step's names (heads and
+ * tails of per-id keys in bucket b). */
+
+/* KEYS: clients:last_seen:{b}, clients:{b}, stats:{b}. ARGV 3, 4: the client
+ * and image heads. Returns how many clients it removed. */
 static store_script_t reap_clients = STORE_SCRIPT(
     "local ids = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, ARGV[2])\n"
     "for _, id in ipairs(ids) do\n"
     "  redis.call('ZREM', KEYS[1], id)\n"
-    "  redis.call('SREM', KEYS[2], id)\n"
-    "  redis.call('ZREM', KEYS[3], id)\n"
+    "  redis.call('ZREM', KEYS[2], id)\n"
     "  redis.call('UNLINK', ARGV[3] .. id, ARGV[4] .. id)\n"
     "end\n"
-    "if #ids > 0 then redis.call('HINCRBY', KEYS[4], 'removed_inactive', #ids) end\n"
+    "if #ids > 0 then redis.call('HINCRBY', KEYS[3], 'removed_inactive', #ids) end\n"
     "return #ids\n");
 
-/* KEYS: online_users, online_users:by_id. ARGV: now ms, batch size. */
+/* KEYS: online_users:{b}, online_users:by_id:{b}. */
 static store_script_t prune_presence = STORE_SCRIPT(
     "local ids = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, ARGV[2])\n"
     "for _, id in ipairs(ids) do\n"
@@ -42,15 +50,17 @@ static store_script_t prune_presence = STORE_SCRIPT(
     "end\n"
     "return #ids\n");
 
-/* KEYS: sessions:expiry, sessions:owner. ARGV: now ms, batch size, session
- * stem, heartbeat stem, user-sessions head, tail, region-members head, tail.
- * A session whose key is still there (refreshed by an instance whose clock
- * is behind) is re-indexed by its real TTL instead. The heartbeat key goes
- * too, in case HEARTBEAT_TTL_S outlives SESSION_TTL_S. Returns {examined,
- * pruned}. */
+/* KEYS: sessions:expiry:{b}, sessions:owner:{b}. ARGV 3, 4: the session and
+ * heartbeat heads. A session whose key is still there (refreshed by an
+ * instance whose clock is behind) is re-indexed by its real TTL instead.
+ * The heartbeat key goes too, in case HEARTBEAT_TTL_S outlives
+ * SESSION_TTL_S. Returns {examined, pruned, then for each pruned session
+ * its id and owner "<user> <region>"}: the user's and region's sets are in
+ * other slots, and the caller takes it out of them after this (their
+ * entries have expired, so no reader shows them meanwhile). */
 static store_script_t prune_sessions = STORE_SCRIPT(
     "local ids = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, ARGV[2])\n"
-    "local pruned = 0\n"
+    "local out = {#ids, 0}\n"
     "for _, id in ipairs(ids) do\n"
     "  local pttl = redis.call('PTTL', ARGV[3] .. id)\n"
     "  if pttl > 0 then\n"
@@ -58,28 +68,24 @@ static store_script_t prune_sessions = STORE_SCRIPT(
     "  elseif pttl == -1 then\n" /* someone made it persistent: nothing will expire */
     "    redis.call('ZREM', KEYS[1], id)\n"
     "  else\n"
-    "    local owner = redis.call('HGET', KEYS[2], id) or ''\n"
-    "    local user, region = string.match(owner, '^(%S+) ?(%S*)$')\n"
-    "    if user then redis.call('SREM', ARGV[5] .. user .. ARGV[6], id) end\n"
-    "    if region and region ~= '' then\n"
-    "      redis.call('SREM', ARGV[7] .. region .. ARGV[8], id)\n"
-    "    end\n"
+    "    out[#out + 1] = id\n"
+    "    out[#out + 1] = redis.call('HGET', KEYS[2], id) or ''\n"
     "    redis.call('HDEL', KEYS[2], id)\n"
     "    redis.call('ZREM', KEYS[1], id)\n"
     "    redis.call('DEL', ARGV[4] .. id)\n"
-    "    pruned = pruned + 1\n"
+    "    out[2] = out[2] + 1\n"
     "  end\n"
     "end\n"
-    "return {#ids, pruned}\n");
+    "return out\n");
 
-/* KEYS: rooms:expiry, rooms:active. ARGV: now ms, batch size, participants
- * head, tail, typing-index head, tail, messages head, tail. A room whose
+/* KEYS: rooms:expiry:{b}, rooms:active:{b}. ARGV 3..8: participants head,
+ * tail, typing-index head, tail, messages head, tail. A room whose
  * participants set is still there was kept alive by a clock that is behind:
  * it is re-indexed by its real TTL; one someone made persistent stays listed
  * and is not looked at again. An ended room leaves both indexes, with its
- * typing index and message cache. Its participants' sets of rooms keep an
- * entry that no read shows; each user's next join drops it, or the set's TTL
- * does. Returns {examined, pruned}. */
+ * typing index and message cache. Its participants' indexes of rooms keep an
+ * entry that has ended and that no read shows; their next join drops it, or
+ * the index's TTL does. Returns {examined, pruned}. */
 static store_script_t prune_rooms = STORE_SCRIPT(
     "local ids = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, ARGV[2])\n"
     "local pruned = 0\n"
@@ -98,94 +104,120 @@ static store_script_t prune_rooms = STORE_SCRIPT(
     "end\n"
     "return {#ids, pruned}\n");
 
-/* Runs a batch script until a batch comes back short; adds what it removed
- * to *total. A script answers the number it removed, or {examined, removed}
- * when it may look at entries it keeps. */
-static store_status_t drain(store_script_t *s, store_args_t *a, int nkeys, long long *total) {
-    for (;;) {
-        redisReply *r;
-        store_status_t st = store_eval(s, nkeys, a, &r);
-        if (st != STORE_OK)
-            return st;
-        bool pair = r->type == REDIS_REPLY_ARRAY;
-        long long seen = store_reply_int(pair ? store_reply_at(r, 0) : r, 0);
-        long long n = pair ? store_reply_int(store_reply_at(r, 1), 0) : seen;
-        freeReplyObject(r);
-        *total += n;
-        if (seen < BATCH)
-            return STORE_OK;
-    }
-}
-
-/* A name a script builds from the ids it finds: the stem ("client:", to
- * which the id is appended) or, with parts, the head and tail around the id. */
+/* A name a script builds from the ids it finds: the head alone (the id is
+ * appended) or, with tail, the head and the tail around the id. */
 typedef struct {
     store_key_t key;
-    bool parts;
+    bool tail;
 } name_t;
 
 /* One step of a pass: a batch script over the expired end of the index that
- * is its first key. Its ARGV are the cutoff (ms): now, or for the clients
- * (by_last_seen) now minus the client timeout; the batch size; then its
- * names, in order. */
+ * is its first key. Its cutoff is now, or for the clients (by_last_seen)
+ * now minus the client timeout. */
 typedef struct {
     store_script_t *script;
     bool by_last_seen;
     int nkeys, nnames;
-    store_key_t keys[4];
-    name_t names[4];
+    store_key_t keys[3];
+    name_t names[3];
 } step_t;
 
-#define NAME(k)                                                                                    \
-    { .key = (k), .parts = false }
+#define HEAD(k)                                                                                    \
+    { .key = (k), .tail = false }
 #define PARTS(k)                                                                                   \
-    { .key = (k), .parts = true }
+    { .key = (k), .tail = true }
 static const step_t steps[] = {
     {.script = &reap_clients,
      .by_last_seen = true,
-     .nkeys = 4,
-     .keys = {KEY_CLIENTS_LAST_SEEN, KEY_CLIENTS, KEY_CLIENTS_BY_ID, KEY_STATS},
+     .nkeys = 3,
+     .keys = {KEY_CLIENTS_LAST_SEEN, KEY_CLIENTS, KEY_STATS},
      .nnames = 2,
-     .names = {NAME(KEY_CLIENT), NAME(KEY_IMAGE)}},
+     .names = {HEAD(KEY_CLIENT), HEAD(KEY_IMAGE)}},
     {.script = &prune_presence, .nkeys = 2, .keys = {KEY_ONLINE_USERS, KEY_ONLINE_USERS_BY_ID}},
     {.script = &prune_sessions,
      .nkeys = 2,
      .keys = {KEY_SESSIONS_EXPIRY, KEY_SESSIONS_OWNER},
-     .nnames = 4,
-     .names = {NAME(KEY_SESSION), NAME(KEY_HEARTBEAT), PARTS(KEY_USER_SESSIONS),
-               PARTS(KEY_REGION_MEMBERS)}},
+     .nnames = 2,
+     .names = {HEAD(KEY_SESSION), HEAD(KEY_HEARTBEAT)}},
     {.script = &prune_rooms,
      .nkeys = 2,
      .keys = {KEY_ROOMS_EXPIRY, KEY_ROOMS_ACTIVE},
      .nnames = 3,
      .names = {PARTS(KEY_ROOM_PARTICIPANTS), PARTS(KEY_ROOM_TYPING), PARTS(KEY_ROOM_MESSAGES)}},
 };
-#undef NAME
+#undef HEAD
 #undef PARTS
+#define NSTEPS (int)(sizeof steps / sizeof steps[0])
+#define NCALLS (NSTEPS * STORE_BUCKETS)
 
-/* Runs step until its index has nothing left at or before cutoff_ms; adds
- * what it removed to *total. */
-static store_status_t run_step(const step_t *step, int64_t cutoff_ms, long long *total) {
-    char names[8][STORE_KEY_MAX];
-    store_args_t a;
-    store_args_init(&a);
-    for (int i = 0; i < step->nkeys; i++)
-        store_args_key(&a, step->keys[i], NULL);
-    store_args_int(&a, cutoff_ms);
-    store_args_int(&a, BATCH);
-    int n = 0;
-    for (int i = 0; i < step->nnames; i++) {
-        if (step->names[i].parts) {
-            store_key_parts(step->names[i].key, NULL, names[n], names[n + 1]);
-            n += 2;
-        } else {
-            store_key(names[n++], step->names[i].key, "");
-        }
+/* Adds to the call cmd of step s its keys and arguments for bucket b. */
+static void build_call(store_args_t *cmd, const step_t *s, int b, int64_t cutoff_ms) {
+    for (int i = 0; i < s->nkeys; i++)
+        store_args_index(cmd, s->keys[i], b);
+    store_args_int(cmd, cutoff_ms);
+    store_args_int(cmd, BATCH);
+    for (int i = 0; i < s->nnames; i++) {
+        char head[STORE_KEY_MAX], tail[STORE_KEY_MAX];
+        store_key_parts(s->names[i].key, b, NULL, head, tail);
+        store_args_copy(cmd, head, strlen(head));
+        if (s->names[i].tail)
+            store_args_copy(cmd, tail, strlen(tail));
     }
-    for (int i = 0; i < n; i++)
-        store_args_str(&a, names[i]);
-    store_status_t st = drain(step->script, &a, step->nkeys, total);
-    store_args_free(&a);
+}
+
+/* Takes the sessions a prune_sessions reply names out of their user's and
+ * region's sets. */
+static void unindex_sessions(const redisReply *r) {
+    int n = r->type == REDIS_REPLY_ARRAY && r->elements > 2 ? (int)(r->elements - 2) / 2 : 0;
+    char(*ids)[CORE_ID_MAX + 1] = calloc((size_t)n + 1, sizeof *ids);
+    char(*owners)[2 * CORE_ID_MAX + 2] = calloc((size_t)n + 1, sizeof *owners);
+    const char **p = calloc((size_t)n * 3 + 1, sizeof *p);
+    for (int i = 0; ids && owners && p && i < n; i++) {
+        store_reply_copy(r->element[2 + 2 * i], ids[i], sizeof ids[i]);
+        store_reply_copy(r->element[3 + 2 * i], owners[i], sizeof owners[i]);
+        char *region = strchr(owners[i], ' ');
+        if (region)
+            *region++ = '\0';
+        p[i] = ids[i];
+        p[n + i] = core_id_valid(owners[i]) ? owners[i] : NULL;
+        p[2 * n + i] = region && core_id_valid(region) ? region : NULL;
+    }
+    if (ids && owners && p && n > 0)
+        store_sessions_unindex(n, p, p + n, p + 2 * n);
+    free(ids);
+    free(owners);
+    free(p);
+}
+
+/* Runs every call still to do (todo[i]) in one round trip; a call whose
+ * batch came back full is to do again. Adds what each removed to the
+ * total of its step. */
+static store_status_t round_of_calls(bool *todo, const int64_t *cutoff, long long **totals) {
+    store_batch_t b;
+    store_batch_init(&b, NCALLS);
+    int which[NCALLS];
+    for (int i = 0; i < NCALLS; i++) {
+        if (!todo[i])
+            continue;
+        const step_t *s = &steps[i / STORE_BUCKETS];
+        which[b.n] = i;
+        build_call(store_batch_call(&b, s->script, s->nkeys), s, i % STORE_BUCKETS,
+                   cutoff[i / STORE_BUCKETS]);
+    }
+    store_status_t st = store_batch_run(&b);
+    for (int j = 0; st == STORE_OK && j < b.n; j++) {
+        const redisReply *r = store_batch_reply(&b, j);
+        int step = which[j] / STORE_BUCKETS;
+        /* a script answers the number it removed, or {examined, removed, ...}
+         * when it may look at entries it keeps */
+        bool pair = r->type == REDIS_REPLY_ARRAY;
+        long long seen = store_reply_int(pair ? store_reply_at(r, 0) : r, 0);
+        *totals[step] += pair ? store_reply_int(store_reply_at(r, 1), 0) : seen;
+        if (steps[step].script == &prune_sessions)
+            unindex_sessions(r);
+        todo[which[j]] = seen >= BATCH;
+    }
+    store_batch_free(&b);
     return st;
 }
 
@@ -194,12 +226,21 @@ store_status_t store_reaper_pass(int64_t now_ms, int client_timeout_ms, store_re
                            &out->rooms_pruned};
     _Static_assert(sizeof totals / sizeof totals[0] == sizeof steps / sizeof steps[0],
                    "one total per step");
-    for (size_t i = 0; i < sizeof steps / sizeof steps[0]; i++) {
-        *totals[i] = 0;
-        int64_t cutoff = steps[i].by_last_seen ? now_ms - client_timeout_ms : now_ms;
-        store_status_t st = run_step(&steps[i], cutoff, totals[i]);
+    int64_t cutoff[NSTEPS];
+    bool todo[NCALLS];
+    for (int s = 0; s < NSTEPS; s++) {
+        *totals[s] = 0;
+        cutoff[s] = steps[s].by_last_seen ? now_ms - client_timeout_ms : now_ms;
+    }
+    for (int i = 0; i < NCALLS; i++)
+        todo[i] = true;
+    for (bool any = true; any;) {
+        store_status_t st = round_of_calls(todo, cutoff, totals);
         if (st != STORE_OK)
             return st;
+        any = false;
+        for (int i = 0; i < NCALLS; i++)
+            any |= todo[i];
     }
     return STORE_OK;
 }

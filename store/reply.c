@@ -1,6 +1,8 @@
 /* Reply accessors; see reply.h. */
 #include "reply.h"
 
+#include "../core/ids.h"
+
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,6 +30,12 @@ bool store_reply_copy(const redisReply *r, char *out, size_t cap) {
     return true;
 }
 
+void store_reply_id(const char *id, char *out) {
+    size_t n = strnlen(id, CORE_ID_MAX);
+    memcpy(out, id, n);
+    out[n] = '\0';
+}
+
 long long store_reply_int(const redisReply *r, long long def) {
     if (!r)
         return def;
@@ -41,20 +49,4 @@ long long store_reply_int(const redisReply *r, long long def) {
     errno = 0;
     long long v = strtoll(buf, &end, 10);
     return (errno || *end) ? def : v;
-}
-
-store_status_t store_reply_page(const redisReply *r, size_t stride, size_t item_size,
-                                store_item_read_fn read, void **items, int *n, long long *total,
-                                char *next, size_t cap) {
-    *total = store_reply_int(store_reply_at(r, 0), 0);
-    store_reply_copy(store_reply_at(r, 1), next, cap);
-    size_t count = r->type == REDIS_REPLY_ARRAY && r->elements > 2 ? (r->elements - 2) / stride : 0;
-    *n = 0;
-    *items = count ? calloc(count, item_size) : NULL;
-    if (count && !*items)
-        return STORE_ERROR;
-    for (size_t i = 0; i < count; i++)
-        read(r, 2 + i * stride, (char *)*items + i * item_size);
-    *n = (int)count;
-    return STORE_OK;
 }

@@ -22,19 +22,11 @@ bool store_reply_is_str(const redisReply *r);
  * Returns false (out = "") when r is not a string. */
 bool store_reply_copy(const redisReply *r, char *out, size_t cap);
 
+/* Copies an id (at most CORE_ID_MAX bytes are taken) into out, which holds
+ * CORE_ID_MAX + 1: cheaper than snprintf on the paths that copy many. */
+void store_reply_id(const char *id, char *out);
+
 /* Integer reply, or a string reply holding a decimal integer; else def. */
 long long store_reply_int(const redisReply *r, long long def);
-
-/* Fills one item from the stride elements of a paged reply starting at off. */
-typedef void (*store_item_read_fn)(const redisReply *r, size_t off, void *item);
-
-/* Reads the shape every paging script answers with,
- *   {total, next_cursor, <stride elements of item 1>, <item 2>, ...},
- * into *total, next (cap bytes; "" on the last page) and a new array *items
- * of *n elements of item_size bytes, each filled by read. The caller frees
- * *items; STORE_ERROR (and nothing to free) when memory runs out. */
-store_status_t store_reply_page(const redisReply *r, size_t stride, size_t item_size,
-                                store_item_read_fn read, void **items, int *n, long long *total,
-                                char *next, size_t cap);
 
 #endif

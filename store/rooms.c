@@ -1,14 +1,34 @@
 /*
- * Rooms. Join and leave each touch several keys, so each is one script; in
- * particular the check "was that the last participant?" and the removal of
- * the room happen in the same script as the leave, so two last participants
- * leaving at once can never leave an empty room behind in rooms:active.
+ * Rooms. A room's participants set, typing index, message cache and its
+ * entries in rooms:active:{b} and rooms:expiry:{b} are all in the room's
+ * bucket: the join and the leave are one script each there, and the check
+ * "was that the last participant?" happens in the same script as the leave,
+ * so two last participants leaving at once can never leave an empty room
+ * behind in rooms:active.
  *
- * Reads (participants, the list, a user's rooms) only read: a room that
- * ended by its TTL is skipped by the clock and the participants set, and
- * the entries it left in the indexes and in users' sets are pruned by the
- * cleanup pass and by the users' next joins. Who is joined is computed from
- * online_users by online() in rooms_lua.h.
+ * Each user's index of their rooms, user:{b}:<user>:rooms (room id -> the
+ * room's end, ms), is in the user's bucket: another slot. The order of
+ * writes keeps it true through any crash:
+ *
+ *   - entries are written before the room changes: a join writes the
+ *     joining user's entry, and every other participant's (their rooms
+ *     must not end in their index before the room does), with the room's
+ *     new end, then runs the join script; a message does the same for the
+ *     participants before its script (store/messages.c);
+ *   - the leaving user's entry is removed after the leave script;
+ *   - readers (store_rooms_of_user) take the entries whose end is after now
+ *     and check each against the room's participants, so an entry left by a
+ *     crash, by a room that ended, or by a refused message is never shown;
+ *   - each write drops the index's ended entries, and its TTL is the newest
+ *     end, so a left-over entry goes at the latest with its room's end.
+ *
+ * A user who joins while the join script of another runs may miss the
+ * other's refresh of their entry; the script answers the participants, and
+ * the newcomers' entries are written right after it.
+ *
+ * Who of the participants is "joined" (online now) is read from presence
+ * (store_presence_online, in each user's bucket) at the caller's clock, the
+ * rule a send uses to queue offline messages. Reads only read.
  */
 #include "rooms.h"
 
@@ -17,233 +37,67 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "batch.h"
 #include "keys.h"
+#include "page.h"
+#include "presence.h"
 #include "reply.h"
 #include "rooms_lua.h"
 #include "script.h"
 
-/* KEYS: participants, user's rooms, rooms:active, rooms:expiry, online_users.
- * ARGV: room, user, until (ms), now (ms), user-rooms head, tail,
- * participants head, tail. The user's rooms that ended (they are no
- * participant of any more) are dropped first. Returns {1 when new,
- * participants, joined}. */
-static store_script_t join_script = STORE_SCRIPT(
-    STORE_ROOMS_LUA
-    "for _, r in ipairs(redis.call('SMEMBERS', KEYS[2])) do\n"
-    "  if redis.call('SISMEMBER', ARGV[7] .. r .. ARGV[8], ARGV[2]) == 0 then\n"
-    "    redis.call('SREM', KEYS[2], r)\n"
-    "  end\n"
-    "end\n"
-    "local new = redis.call('SADD', KEYS[1], ARGV[2])\n"
-    "redis.call('SADD', KEYS[2], ARGV[1])\n"
-    "local ps = touch_room(KEYS[1], KEYS[3], KEYS[4], ARGV[1], ARGV[3], ARGV[5], ARGV[6])\n"
-    "return {new, #ps, count_online(KEYS[5], ps, ARGV[4])}\n");
+/* KEYS: participants, rooms:active:{b}, rooms:expiry:{b}. ARGV: room, user,
+ * until (ms). Returns {1 when new, participants}. */
+static store_script_t join_script =
+    STORE_SCRIPT(STORE_ROOMS_LUA
+                 "local new = redis.call('SADD', KEYS[1], ARGV[2])\n"
+                 "touch_room(KEYS[1], KEYS[2], KEYS[3], ARGV[1], ARGV[3])\n"
+                 "return {new, redis.call('SMEMBERS', KEYS[1])}\n");
 
-/* KEYS: participants, user's rooms, rooms:active, rooms:expiry, typing
- * index, typing:{room}:{user}, messages. ARGV: room, user.
+/* KEYS: participants, rooms:active:{b}, rooms:expiry:{b}, typing index,
+ * typing:{b}:<room>:<user>, messages. ARGV: room, user.
  * Returns -1 when the user was no participant, else the participants left. */
 static store_script_t leave_script = STORE_SCRIPT(
     "if redis.call('SREM', KEYS[1], ARGV[2]) == 0 then return -1 end\n"
-    "redis.call('SREM', KEYS[2], ARGV[1])\n"
-    "redis.call('ZREM', KEYS[5], ARGV[2])\n"
-    "redis.call('DEL', KEYS[6])\n"
+    "redis.call('ZREM', KEYS[4], ARGV[2])\n"
+    "redis.call('DEL', KEYS[5])\n"
     "local left = redis.call('SCARD', KEYS[1])\n"
     "if left == 0 then\n"
-    "  redis.call('DEL', KEYS[5], KEYS[7])\n"
+    "  redis.call('DEL', KEYS[4], KEYS[6])\n"
+    "  redis.call('ZREM', KEYS[2], ARGV[1])\n"
     "  redis.call('ZREM', KEYS[3], ARGV[1])\n"
-    "  redis.call('ZREM', KEYS[4], ARGV[1])\n"
     "end\n"
     "return left\n");
 
-/* KEYS: participants, online_users. ARGV: now (ms). Returns false for an
- * empty room, else {participants, joined}, each sorted. */
-static store_script_t participants_script =
-    STORE_SCRIPT(STORE_ROOMS_LUA
-                 "local p = redis.call('SMEMBERS', KEYS[1])\n"
-                 "if #p == 0 then return false end\n"
-                 "table.sort(p)\n"
-                 "local j = {}\n"
-                 "for _, u in ipairs(p) do\n"
-                 "  if online(KEYS[2], u, ARGV[1]) then j[#j + 1] = u end\n"
-                 "end\n"
-                 "return {p, j}\n");
-
-/* KEYS: rooms:active, rooms:expiry, online_users. ARGV: cursor, limit, now
- * (ms), participants head, tail. Returns {total, next_cursor, id,
- * participants, joined, id, ...}: the rooms whose expiry is after now and
- * that have participants; total counts the rooms whose expiry is after now. */
-static store_script_t list_script = STORE_SCRIPT(
-    STORE_ROOMS_LUA
-    "local limit, now = tonumber(ARGV[2]), tonumber(ARGV[3])\n"
-    "local start = ARGV[1] == '' and '-' or '(' .. ARGV[1]\n"
-    "local out = {redis.call('ZCOUNT', KEYS[2], '(' .. ARGV[3], '+inf'), ''}\n"
-    "local n, last = 0, ''\n"
-    "while true do\n"
-    "  local ids = redis.call('ZRANGEBYLEX', KEYS[1], start, '+', 'LIMIT', 0, limit + 1)\n"
-    "  if #ids == 0 then return out end\n"
-    "  for _, id in ipairs(ids) do\n"
-    "    start = '(' .. id\n"
-    "    local e = redis.call('ZSCORE', KEYS[2], id)\n"
-    "    local ps = e and tonumber(e) > now and redis.call('SMEMBERS', ARGV[4] .. id .. ARGV[5])\n"
-    "    if ps and #ps > 0 then\n"
-    "      if n == limit then out[2] = last; return out end\n"
-    "      n = n + 1; last = id\n"
-    "      out[#out + 1] = id\n"
-    "      out[#out + 1] = #ps\n"
-    "      out[#out + 1] = count_online(KEYS[3], ps, now)\n"
-    "    end\n"
-    "  end\n"
-    "end\n");
-
-/* KEYS: user's rooms. ARGV: user, participants head, tail. Returns the
- * rooms the user is a participant of, sorted: entries for rooms that ended
- * are skipped (and left to the user's next join). */
-static store_script_t user_rooms_script = STORE_SCRIPT(
-    "local out = {}\n"
-    "for _, r in ipairs(redis.call('SMEMBERS', KEYS[1])) do\n"
-    "  if redis.call('SISMEMBER', ARGV[2] .. r .. ARGV[3], ARGV[1]) == 1 then\n"
-    "    out[#out + 1] = r\n"
-    "  end\n"
-    "end\n"
-    "table.sort(out)\n"
-    "return out\n");
-
-/* The first four keys of join and leave. */
-static void add_member_keys(store_args_t *a, const char *room, const char *user) {
+/* The participants set and the two indexes, the first keys of join and leave. */
+static void add_room_keys(store_args_t *a, const char *room) {
     store_args_key(a, KEY_ROOM_PARTICIPANTS, room);
-    store_args_key(a, KEY_USER_ROOMS, user);
-    store_args_key(a, KEY_ROOMS_ACTIVE, NULL);
-    store_args_key(a, KEY_ROOMS_EXPIRY, NULL);
+    store_args_key(a, KEY_ROOMS_ACTIVE, room);
+    store_args_key(a, KEY_ROOMS_EXPIRY, room);
 }
 
-/* Adds the head and tail of key k's name (see store_key_parts) as two
- * arguments; parts must outlive the call. */
-static void add_parts(store_args_t *a, store_key_t k, char parts[2][STORE_KEY_MAX]) {
-    store_key_parts(k, NULL, parts[0], parts[1]);
-    store_args_str(a, parts[0]);
-    store_args_str(a, parts[1]);
-}
-
-store_status_t store_rooms_join(const char *room_id, const char *user_id, int64_t now_ms, int ttl_s,
-                                bool *created, store_room_t *out) {
-    char user_rooms[2][STORE_KEY_MAX], participants[2][STORE_KEY_MAX];
-    store_args_t a;
-    store_args_init(&a);
-    add_member_keys(&a, room_id, user_id);
-    store_args_key(&a, KEY_ONLINE_USERS, NULL);
-    store_args_str(&a, room_id);
-    store_args_str(&a, user_id);
-    store_args_int(&a, now_ms + (int64_t)ttl_s * 1000);
-    store_args_int(&a, now_ms);
-    add_parts(&a, KEY_USER_ROOMS, user_rooms);
-    add_parts(&a, KEY_ROOM_PARTICIPANTS, participants);
-    redisReply *r;
-    store_status_t st = store_eval(&join_script, 5, &a, &r);
-    store_args_free(&a);
-    if (st != STORE_OK)
-        return st;
-    *created = store_reply_int(store_reply_at(r, 0), 0) == 1;
-    snprintf(out->id, sizeof out->id, "%s", room_id);
-    out->participants = store_reply_int(store_reply_at(r, 1), 0);
-    out->joined = store_reply_int(store_reply_at(r, 2), 0);
-    freeReplyObject(r);
-    return STORE_OK;
-}
-
-store_status_t store_rooms_leave(const char *room_id, const char *user_id) {
-    char typing[STORE_KEY_MAX];
-    store_key2(typing, KEY_TYPING, room_id, user_id);
-    store_args_t a;
-    store_args_init(&a);
-    add_member_keys(&a, room_id, user_id);
-    store_args_key(&a, KEY_ROOM_TYPING, room_id);
-    store_args_str(&a, typing);
-    store_args_key(&a, KEY_ROOM_MESSAGES, room_id);
-    store_args_str(&a, room_id);
-    store_args_str(&a, user_id);
-    return store_eval_count(&leave_script, 7, &a, 0, STORE_NOT_FOUND);
-}
-
-/* Copies the strings of array reply r into a new list. */
+/* Copies the valid ids of array reply r into a new list, in id order. */
+static int by_id(const void *a, const void *b) { return strcmp(a, b); }
 static store_status_t read_ids(const redisReply *r, store_id_list_t *out) {
     size_t n = r && r->type == REDIS_REPLY_ARRAY ? r->elements : 0;
     out->n = 0;
-    out->ids = n ? calloc(n, sizeof *out->ids) : NULL;
-    if (n && !out->ids)
+    out->ids = calloc(n ? n : 1, sizeof *out->ids);
+    if (!out->ids)
         return STORE_ERROR;
-    for (size_t i = 0; i < n; i++)
-        store_reply_copy(store_reply_at(r, i), out->ids[i], sizeof out->ids[i]);
-    out->n = (int)n;
+    for (size_t i = 0; i < n; i++) {
+        if (store_reply_copy(store_reply_at(r, i), out->ids[out->n], sizeof out->ids[0]) &&
+            core_id_valid(out->ids[out->n]))
+            out->n++;
+    }
+    qsort(out->ids, (size_t)out->n, sizeof out->ids[0], by_id);
     return STORE_OK;
 }
 
-store_status_t store_rooms_participants(const char *room_id, int64_t now_ms,
-                                        store_id_list_t *participants, store_id_list_t *joined) {
-    memset(participants, 0, sizeof *participants);
-    memset(joined, 0, sizeof *joined);
-    store_args_t a;
-    store_args_init(&a);
-    store_args_key(&a, KEY_ROOM_PARTICIPANTS, room_id);
-    store_args_key(&a, KEY_ONLINE_USERS, NULL);
-    store_args_int(&a, now_ms);
+/* Runs one plain command (a, freed) and reads its array answer as ids. */
+static store_status_t cmd_ids(store_args_t *a, store_id_list_t *out) {
     redisReply *r;
-    store_status_t st = store_eval_found(&participants_script, 2, &a, STORE_NOT_FOUND, &r);
-    if (st != STORE_OK)
-        return st;
-    st = read_ids(store_reply_at(r, 0), participants);
-    if (st == STORE_OK)
-        st = read_ids(store_reply_at(r, 1), joined);
-    freeReplyObject(r);
-    if (st != STORE_OK) {
-        store_id_list_free(participants);
-        store_id_list_free(joined);
-    }
-    return st;
-}
-
-/* One listed room: id, participant count, joined count. */
-static void read_listed(const redisReply *r, size_t off, void *item) {
-    store_room_t *room = item;
-    store_reply_copy(store_reply_at(r, off), room->id, sizeof room->id);
-    room->participants = store_reply_int(store_reply_at(r, off + 1), 0);
-    room->joined = store_reply_int(store_reply_at(r, off + 2), 0);
-}
-
-store_status_t store_rooms_list(const char *cursor, int limit, int64_t now_ms,
-                                store_room_page_t *out) {
-    char participants[2][STORE_KEY_MAX];
+    store_status_t st = store_cmd(a, &r);
+    store_args_free(a);
     memset(out, 0, sizeof *out);
-    store_args_t a;
-    store_args_init(&a);
-    store_args_key(&a, KEY_ROOMS_ACTIVE, NULL);
-    store_args_key(&a, KEY_ROOMS_EXPIRY, NULL);
-    store_args_key(&a, KEY_ONLINE_USERS, NULL);
-    store_args_str(&a, cursor ? cursor : "");
-    store_args_int(&a, limit);
-    store_args_int(&a, now_ms);
-    add_parts(&a, KEY_ROOM_PARTICIPANTS, participants);
-    redisReply *r;
-    store_status_t st = store_eval(&list_script, 3, &a, &r);
-    store_args_free(&a);
-    if (st != STORE_OK)
-        return st;
-    st = store_reply_page(r, 3, sizeof *out->items, read_listed, (void **)&out->items, &out->n,
-                          &out->total, out->next_cursor, sizeof out->next_cursor);
-    freeReplyObject(r);
-    return st;
-}
-
-store_status_t store_rooms_of_user(const char *user_id, store_id_list_t *out) {
-    char participants[2][STORE_KEY_MAX];
-    memset(out, 0, sizeof *out);
-    store_args_t a;
-    store_args_init(&a);
-    store_args_key(&a, KEY_USER_ROOMS, user_id);
-    store_args_str(&a, user_id);
-    add_parts(&a, KEY_ROOM_PARTICIPANTS, participants);
-    redisReply *r;
-    store_status_t st = store_eval(&user_rooms_script, 1, &a, &r);
-    store_args_free(&a);
     if (st != STORE_OK)
         return st;
     st = read_ids(r, out);
@@ -251,10 +105,282 @@ store_status_t store_rooms_of_user(const char *user_id, store_id_list_t *out) {
     return st;
 }
 
-void store_room_page_free(store_room_page_t *p) {
-    free(p->items);
-    p->items = NULL;
-    p->n = 0;
+static store_status_t participants_of(const char *room, store_id_list_t *out) {
+    store_args_t a;
+    store_args_init(&a);
+    store_args_str(&a, "SMEMBERS");
+    store_args_key(&a, KEY_ROOM_PARTICIPANTS, room);
+    return cmd_ids(&a, out);
+}
+
+store_status_t store_rooms_index_users(const char *room, int n, const char *const *users,
+                                       int64_t now_ms, int64_t ends_ms) {
+    store_batch_t b;
+    store_batch_init(&b, n * 3);
+    for (int i = 0; i < n; i++) {
+        store_args_t *q = store_batch_add(&b);
+        store_args_str(q, "ZADD"); /* GT: never moves an end back */
+        store_args_key(q, KEY_USER_ROOMS, users[i]);
+        store_args_str(q, "GT");
+        store_args_int(q, ends_ms);
+        store_args_str(q, room);
+        q = store_batch_add(&b);
+        store_args_str(q, "ZREMRANGEBYSCORE");
+        store_args_key(q, KEY_USER_ROOMS, users[i]);
+        store_args_str(q, "-inf");
+        store_args_int(q, now_ms);
+        q = store_batch_add(&b);
+        store_args_str(q, "PEXPIREAT");
+        store_args_key(q, KEY_USER_ROOMS, users[i]);
+        store_args_int(q, ends_ms);
+    }
+    store_status_t st = store_batch_run(&b);
+    store_batch_free(&b);
+    return st;
+}
+
+/* The ids of after that are not in before (both in id order) into out. */
+static int newcomers(const store_id_list_t *before, const store_id_list_t *after,
+                     const char **out) {
+    int m = 0;
+    for (int i = 0, j = 0; i < after->n; i++) {
+        while (j < before->n && strcmp(before->ids[j], after->ids[i]) < 0)
+            j++;
+        if (j == before->n || strcmp(before->ids[j], after->ids[i]) != 0)
+            out[m++] = after->ids[i];
+    }
+    return m;
+}
+
+/* How many of the n users are online at now_ms; or -1 when that could not
+ * be read. */
+static long long count_online(int n, const char *const *users, int64_t now_ms) {
+    bool *on = calloc((size_t)(n > 0 ? n : 1), sizeof *on);
+    if (!on || store_presence_online(n, users, now_ms, on) != STORE_OK) {
+        free(on);
+        return -1;
+    }
+    long long k = 0;
+    for (int i = 0; i < n; i++)
+        k += on[i];
+    free(on);
+    return k;
+}
+
+/* The ids of a list as an array of pointers into it (caller frees). */
+static const char **pointers(const store_id_list_t *l) {
+    const char **p = calloc((size_t)(l->n > 0 ? l->n : 1), sizeof *p);
+    for (int i = 0; p && i < l->n; i++)
+        p[i] = l->ids[i];
+    return p;
+}
+
+store_status_t store_rooms_join(const char *room_id, const char *user_id, int64_t now_ms, int ttl_s,
+                                bool *created, store_room_t *out) {
+    int64_t ends = now_ms + (int64_t)ttl_s * 1000;
+    store_id_list_t before, after = {0};
+    store_status_t st = participants_of(room_id, &before);
+    if (st != STORE_OK)
+        return st;
+    /* the index entries first: the joining user's, and every participant's */
+    const char **users = calloc((size_t)before.n + 1, sizeof *users);
+    int n = 0;
+    for (int i = 0; users && i < before.n; i++)
+        if (strcmp(before.ids[i], user_id) != 0)
+            users[n++] = before.ids[i];
+    if (users)
+        users[n++] = user_id;
+    st = users ? store_rooms_index_users(room_id, n, users, now_ms, ends) : STORE_ERROR;
+    redisReply *r = NULL;
+    if (st == STORE_OK) {
+        store_args_t a;
+        store_args_init(&a);
+        store_script_call(&a, &join_script, 3);
+        add_room_keys(&a, room_id);
+        store_args_str(&a, room_id);
+        store_args_str(&a, user_id);
+        store_args_int(&a, ends);
+        st = store_eval(&join_script, &a, &r);
+        store_args_free(&a);
+    }
+    if (st == STORE_OK)
+        st = read_ids(store_reply_at(r, 1), &after);
+    if (st == STORE_OK) {
+        *created = store_reply_int(store_reply_at(r, 0), 0) == 1;
+        snprintf(out->id, sizeof out->id, "%s", room_id);
+        out->participants = after.n;
+        const char **all = pointers(&after), **late = pointers(&after);
+        int m = all && late ? newcomers(&before, &after, late) : 0;
+        if (m > 1 || (m == 1 && strcmp(late[0], user_id) != 0)) /* joined meanwhile */
+            store_rooms_index_users(room_id, m, late, now_ms, ends);
+        out->joined = all ? count_online(after.n, all, now_ms) : -1;
+        st = out->joined < 0 ? STORE_ERROR : STORE_OK;
+        free(all);
+        free(late);
+    }
+    if (r)
+        freeReplyObject(r);
+    free(users);
+    store_id_list_free(&before);
+    store_id_list_free(&after);
+    return st;
+}
+
+store_status_t store_rooms_leave(const char *room_id, const char *user_id) {
+    store_args_t a;
+    store_args_init(&a);
+    store_script_call(&a, &leave_script, 6);
+    add_room_keys(&a, room_id);
+    store_args_key(&a, KEY_ROOM_TYPING, room_id);
+    store_args_key2(&a, KEY_TYPING, room_id, user_id);
+    store_args_key(&a, KEY_ROOM_MESSAGES, room_id);
+    store_args_str(&a, room_id);
+    store_args_str(&a, user_id);
+    store_status_t st = store_eval_count(&leave_script, &a, 0, STORE_NOT_FOUND);
+    store_args_free(&a);
+    if (st != STORE_OK)
+        return st;
+    /* after the room: an entry left by a failure here is one no reader shows */
+    store_args_init(&a);
+    store_args_str(&a, "ZREM");
+    store_args_key(&a, KEY_USER_ROOMS, user_id);
+    store_args_str(&a, room_id);
+    redisReply *r;
+    if (store_cmd(&a, &r) == STORE_OK)
+        freeReplyObject(r);
+    store_args_free(&a);
+    return STORE_OK;
+}
+
+/* The ids of list l that are online, into out (a new list, id order). */
+static store_status_t online_of(const store_id_list_t *l, int64_t now_ms, store_id_list_t *out) {
+    const char **p = pointers(l);
+    bool *on = calloc((size_t)(l->n > 0 ? l->n : 1), sizeof *on);
+    out->n = 0;
+    out->ids = calloc((size_t)(l->n > 0 ? l->n : 1), sizeof *out->ids);
+    store_status_t st =
+        p && on && out->ids ? store_presence_online(l->n, p, now_ms, on) : STORE_ERROR;
+    for (int i = 0; st == STORE_OK && i < l->n; i++)
+        if (on[i])
+            memcpy(out->ids[out->n++], l->ids[i], sizeof out->ids[0]);
+    free(p);
+    free(on);
+    return st;
+}
+
+store_status_t store_rooms_participants(const char *room_id, int64_t now_ms,
+                                        store_id_list_t *participants, store_id_list_t *joined) {
+    memset(joined, 0, sizeof *joined);
+    store_status_t st = participants_of(room_id, participants);
+    if (st == STORE_OK && participants->n == 0)
+        st = STORE_NOT_FOUND;
+    if (st == STORE_OK)
+        st = online_of(participants, now_ms, joined);
+    if (st != STORE_OK) {
+        store_id_list_free(participants);
+        store_id_list_free(joined);
+    }
+    return st;
+}
+
+/* ---- the list of rooms ---- */
+
+/* The rooms of a page: each one's end and participants in one round, then
+ * who of all their participants is online in another. A room is listed
+ * while its end is after now and it has participants. */
+static store_status_t read_page(int n, const char *const *ids, void *items, bool *keep,
+                                const void *ctx) {
+    int64_t now_ms = *(const int64_t *)ctx;
+    store_room_t *rooms = items;
+    store_batch_t b;
+    store_batch_init(&b, n * 2);
+    for (int i = 0; i < n; i++) {
+        store_args_t *q = store_batch_add(&b);
+        store_args_str(q, "ZSCORE");
+        store_args_key(q, KEY_ROOMS_EXPIRY, ids[i]);
+        store_args_str(q, ids[i]);
+        q = store_batch_add(&b);
+        store_args_str(q, "SMEMBERS");
+        store_args_key(q, KEY_ROOM_PARTICIPANTS, ids[i]);
+    }
+    store_status_t st = store_batch_run(&b);
+    /* every participant of every kept room, for one presence round */
+    size_t total = 0;
+    for (int i = 0; st == STORE_OK && i < n; i++) {
+        const redisReply *ps = store_batch_reply(&b, 2 * i + 1);
+        keep[i] = store_reply_int(store_batch_reply(&b, 2 * i), 0) > now_ms &&
+                  ps->type == REDIS_REPLY_ARRAY && ps->elements > 0;
+        snprintf(rooms[i].id, sizeof rooms[i].id, "%s", ids[i]);
+        rooms[i].participants = keep[i] ? (long long)ps->elements : 0;
+        total += (size_t)rooms[i].participants;
+    }
+    const char **users = calloc(total ? total : 1, sizeof *users);
+    bool *on = calloc(total ? total : 1, sizeof *on);
+    if (st == STORE_OK && (!users || !on))
+        st = STORE_ERROR;
+    size_t k = 0;
+    for (int i = 0; st == STORE_OK && i < n; i++) {
+        const redisReply *ps = store_batch_reply(&b, 2 * i + 1);
+        for (long long j = 0; j < rooms[i].participants; j++)
+            users[k++] = store_reply_is_str(ps->element[j]) ? ps->element[j]->str : "";
+    }
+    if (st == STORE_OK)
+        st = store_presence_online((int)k, users, now_ms, on);
+    k = 0;
+    for (int i = 0; st == STORE_OK && i < n; i++)
+        for (long long j = 0; j < rooms[i].participants; j++)
+            rooms[i].joined += on[k++];
+    store_batch_free(&b);
+    free(users);
+    free(on);
+    return st;
+}
+
+store_status_t store_rooms_list(const char *cursor, int limit, int64_t now_ms, store_page_t *out) {
+    const store_page_spec_t spec = {.index = KEY_ROOMS_ACTIVE,
+                                    .item_size = sizeof(store_room_t),
+                                    .count_index = KEY_ROOMS_EXPIRY,
+                                    .count_after_ms = now_ms,
+                                    .read = read_page,
+                                    .ctx = &now_ms};
+    return store_page_read(&spec, cursor, limit, out);
+}
+
+store_status_t store_rooms_of_user(const char *user_id, int64_t now_ms, store_id_list_t *out) {
+    char min[32];
+    store_args_t a;
+    store_args_init(&a);
+    store_args_str(&a, "ZRANGEBYSCORE");
+    store_args_key(&a, KEY_USER_ROOMS, user_id);
+    int minlen = snprintf(min, sizeof min, "(%lld", (long long)now_ms);
+    store_args_copy(&a, min, (size_t)minlen);
+    store_args_str(&a, "+inf");
+    store_id_list_t entries;
+    store_status_t st = cmd_ids(&a, &entries);
+    if (st != STORE_OK)
+        return st;
+    /* each entry checked against its room's participants */
+    store_batch_t b;
+    store_batch_init(&b, entries.n);
+    for (int i = 0; i < entries.n; i++) {
+        store_args_t *q = store_batch_add(&b);
+        store_args_str(q, "SISMEMBER");
+        store_args_key(q, KEY_ROOM_PARTICIPANTS, entries.ids[i]);
+        store_args_str(q, user_id);
+    }
+    st = store_batch_run(&b);
+    out->n = 0;
+    out->ids = calloc((size_t)(entries.n > 0 ? entries.n : 1), sizeof *out->ids);
+    if (st == STORE_OK && !out->ids)
+        st = STORE_ERROR;
+    for (int i = 0; st == STORE_OK && i < entries.n; i++)
+        if (store_reply_int(store_batch_reply(&b, i), 0) == 1)
+            memcpy(out->ids[out->n++], entries.ids[i], sizeof out->ids[0]);
+    store_batch_free(&b);
+    store_id_list_free(&entries);
+    if (st != STORE_OK)
+        store_id_list_free(out);
+    return st;
 }
 
 void store_id_list_free(store_id_list_t *l) {

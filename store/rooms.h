@@ -1,9 +1,10 @@
 /*
  * Chat rooms. A room exists while it has participants: joining adds the user
- * to room:{roomId}:participants and the room to user:{userId}:rooms and to
- * the indexes rooms:active (paging) and rooms:expiry (the reaper's). The
- * last participant to leave removes the room entirely (its sets, typing
- * index and message cache, and its index entries) in the same step.
+ * to the room's participants, the room to the user's index of rooms and to
+ * the indexes rooms:active (paging) and rooms:expiry (the reaper's) of the
+ * room's bucket. The last participant to leave removes the room entirely
+ * (its sets, typing index and message cache, and its index entries) in the
+ * same step. See rooms.c for how the user's index (another slot) stays true.
  *
  * A room lives ROOM_TTL_S after its last join or message: then its
  * participants set expires, every read stops showing it at once, and the
@@ -21,6 +22,7 @@
 #include <stdint.h>
 
 #include "../core/ids.h"
+#include "page.h"
 #include "status.h"
 
 typedef struct {
@@ -28,13 +30,6 @@ typedef struct {
     long long participants;
     long long joined;
 } store_room_t;
-
-typedef struct {
-    long long total;                   /* every active room, not just this page */
-    int n;                             /* entries in items */
-    store_room_t *items;               /* owned: store_room_page_free */
-    char next_cursor[CORE_ID_MAX + 1]; /* "" on the last page */
-} store_room_page_t;
 
 /* A list of ids, in id order. */
 typedef struct {
@@ -61,14 +56,19 @@ store_status_t store_rooms_participants(const char *room_id, int64_t now_ms,
                                         store_id_list_t *participants, store_id_list_t *joined);
 
 /* Up to limit live rooms (not ended at now_ms) in id order after cursor
- * ("" = from the start), with their counts; total counts every live room. */
-store_status_t store_rooms_list(const char *cursor, int limit, int64_t now_ms,
-                                store_room_page_t *out);
+ * ("" = from the start), with their counts: a page of store_room_t (page.h;
+ * the caller frees it with store_page_free), total counting every live room. */
+store_status_t store_rooms_list(const char *cursor, int limit, int64_t now_ms, store_page_t *out);
 
 /* The rooms user_id participates in, in id order. */
-store_status_t store_rooms_of_user(const char *user_id, store_id_list_t *out);
+store_status_t store_rooms_of_user(const char *user_id, int64_t now_ms, store_id_list_t *out);
 
-void store_room_page_free(store_room_page_t *p);
 void store_id_list_free(store_id_list_t *l);
+
+/* For store/: writes room (ending at ends_ms) into the index of rooms of
+ * each of the n users, dropping their ended entries: what a join and a
+ * message do before they extend the room. One round trip. */
+store_status_t store_rooms_index_users(const char *room, int n, const char *const *users,
+                                       int64_t now_ms, int64_t ends_ms);
 
 #endif

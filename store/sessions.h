@@ -1,10 +1,11 @@
 /*
  * Sessions of a location-aware mobile backend: one per socket, owned by a
  * user, in the region (a geohash cell) of its last location. A session is
- * session:{socketId} (JSON) plus its heartbeat:{socketId}, its membership of
- * user:{userId}:sessions and region:{regionId}:members, and its entry in the
- * cleanup index (sessions:expiry, sessions:owner); see keys.h. Every TTL is
- * refreshed together, by one script, on create, heartbeat and move.
+ * its JSON and its heartbeat, its entries in its bucket's cleanup index
+ * (sessions:expiry, sessions:owner), and its entries in the user's and the
+ * region's sets, which are in other buckets; see keys.h, and sessions.c for
+ * the order of writes that keeps those consistent without a transaction.
+ * Every TTL is refreshed on create, heartbeat and move.
  *
  * An expired session is never listed: listings check each member's session
  * key and skip members whose session is gone, without writing; the cleanup
@@ -70,10 +71,19 @@ store_status_t store_sessions_move(const char *socket_id, double latitude, doubl
 store_status_t store_sessions_delete(const char *socket_id);
 
 /* The user's live sessions, in socket id order. */
-store_status_t store_sessions_of_user(const char *user_id, store_session_list_t *out);
+store_status_t store_sessions_of_user(const char *user_id, int64_t now_ms,
+                                      store_session_list_t *out);
 
 /* The live sessions in a region, in socket id order. */
-store_status_t store_sessions_in_region(const char *region_id, store_session_list_t *out);
+store_status_t store_sessions_in_region(const char *region_id, int64_t now_ms,
+                                        store_session_list_t *out);
+
+/* Takes each of n sessions (sockets[i]) out of its user's and region's sets
+ * (users[i], regions[i]; either may be NULL or ""), in one round trip: the
+ * reaper's last step for sessions it pruned. Best effort: what it leaves, no
+ * reader shows and the sets' own expiry ends. */
+void store_sessions_unindex(int n, const char *const *sockets, const char *const *users,
+                            const char *const *regions);
 
 void store_session_list_free(store_session_list_t *l);
 

@@ -10,18 +10,23 @@
 #include <string.h>
 #include <time.h>
 
+#include "batch.h"
 #include "conn.h"
 #include "keys.h"
+#include "nodes.h"
 #include "reply.h"
 
 store_status_t store_ping(double *latency_ms) {
     struct timespec t0, t1;
     clock_gettime(CLOCK_MONOTONIC, &t0);
+    int node;
     store_args_t a;
     store_args_init(&a);
     store_args_str(&a, "PING");
-    redisReply *r;
-    store_status_t st = store_cmd(&a, &r);
+    redisReply *r = NULL;
+    /* a key-less command: to the first server that holds keys */
+    store_status_t st =
+        store_nodes_masters(&node, 1) == 1 ? store_nodes_run(node, 1, &a, &r) : STORE_UNAVAILABLE;
     store_args_free(&a);
     clock_gettime(CLOCK_MONOTONIC, &t1);
     if (st != STORE_OK)
@@ -101,45 +106,94 @@ void store_stats_parse_info(const char *info, store_stats_t *out) {
     }
 }
 
+/* The application's counters of one bucket: what each command adds up. */
+enum { ZCARD, ZCOUNT, HMGET, LLEN_HIGH, LLEN_NORMAL, PER_BUCKET };
+
+static void add_bucket(store_batch_t *batch, int b, const char *min, size_t minlen) {
+    store_args_t *q = store_batch_add(batch);
+    store_args_str(q, "ZCARD");
+    store_args_index(q, KEY_CLIENTS, b);
+    q = store_batch_add(batch);
+    store_args_str(q, "ZCOUNT");
+    store_args_index(q, KEY_ONLINE_USERS, b);
+    store_args_add(q, min, minlen);
+    store_args_str(q, "+inf");
+    q = store_batch_add(batch);
+    store_args_str(q, "HMGET");
+    store_args_index(q, KEY_STATS, b);
+    store_args_str(q, "total_frames");
+    store_args_str(q, "removed_inactive");
+    q = store_batch_add(batch);
+    store_args_str(q, "LLEN");
+    store_args_index(q, KEY_NOTIFY_QUEUE_HIGH, b);
+    q = store_batch_add(batch);
+    store_args_str(q, "LLEN");
+    store_args_index(q, KEY_NOTIFY_QUEUE_NORMAL, b);
+}
+
+static void sum_bucket(const store_batch_t *batch, int b, store_stats_t *out) {
+    const redisReply *const *r = (const redisReply *const *)batch->replies + b * PER_BUCKET;
+    out->total_clients += store_reply_int(r[ZCARD], 0);
+    out->online_users += store_reply_int(r[ZCOUNT], 0);
+    out->total_frames += store_reply_int(store_reply_at(r[HMGET], 0), 0);
+    out->removed_inactive += store_reply_int(store_reply_at(r[HMGET], 1), 0);
+    out->notification_queue_high += store_reply_int(r[LLEN_HIGH], 0);
+    out->notification_queue_normal += store_reply_int(r[LLEN_NORMAL], 0);
+}
+
+/* Adds DBSIZE (and, with info, INFO) to batch. */
+static void add_server(store_batch_t *batch, bool info) {
+    store_args_str(store_batch_add(batch), "DBSIZE");
+    if (info)
+        store_args_str(store_batch_add(batch), "INFO");
+}
+
+/* What add_server asked, from the replies at i. */
+static void take_server(const store_batch_t *batch, int i, bool info, store_stats_t *out) {
+    out->keys += store_reply_int(store_batch_reply(batch, i), 0);
+    const redisReply *r = store_batch_reply(batch, i + 1);
+    if (info && store_reply_is_str(r))
+        store_stats_parse_info(r->str, out);
+}
+
+/* In a cluster, INFO of the first master and DBSIZE of every master, added
+ * up, each asked of its node. */
+static store_status_t cluster_stats(store_stats_t *out) {
+    int nodes[STORE_NODES_MAX];
+    int n = store_nodes_masters(nodes, STORE_NODES_MAX);
+    store_status_t st = STORE_OK;
+    for (int i = 0; st == STORE_OK && i < n; i++) {
+        store_batch_t b;
+        store_batch_init(&b, 2);
+        add_server(&b, i == 0);
+        st = b.failed ? STORE_ERROR : store_nodes_run(nodes[i], b.n, b.cmds, b.replies);
+        if (st == STORE_OK)
+            take_server(&b, 0, i == 0, out);
+        store_batch_free(&b); /* a failed run left no replies */
+    }
+    return st;
+}
+
 store_status_t store_stats_get(int64_t now_ms, store_stats_t *out) {
-    enum { INFO, DBSIZE, SCARD, ZCOUNT, HMGET, LLEN_HIGH, LLEN_NORMAL, N };
-    store_args_t cmds[N];
-    for (int i = 0; i < N; i++)
-        store_args_init(&cmds[i]);
-    store_args_str(&cmds[INFO], "INFO");
-    store_args_str(&cmds[DBSIZE], "DBSIZE");
-    store_args_str(&cmds[SCARD], "SCARD");
-    store_args_key(&cmds[SCARD], KEY_CLIENTS, NULL);
-    char min[32];
-    snprintf(min, sizeof min, "(%lld", (long long)now_ms);
-    store_args_str(&cmds[ZCOUNT], "ZCOUNT");
-    store_args_key(&cmds[ZCOUNT], KEY_ONLINE_USERS, NULL);
-    store_args_str(&cmds[ZCOUNT], min);
-    store_args_str(&cmds[ZCOUNT], "+inf");
-    store_args_str(&cmds[HMGET], "HMGET");
-    store_args_key(&cmds[HMGET], KEY_STATS, NULL);
-    store_args_str(&cmds[HMGET], "total_frames");
-    store_args_str(&cmds[HMGET], "removed_inactive");
-    store_args_str(&cmds[LLEN_HIGH], "LLEN");
-    store_args_key(&cmds[LLEN_HIGH], KEY_NOTIFY_QUEUE_HIGH, NULL);
-    store_args_str(&cmds[LLEN_NORMAL], "LLEN");
-    store_args_key(&cmds[LLEN_NORMAL], KEY_NOTIFY_QUEUE_NORMAL, NULL);
-    redisReply *r[N];
-    store_status_t st = store_run(N, cmds, r);
-    for (int i = 0; i < N; i++)
-        store_args_free(&cmds[i]);
+    memset(out, 0, sizeof *out);
+    /* one server: INFO and DBSIZE go with the counters, one round trip */
+    bool single = !store_nodes_cluster();
+    store_status_t st = single ? STORE_OK : cluster_stats(out);
     if (st != STORE_OK)
         return st;
-    memset(out, 0, sizeof *out);
-    if (store_reply_is_str(r[INFO]))
-        store_stats_parse_info(r[INFO]->str, out);
-    out->keys = store_reply_int(r[DBSIZE], 0);
-    out->total_clients = store_reply_int(r[SCARD], 0);
-    out->online_users = store_reply_int(r[ZCOUNT], 0);
-    out->total_frames = store_reply_int(store_reply_at(r[HMGET], 0), 0);
-    out->removed_inactive = store_reply_int(store_reply_at(r[HMGET], 1), 0);
-    out->notification_queue_high = store_reply_int(r[LLEN_HIGH], 0);
-    out->notification_queue_normal = store_reply_int(r[LLEN_NORMAL], 0);
-    store_replies_free(N, r);
-    return STORE_OK;
+    char min[32];
+    size_t minlen = (size_t)snprintf(min, sizeof min, "(%lld", (long long)now_ms);
+    store_batch_t batch;
+    store_batch_init(&batch, STORE_BUCKETS * PER_BUCKET + 2);
+    for (int b = 0; b < STORE_BUCKETS; b++)
+        add_bucket(&batch, b, min, minlen);
+    if (single)
+        add_server(&batch, true);
+    st = store_batch_run(&batch);
+    for (int b = 0; st == STORE_OK && b < STORE_BUCKETS; b++)
+        sum_bucket(&batch, b, out);
+    if (st == STORE_OK && single)
+        take_server(&batch, STORE_BUCKETS * PER_BUCKET, true, out);
+    store_batch_free(&batch);
+    return st;
 }

@@ -1,6 +1,7 @@
 /*
  * Redis itself (PING, INFO) and the application's counters kept in Redis,
- * which survive a restart and add up across instances.
+ * which survive a restart and add up across instances. The counters are
+ * kept per bucket (keys.h), next to what they count, and added up here.
  */
 #ifndef STORE_STATS_H
 #define STORE_STATS_H
@@ -18,7 +19,7 @@ typedef struct {
     long long ops_per_sec;
     long long keyspace_hits;
     long long keyspace_misses;
-    long long keys; /* in the selected database */
+    long long keys; /* in the selected database (every master's, in a cluster) */
     /* the application's own */
     long long total_clients;
     long long online_users;
@@ -31,7 +32,8 @@ typedef struct {
 /* PING; *latency_ms is the round trip on success. */
 store_status_t store_ping(double *latency_ms);
 
-/* Everything in store_stats_t, in one round trip. */
+/* Everything in store_stats_t: INFO and DBSIZE, then the counters of
+ * every bucket in one round trip. */
 store_status_t store_stats_get(int64_t now_ms, store_stats_t *out);
 
 /* Parses the fields store_stats_t wants out of an INFO reply's text. */

@@ -1,21 +1,10 @@
 /*
- * What every store and mongo function returns. The api layer maps these to
- * HTTP statuses in exactly one place (api/problem.c).
+ * The store's statuses: core/status.h, shared with mongo/ (which must not
+ * include store/). Kept so store/ files include their own layer's header.
  */
 #ifndef STORE_STATUS_H
 #define STORE_STATUS_H
 
-typedef enum {
-    STORE_OK = 0,
-    STORE_NOT_FOUND,   /* the thing asked for does not exist */
-    STORE_CONFLICT,    /* it exists already, or the change collides */
-    STORE_UNAVAILABLE, /* Redis could not be reached, timed out, or is not serving */
-    STORE_ERROR,       /* Redis answered with an error, or memory ran out */
-    STORE_DISABLED,    /* the backing store is not configured (MONGODB_URI unset) */
-    /* the caller is over a rate limit: nothing was changed */
-    STORE_RATE_LIMITED,
-} store_status_t;
-
-const char *store_status_name(store_status_t st);
+#include "../core/status.h"
 
 #endif

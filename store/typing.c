@@ -1,6 +1,8 @@
 /*
  * Typing indicators: one key with a TTL per (room, user), and the room's index
- * scored by expiry; see typing.h. Start and stop each write both in one script.
+ * scored by expiry; see typing.h. Both are in the room's bucket. Start is one
+ * script (it checks the participant and prunes the index in the same step);
+ * stop is two plain commands, pipelined.
  */
 #include "typing.h"
 
@@ -28,55 +30,54 @@ static store_script_t start_script = STORE_SCRIPT(
     "redis.call('PEXPIREAT', KEYS[2], last[2])\n"
     "return 1\n");
 
-/* KEYS: typing index, typing:{room}:{user}. ARGV: user. */
-static store_script_t stop_script = STORE_SCRIPT(
-    "redis.call('ZREM', KEYS[1], ARGV[1])\n"
-    "redis.call('DEL', KEYS[2])\n"
-    "return 1\n");
-
 store_status_t store_typing_start(const char *room_id, const char *user_id, int64_t now_ms,
                                   int ttl_s, int64_t *expires_at_ms) {
-    char key[STORE_KEY_MAX], now[CORE_ISO8601_LEN];
-    store_key2(key, KEY_TYPING, room_id, user_id);
+    char now[CORE_ISO8601_LEN];
     core_iso8601(now_ms, now);
     *expires_at_ms = now_ms + (int64_t)ttl_s * 1000;
     store_args_t a;
     store_args_init(&a);
+    store_script_call(&a, &start_script, 3);
     store_args_key(&a, KEY_ROOM_PARTICIPANTS, room_id);
     store_args_key(&a, KEY_ROOM_TYPING, room_id);
-    store_args_str(&a, key);
+    store_args_key2(&a, KEY_TYPING, room_id, user_id);
     store_args_str(&a, user_id);
     store_args_str(&a, now);
     store_args_int(&a, *expires_at_ms);
     store_args_int(&a, now_ms);
-    return store_eval_count(&start_script, 3, &a, 1, STORE_NOT_FOUND);
+    store_status_t st = store_eval_count(&start_script, &a, 1, STORE_NOT_FOUND);
+    store_args_free(&a);
+    return st;
 }
 
 store_status_t store_typing_stop(const char *room_id, const char *user_id) {
-    char key[STORE_KEY_MAX];
-    store_key2(key, KEY_TYPING, room_id, user_id);
-    store_args_t a;
-    store_args_init(&a);
-    store_args_key(&a, KEY_ROOM_TYPING, room_id);
-    store_args_str(&a, key);
-    store_args_str(&a, user_id);
-    redisReply *r;
-    store_status_t st = store_eval(&stop_script, 2, &a, &r);
-    store_args_free(&a);
+    store_args_t cmds[2];
+    store_args_init(&cmds[0]);
+    store_args_init(&cmds[1]);
+    store_args_str(&cmds[0], "ZREM");
+    store_args_key(&cmds[0], KEY_ROOM_TYPING, room_id);
+    store_args_str(&cmds[0], user_id);
+    store_args_str(&cmds[1], "DEL");
+    store_args_key2(&cmds[1], KEY_TYPING, room_id, user_id);
+    redisReply *r[2];
+    store_status_t st = store_run(2, cmds, r);
+    store_args_free(&cmds[0]);
+    store_args_free(&cmds[1]);
     if (st == STORE_OK)
-        freeReplyObject(r);
+        store_replies_free(2, r);
     return st;
 }
 
 store_status_t store_typing_list(const char *room_id, int64_t now_ms, store_typing_list_t *out) {
     char min[32];
-    snprintf(min, sizeof min, "(%lld", (long long)now_ms); /* what has not expired */
     memset(out, 0, sizeof *out);
     store_args_t a;
     store_args_init(&a);
     store_args_str(&a, "ZRANGEBYSCORE");
     store_args_key(&a, KEY_ROOM_TYPING, room_id);
-    store_args_str(&a, min);
+    /* what has not expired */
+    int minlen = snprintf(min, sizeof min, "(%lld", (long long)now_ms);
+    store_args_copy(&a, min, (size_t)minlen);
     store_args_str(&a, "+inf");
     store_args_str(&a, "WITHSCORES");
     redisReply *r;

@@ -52,21 +52,37 @@ static inline void chk_key(const char *key, const char *type, long long ttl_min,
         fail_msg("key '%s' has a TTL of %lld s, not %lld..%lld", key, ttl, ttl_min, ttl_max);
 }
 
+/* 1 when member is in the sorted set key, else 0. */
+static inline long long chk_zmember(const char *key, const char *member) {
+    redisReply *r = it_redis_cmd(&it_fx.redis, "ZSCORE %s %s", key, member);
+    assert_non_null(r);
+    long long in = r->type == REDIS_REPLY_STRING;
+    freeReplyObject(r);
+    return in;
+}
+
 static inline void chk_no_key(const char *key) {
     if (chk_int("EXISTS %s", key) != 0)
         fail_msg("key '%s' should not exist", key);
 }
 
 /* Asserts the only room in both room indexes (rooms:active and
- * rooms:expiry) is room. */
+ * rooms:expiry, every bucket's) is room. */
 static inline void chk_only_room(const char *room) {
-    const char *indexes[] = {"rooms:active", "rooms:expiry"};
+    const store_key_t indexes[] = {KEY_ROOMS_ACTIVE, KEY_ROOMS_EXPIRY};
     for (int i = 0; i < 2; i++) {
-        redisReply *r = it_redis_cmd(&it_fx.redis, "ZRANGE %s 0 -1", indexes[i]);
-        assert_non_null(r);
-        if (r->elements != 1 || strcmp(r->element[0]->str, room) != 0)
-            fail_msg("%s should hold just '%s'; it holds %zu rooms", indexes[i], room, r->elements);
-        freeReplyObject(r);
+        size_t n = 0;
+        for (int b = 0; b < STORE_BUCKETS; b++) {
+            redisReply *r = it_redis_cmd(&it_fx.redis, "ZRANGE %s 0 -1", it_index(indexes[i], b));
+            assert_non_null(r);
+            n += r->elements;
+            if (r->elements > 0 && strcmp(r->element[0]->str, room) != 0)
+                fail_msg("%s holds '%s', not just '%s'", it_index(indexes[i], b),
+                         r->element[0]->str, room);
+            freeReplyObject(r);
+        }
+        if (n != 1)
+            fail_msg("the room indexes should hold just '%s'; they hold %zu rooms", room, n);
     }
 }
 

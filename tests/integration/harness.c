@@ -558,6 +558,223 @@ bool it_mongo_clear(const it_mongo_t *m, const char *coll) {
     return ok;
 }
 
+bool it_mongo_insert(const it_mongo_t *m, const char *coll, const char *doc_json) {
+    mongoc_client_t *client;
+    mongoc_collection_t *c = mongo_coll(m, coll, &client);
+    bson_error_t e;
+    bson_t *doc = bson_new_from_json((const uint8_t *)doc_json, -1, &e);
+    bool ok = c && doc && mongoc_collection_insert_one(c, doc, NULL, NULL, &e);
+    if (!ok)
+        fprintf(stderr, "it_mongo_insert %s: %s\n", coll, e.message);
+    bson_destroy(doc);
+    if (c)
+        mongoc_collection_destroy(c);
+    if (client)
+        mongoc_client_destroy(client);
+    return ok;
+}
+
+char *it_mongo_command(const it_mongo_t *m, const char *cmd_json) {
+    mongoc_client_t *client;
+    mongoc_collection_t *c = mongo_coll(m, "unused", &client);
+    bson_error_t e;
+    bson_t *cmd = bson_new_from_json((const uint8_t *)cmd_json, -1, &e), reply;
+    char *out = NULL;
+    if (cmd && client &&
+        mongoc_client_command_simple(client, "rtstate_test", cmd, NULL, &reply, &e)) {
+        char *json = bson_as_relaxed_extended_json(&reply, NULL);
+        out = strdup(json);
+        bson_free(json);
+    } else {
+        fprintf(stderr, "it_mongo_command %s: %s\n", cmd_json, e.message);
+    }
+    if (cmd)
+        bson_destroy(&reply);
+    bson_destroy(cmd);
+    if (c)
+        mongoc_collection_destroy(c);
+    if (client)
+        mongoc_client_destroy(client);
+    return out;
+}
+
+bool it_mongo_is_ferretdb(const it_mongo_t *m) {
+    char *info = it_mongo_command(m, "{\"buildInfo\": 1}");
+    bool ferret = info && strstr(info, "ferretdbVersion");
+    free(info);
+    return ferret;
+}
+
+/* Observations per cell, as read from the observations collection. */
+typedef struct {
+    char cell[16];
+    long count;
+    double sum;
+} it_cell_t;
+
+static int cmp_it_cell(const void *a, const void *b) {
+    return strcmp(((const it_cell_t *)a)->cell, ((const it_cell_t *)b)->cell);
+}
+
+/* Reads every observation's cell and quality, summed per cell (sorted). */
+static it_cell_t *observed_cells(mongoc_collection_t *obs, long *n) {
+    size_t cap = 1024, used = 0;
+    it_cell_t *all = malloc(cap * sizeof *all);
+    bson_t filter = BSON_INITIALIZER;
+    mongoc_cursor_t *cur = mongoc_collection_find_with_opts(obs, &filter, NULL, NULL);
+    const bson_t *doc;
+    bson_iter_t it;
+    while (all && mongoc_cursor_next(cur, &doc)) {
+        if (used == cap) {
+            it_cell_t *more = realloc(all, (cap *= 2) * sizeof *all);
+            if (!more) {
+                free(all);
+                all = NULL;
+                break;
+            }
+            all = more;
+        }
+        it_cell_t *c = &all[used++];
+        memset(c, 0, sizeof *c);
+        if (bson_iter_init_find(&it, doc, "geohash") && BSON_ITER_HOLDS_UTF8(&it))
+            snprintf(c->cell, sizeof c->cell, "%s", bson_iter_utf8(&it, NULL));
+        c->count = 1;
+        if (bson_iter_init_find(&it, doc, "quality") && BSON_ITER_HOLDS_NUMBER(&it))
+            c->sum = bson_iter_as_double(&it);
+    }
+    mongoc_cursor_destroy(cur);
+    if (!all)
+        return NULL;
+    qsort(all, used, sizeof *all, cmp_it_cell);
+    size_t k = 0;
+    for (size_t i = 0; i < used; i++) {
+        if (k > 0 && strcmp(all[k - 1].cell, all[i].cell) == 0) {
+            all[k - 1].count++;
+            all[k - 1].sum += all[i].sum;
+        } else {
+            all[k++] = all[i];
+        }
+    }
+    *n = (long)k;
+    return all;
+}
+
+/* Compares each segment with its cell's observations; marks cells seen
+ * (count set to -1). False with why at the first difference. */
+static bool compare_segments(mongoc_collection_t *segs, it_cell_t *cells, long n, char *why,
+                             size_t cap) {
+    bson_t filter = BSON_INITIALIZER;
+    mongoc_cursor_t *cur = mongoc_collection_find_with_opts(segs, &filter, NULL, NULL);
+    const bson_t *doc;
+    bson_iter_t it;
+    bool ok = true;
+    while (ok && mongoc_cursor_next(cur, &doc)) {
+        it_cell_t key = {.count = 0};
+        double count = -1, sum = -1;
+        if (bson_iter_init_find(&it, doc, "_id") && BSON_ITER_HOLDS_UTF8(&it))
+            snprintf(key.cell, sizeof key.cell, "%s", bson_iter_utf8(&it, NULL));
+        if (bson_iter_init_find(&it, doc, "count") && BSON_ITER_HOLDS_NUMBER(&it))
+            count = bson_iter_as_double(&it);
+        if (bson_iter_init_find(&it, doc, "quality_sum") && BSON_ITER_HOLDS_NUMBER(&it))
+            sum = bson_iter_as_double(&it);
+        it_cell_t *c = bsearch(&key, cells, (size_t)n, sizeof *cells, cmp_it_cell);
+        double off = c ? sum - c->sum : 0;
+        if (!c || c->count < 0) {
+            snprintf(why, cap, "segment %s has no observations", key.cell);
+            ok = false;
+        } else if (count != (double)c->count || off > 1e-9 || off < -1e-9) {
+            snprintf(why, cap, "segment %s: count %g, quality_sum %g; its observations: %ld, %g",
+                     key.cell, count, sum, c->count, c->sum);
+            ok = false;
+        } else {
+            c->count = -1;
+        }
+    }
+    mongoc_cursor_destroy(cur);
+    for (long i = 0; ok && i < n; i++)
+        if (cells[i].count >= 0) {
+            snprintf(why, cap, "cell %s has %ld observations and no segment", cells[i].cell,
+                     cells[i].count);
+            ok = false;
+        }
+    return ok;
+}
+
+bool it_mongo_segments_match(const it_mongo_t *m, long *cells, char *why, size_t cap) {
+    mongoc_client_t *client;
+    mongoc_collection_t *obs = mongo_coll(m, "observations", &client);
+    mongoc_collection_t *segs =
+        client ? mongoc_client_get_collection(client, "rtstate_test", "road_segments") : NULL;
+    long n = 0;
+    it_cell_t *all = obs ? observed_cells(obs, &n) : NULL;
+    bool ok = all && compare_segments(segs, all, n, why, cap);
+    if (!all)
+        snprintf(why, cap, "cannot read the observations");
+    if (cells)
+        *cells = n;
+    free(all);
+    if (segs)
+        mongoc_collection_destroy(segs);
+    if (obs)
+        mongoc_collection_destroy(obs);
+    if (client)
+        mongoc_client_destroy(client);
+    return ok;
+}
+
+it_mongo_t it_mongo;
+static char mongo_uri_env[160];
+const char *it_mongo_env[] = {mongo_uri_env, "MONGODB_TIMEOUT_MS=800", NULL};
+
+int it_mongo_group_setup(void **state) {
+    if (!it_mongo_start(&it_mongo)) {
+        fprintf(stderr, "cannot start the MongoDB-compatible server ($MONGO_SERVER_BIN)\n");
+        return -1;
+    }
+    snprintf(mongo_uri_env, sizeof mongo_uri_env, "MONGODB_URI=%s", it_mongo.uri);
+    it_fixture_env = it_mongo_env;
+    return it_group_setup(state);
+}
+
+int it_mongo_group_teardown(void **state) {
+    int rc = it_group_teardown(state);
+    it_mongo_stop(&it_mongo);
+    return rc;
+}
+
+int it_mongo_clear_all(void **state) {
+    (void)state;
+    for (int i = 0; i < 100 && it_mongo_count(&it_mongo, "segment_queue", "{}") > 0; i++)
+        it_sleep_ms(50);
+    static const char *const colls[] = {"users", "observations", "road_segments", "segment_queue",
+                                        "idempotency"};
+    for (size_t i = 0; i < sizeof colls / sizeof colls[0]; i++)
+        if (!it_mongo_clear(&it_mongo, colls[i]))
+            return -1;
+    return 0;
+}
+
+void it_mongo_segments_settle(long *cells) {
+    char why[256] = "";
+    for (int i = 0; i < 100 * it_time_scale(); i++) {
+        if (it_mongo_segments_match(&it_mongo, cells, why, sizeof why))
+            return;
+        it_sleep_ms(50);
+    }
+    fail_msg("segments do not match their observations 5 s after the write: %s", why);
+}
+
+bool it_file_contains(const char *path, const char *needle) {
+    FILE *f = fopen(path, "r");
+    char line[4096];
+    bool found = false;
+    while (f && !found && fgets(line, sizeof line, f))
+        found = strstr(line, needle) != NULL;
+    if (f)
+        fclose(f);
+    return found;
+}
+
 /* ---- the service ---- */
 
 static const char *service_bin(void) {
@@ -584,12 +801,10 @@ static void service_argv(char **argv, int cap, char *words, size_t wcap) {
     argv[n] = NULL;
 }
 
-bool it_service_start(it_service_t *s, const char *redis_url, const char *const *extra) {
-    memset(s, 0, sizeof *s);
-    s->port = it_free_port();
-    snprintf(s->base, sizeof s->base, "http://127.0.0.1:%d", s->port);
-    snprintf(s->log, sizeof s->log, "%s/rtstate-it-%d.log",
-             getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp", s->port);
+/* Starts the service (argv: the wrapper's words, the binary, then args)
+ * with the environment the tests give it, its output into s->log. */
+static void service_spawn(it_service_t *s, const char *redis_url, const char *const *extra,
+                          const char *const *args) {
     char port[32], url[300], bind[] = "BIND=127.0.0.1";
     snprintf(port, sizeof port, "PORT=%d", s->port);
     snprintf(url, sizeof url, "REDIS_URL=%s", redis_url);
@@ -620,8 +835,23 @@ bool it_service_start(it_service_t *s, const char *redis_url, const char *const 
     envp[n++] = pathenv;
     envp[n] = NULL;
     char *argv[32], words[1024];
-    service_argv(argv, 32, words, sizeof words);
+    service_argv(argv, 24, words, sizeof words);
+    int argc = 0;
+    while (argv[argc])
+        argc++;
+    for (int i = 0; args && args[i] && argc < 31; i++)
+        argv[argc++] = (char *)args[i];
+    argv[argc] = NULL;
     s->pid = spawn(argv, envp, s->log);
+}
+
+bool it_service_start(it_service_t *s, const char *redis_url, const char *const *extra) {
+    memset(s, 0, sizeof *s);
+    s->port = it_free_port();
+    snprintf(s->base, sizeof s->base, "http://127.0.0.1:%d", s->port);
+    snprintf(s->log, sizeof s->log, "%s/rtstate-it-%d.log",
+             getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp", s->port);
+    service_spawn(s, redis_url, extra, NULL);
     for (int i = 0; i < 250 * it_time_scale(); i++) {
         it_resp_t r = it_http(s, "GET", "/livez", NULL, NULL, 0);
         long st = r.status;
@@ -635,6 +865,37 @@ bool it_service_start(it_service_t *s, const char *redis_url, const char *const 
         it_sleep_ms(20);
     }
     return false;
+}
+
+int it_service_run(const char *redis_url, const char *const *env, const char *const *args,
+                   char *out, size_t cap) {
+    it_service_t s;
+    memset(&s, 0, sizeof s);
+    s.port = it_free_port(); /* it listens on nothing; the port only names the log */
+    snprintf(s.log, sizeof s.log, "%s/rtstate-it-run-%d-%d.log",
+             getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp", (int)getpid(), s.port);
+    service_spawn(&s, redis_url, env, args);
+    int status = -1;
+    for (int i = 0; i < 3000 * it_time_scale() && s.pid; i++) {
+        if (waitpid(s.pid, &status, WNOHANG) == s.pid)
+            s.pid = 0;
+        else
+            it_sleep_ms(20);
+    }
+    if (s.pid) {
+        kill(s.pid, SIGKILL);
+        waitpid(s.pid, NULL, 0);
+        status = -1;
+    }
+    size_t n = 0;
+    FILE *f = fopen(s.log, "r");
+    if (f) {
+        n = fread(out, 1, cap - 1, f);
+        fclose(f);
+    }
+    out[n] = '\0';
+    unlink(s.log);
+    return status >= 0 && WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
 int it_service_stop(it_service_t *s) {
@@ -658,6 +919,14 @@ int it_service_stop(it_service_t *s) {
     waitpid(s->pid, NULL, 0);
     s->pid = 0;
     return -1;
+}
+
+void it_service_kill(it_service_t *s) {
+    if (s->pid <= 0)
+        return;
+    kill(s->pid, SIGKILL);
+    waitpid(s->pid, NULL, 0);
+    s->pid = 0;
 }
 
 /* ---- HTTP ---- */
@@ -910,4 +1179,54 @@ int it_flush(void **state) {
         return -1;
     freeReplyObject(r);
     return 0;
+}
+
+/* ---- key names ---- */
+
+static char key_names[16][STORE_KEY_MAX];
+static int key_next;
+
+static char *next_key_buffer(void) {
+    char *b = key_names[key_next];
+    key_next = (key_next + 1) % 16;
+    return b;
+}
+
+void it_key_prefix(const char *prefix) { store_keys_set_prefix(prefix); }
+
+const char *it_key(store_key_t k, const char *id) { return it_key2(k, id, ""); }
+
+const char *it_key2(store_key_t k, const char *id, const char *id2) {
+    char *b = next_key_buffer();
+    store_key2(b, k, id, id2);
+    return b;
+}
+
+const char *it_index(store_key_t k, int bucket) {
+    char *b = next_key_buffer();
+    store_key_index(b, k, bucket);
+    return b;
+}
+
+const char *it_legacy_key(store_legacy_key_t k, const char *id, const char *id2) {
+    char *b = next_key_buffer();
+    store_legacy_key(b, k, id, id2);
+    return b;
+}
+
+long long it_index_sum(const it_redis_t *r, const char *cmd, store_key_t k) {
+    long long sum = 0;
+    redisContext *c = it_redis_connect(r);
+    for (int b = 0; c && b < STORE_BUCKETS; b++) {
+        redisReply *rep = redisCommand(c, cmd, it_index(k, b));
+        if (rep && rep->type == REDIS_REPLY_INTEGER)
+            sum += rep->integer;
+        else if (rep && rep->type == REDIS_REPLY_STRING)
+            sum += atoll(rep->str);
+        if (rep)
+            freeReplyObject(rep);
+    }
+    if (c)
+        redisFree(c);
+    return sum;
 }

@@ -16,6 +16,8 @@
 #include <stddef.h>
 #include <sys/types.h>
 
+#include "../../store/keys.h"
+
 typedef struct {
     pid_t pid;
     int port;
@@ -65,6 +67,21 @@ bool it_redis_restart(it_redis_t *r);
 redisContext *it_redis_connect(const it_redis_t *r);
 /* Runs a command on a fresh connection and returns the reply (caller frees). */
 redisReply *it_redis_cmd(const it_redis_t *r, const char *fmt, ...);
+
+/* Key names, from store/keys.c itself (tests never spell one out): under
+ * the prefix of it_key_prefix ("" until set; set it to the KEY_PREFIX the
+ * service under test runs with). Each answer is a static buffer, one of 16
+ * used in turn: a call may use up to 16 names at once. */
+void it_key_prefix(const char *prefix);
+const char *it_key(store_key_t k, const char *id);                   /* store_key */
+const char *it_key2(store_key_t k, const char *id, const char *id2); /* store_key2 */
+const char *it_index(store_key_t k, int bucket);                     /* store_key_index */
+/* The name the layout before buckets gave key k (store_legacy_key). */
+const char *it_legacy_key(store_legacy_key_t k, const char *id, const char *id2);
+/* The sum over the 16 buckets of index k of what cmd ("ZCARD %s", "HGET %s
+ * total_frames": one %s, the key) answers (an integer, or a string holding
+ * one; nil counts 0), on Redis r. */
+long long it_index_sum(const it_redis_t *r, const char *cmd, store_key_t k);
 
 /* A Redis Cluster on loopback: masters * (1 + replicas) redis-servers, each
  * in a temp dir of its own, on ports below the ephemeral range whose port +
@@ -119,13 +136,53 @@ long it_mongo_count(const it_mongo_t *m, const char *coll, const char *filter_js
 char *it_mongo_find_one(const it_mongo_t *m, const char *coll, const char *filter_json);
 /* Deletes every document of coll (indexes stay). */
 bool it_mongo_clear(const it_mongo_t *m, const char *coll);
+/* Inserts one document given as extended JSON, as another tool would. */
+bool it_mongo_insert(const it_mongo_t *m, const char *coll, const char *doc_json);
+/* Runs a database command given as extended JSON; the reply as relaxed
+ * extended JSON (caller frees), or NULL with the error on stderr. */
+char *it_mongo_command(const it_mongo_t *m, const char *cmd_json);
+/* True when the server is FerretDB (its buildInfo says so), not mongod. */
+bool it_mongo_is_ferretdb(const it_mongo_t *m);
+/* The road-segment invariant, read from both collections: every cell that
+ * holds observations has a segment whose count and quality_sum are those of
+ * its observations, and no segment has none. On false, why says the first
+ * difference. *cells (may be NULL) is how many cells hold observations. */
+bool it_mongo_segments_match(const it_mongo_t *m, long *cells, char *why, size_t cap);
+
+/* The fixture of the persistence suites: one MongoDB-compatible server
+ * (it_mongo), then it_group_setup with it_mongo_env: MONGODB_URI and
+ * MONGODB_TIMEOUT_MS=800 (NULL-terminated; for more services against it). */
+extern it_mongo_t it_mongo;
+extern const char *it_mongo_env[];
+int it_mongo_group_setup(void **state);
+int it_mongo_group_teardown(void **state);
+/* Per test: lets the segment aggregator finish what the last test left (up
+ * to 5 s: its queue empties at the end of a pass, so no pass writes after
+ * the wipe), then empties every collection the service writes. */
+int it_mongo_clear_all(void **state);
+/* Waits up to the documented 5 s until it_mongo_segments_match holds, and
+ * fails the test with the difference otherwise. *cells (may be NULL): see
+ * it_mongo_segments_match. */
+void it_mongo_segments_settle(long *cells);
+
+/* True when a line of the file at path contains needle. */
+bool it_file_contains(const char *path, const char *needle);
 
 /* Starts the service against redis_url with extra environment entries
  * ("NAME=value", NULL-terminated list, may be NULL); waits for /livez. It
  * listens on 127.0.0.1 unless an entry sets BIND. */
 bool it_service_start(it_service_t *s, const char *redis_url, const char *const *env);
+/* Runs the service binary to its end with the arguments args (NULL-
+ * terminated, after the binary's name) and the environment of
+ * it_service_start; its output (stdout and stderr) goes into out (cap bytes,
+ * NUL-terminated). Returns the exit status, or -1 when it did not exit
+ * within 60 s (it is killed). */
+int it_service_run(const char *redis_url, const char *const *env, const char *const *args,
+                   char *out, size_t cap);
 /* SIGTERM, waits; returns the exit status (or -1). 0 is a clean stop. */
 int it_service_stop(it_service_t *s);
+/* SIGKILL, as a crash: nothing runs after it. */
+void it_service_kill(it_service_t *s);
 /* RTSTATE_WRAPPER="valgrind ..." runs the service under that command (make
  * valgrind); RTSTATE_TIME_SCALE (>= 1, default 1) says how much slower it then
  * is: start/stop waits, and tests' own time bounds, are multiplied by it. */

@@ -1,10 +1,11 @@
 /* /admin over HTTP, and the key layout as documented: POST /admin/cleanup
  * prunes what expired (clients, presence, sessions in their user and region
  * sets, ended rooms) and says how much; the reaper does the same on its own; DELETE
- * /admin/ephemeral deletes every key under KEY_PREFIX (a prefix full of glob
- * characters) and nothing else, and refuses without confirm=true or without a
- * prefix; and every key the service writes matches README's key layout table
- * in name, type and TTL. */
+ * /admin/ephemeral deletes every key of the service's shapes under KEY_PREFIX (a
+ * prefix full of glob characters) and nothing else, not even the keys of an
+ * instance whose prefix starts with this one's, and refuses without
+ * confirm=true or without a prefix; and every key the service writes matches
+ * README's key layout table in name, type and TTL. */
 #include <stdlib.h>
 
 #include "checks.h"
@@ -36,8 +37,8 @@ static void cleanup_prunes_what_expired(void **state) {
     cJSON_Delete(chk_json(&it_fx.svc, "PUT", "/rooms/lasting/participants/p1", NULL, 201));
     it_sleep_ms(1100);
     /* nothing read the listings: the stale members are still there */
-    assert_int_equal(chk_int("SCARD user:u:sessions"), 3);
-    assert_int_equal(chk_int("SCARD region:u4pruy:members"), 2);
+    assert_int_equal(chk_int("ZCARD %s", it_key(KEY_USER_SESSIONS, "u")), 3);
+    assert_int_equal(chk_int("ZCARD %s", it_key(KEY_REGION_MEMBERS, "u4pruy")), 2);
     cJSON *j = chk_json(&quick, "POST", "/admin/cleanup", NULL, 200); /* its client timeout */
     assert_int_equal((int)it_json_num(j, "clients_removed"), 1);
     assert_int_equal((int)it_json_num(j, "presence_pruned"), 1);
@@ -45,18 +46,23 @@ static void cleanup_prunes_what_expired(void **state) {
     assert_int_equal((int)it_json_num(j, "rooms_pruned"), 1);
     cJSON_Delete(j);
     chk_only_room("lasting");
-    const char *only_s3[] = {"user:u:sessions", "region:u4pruy:members", "sessions:expiry"};
+    const char *only_s3[] = {it_key(KEY_USER_SESSIONS, "u"), it_key(KEY_REGION_MEMBERS, "u4pruy"),
+                             it_key(KEY_SESSIONS_EXPIRY, "s3")};
     for (int i = 0; i < 3; i++) {
-        redisReply *r = it_redis_cmd(
-            &it_fx.redis, strcmp(only_s3[i], "sessions:expiry") ? "SMEMBERS %s" : "ZRANGE %s 0 -1",
-            only_s3[i]);
+        redisReply *r = it_redis_cmd(&it_fx.redis, "ZRANGE %s 0 -1", only_s3[i]);
         assert_int_equal(r->elements, 1);
         assert_string_equal(r->element[0]->str, "s3");
         freeReplyObject(r);
     }
-    assert_int_equal(chk_int("HLEN sessions:owner"), 1);
-    chk_no_key("heartbeat:s1");
-    chk_no_key("client:cam");
+    long long owners = 0, expiring = 0;
+    for (int b = 0; b < STORE_BUCKETS; b++) {
+        owners += chk_int("HLEN %s", it_index(KEY_SESSIONS_OWNER, b));
+        expiring += chk_int("ZCARD %s", it_index(KEY_SESSIONS_EXPIRY, b));
+    }
+    assert_int_equal(owners, 1);
+    assert_int_equal(expiring, 1);
+    chk_no_key(it_key(KEY_HEARTBEAT, "s1"));
+    chk_no_key(it_key(KEY_CLIENT, "cam"));
     j = chk_json(&quick, "POST", "/admin/cleanup", NULL, 200);
     assert_int_equal((int)it_json_num(j, "clients_removed"), 0);
     assert_int_equal((int)it_json_num(j, "presence_pruned"), 0);
@@ -77,33 +83,89 @@ static void the_reaper_prunes_sessions_on_its_own(void **state) {
     assert_int_equal(it_service_stop(&reaping), 0);
 }
 
+/* One of everything, through service s. */
+static void one_of_everything(const it_service_t *s) {
+    cJSON_Delete(chk_json(s, "POST", "/clients", "{\"id\":\"cam\"}", 201));
+    const char *h[] = {"Content-Type: image/jpeg", NULL};
+    it_resp_t r = it_http(s, "PUT", "/clients/cam/image", h, "\xff\xd8\xff\xe0", 4);
+    assert_int_equal(r.status, 200);
+    it_resp_free(&r);
+    cJSON_Delete(chk_json(s, "PUT", "/online-users/alice", NULL, 200));
+    post_session(s, "s1", AALBORG);
+    cJSON_Delete(chk_json(s, "PUT", "/rooms/r1/participants/alice", NULL, 201));
+    cJSON_Delete(chk_json(s, "PUT", "/rooms/r1/participants/bob", NULL, 201));
+    cJSON_Delete(chk_json(s, "PUT", "/rooms/r1/typing/alice", NULL, 200));
+    cJSON_Delete(chk_json(s, "POST", "/rooms/r1/messages",
+                          "{\"sender_id\":\"alice\",\"content\":\"hi\"}", 201));
+    cJSON_Delete(chk_json(s, "POST", "/users/bob/notifications",
+                          "{\"title\":\"t\",\"body\":\"b\",\"priority\":\"high\"}", 201));
+    cJSON_Delete(
+        chk_json(s, "POST", "/users/bob/notifications", "{\"title\":\"t\",\"body\":\"b\"}", 201));
+}
+
+/* Every key in Redis, each a NUL-terminated string in one block (caller
+ * frees), sorted; *n of them. */
+static int by_name(const void *a, const void *b) {
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+static char **all_keys(size_t *n) {
+    redisReply *r = it_redis_cmd(&it_fx.redis, "KEYS *");
+    *n = r->elements;
+    size_t bytes = 0;
+    for (size_t i = 0; i < *n; i++)
+        bytes += r->element[i]->len + 1;
+    char **keys = malloc(sizeof *keys * (*n + 1) + bytes);
+    char *p = (char *)(keys + *n + 1);
+    for (size_t i = 0; i < *n; i++) {
+        keys[i] = p;
+        memcpy(p, r->element[i]->str, r->element[i]->len + 1);
+        p += r->element[i]->len + 1;
+    }
+    freeReplyObject(r);
+    qsort(keys, *n, sizeof *keys, by_name);
+    return keys;
+}
+
 /* Glob characters in the prefix: an unescaped pattern "t*[x]:*" would also
- * match "tzzx:foo". */
+ * match "tzzx:foo". Keys under the prefix that are not of the service's
+ * shapes (filler, and the keys of an instance under "t*[x]:sub:") match the
+ * pattern too, and stay. */
 #define PREFIX "t*[x]:"
 
-static void ephemeral_deletes_only_under_the_prefix(void **state) {
+static void ephemeral_deletes_only_its_own_keys(void **state) {
     (void)state;
-    it_service_t svc;
+    it_service_t svc, sub;
     const char *const e[] = {"KEY_PREFIX=" PREFIX, NULL};
+    const char *const e_sub[] = {"KEY_PREFIX=" PREFIX "sub:", NULL};
     assert_true(it_service_start(&svc, it_fx.redis.url, e));
-    cJSON_Delete(chk_json(&svc, "POST", "/clients", "{\"id\":\"cam\"}", 201));
-    cJSON_Delete(chk_json(&svc, "PUT", "/online-users/alice", NULL, 200));
-    cJSON_Delete(
-        chk_json(&svc, "POST", "/sessions", "{\"socket_id\":\"s\",\"user_id\":\"alice\"}", 201));
-    cJSON_Delete(chk_json(&svc, "PUT", "/rooms/r/participants/bob", NULL, 201));
-    cJSON_Delete(chk_json(&svc, "POST", "/rooms/r/messages",
-                          "{\"sender_id\":\"bob\",\"content\":\"x\"}", 201));
-    cJSON_Delete(chk_json(&svc, "POST", "/users/bob/notifications",
-                          "{\"title\":\"t\",\"body\":\"b\"}", 201));
-    redisReply *r = it_redis_cmd(&it_fx.redis, "EVAL %s 0 %s",
-                                 "for i = 1, 2500 do redis.call('SET', ARGV[1] .. i, 'x') end",
-                                 PREFIX "filler:");
-    freeReplyObject(r);
+    assert_true(it_service_start(&sub, it_fx.redis.url, e_sub));
+    one_of_everything(&svc);
+    one_of_everything(&sub);
+    long long sub_keys = chk_int("DBSIZE") / 2;
+    /* 2500 more keys of ours (several SCAN batches), and 100 that only look so */
+    it_key_prefix(PREFIX);
+    redisContext *c = it_redis_connect(&it_fx.redis);
+    for (int i = 0; i < 2600; i++) {
+        char id[32], name[STORE_KEY_MAX];
+        snprintf(id, sizeof id, "filler-%d", i);
+        if (i < 2500)
+            snprintf(name, sizeof name, "%s", it_key(KEY_IMAGE, id));
+        else
+            snprintf(name, sizeof name, PREFIX "filler:%d", i);
+        redisAppendCommand(c, "SET %s x", name);
+    }
+    for (int i = 0; i < 2600; i++) {
+        redisReply *r;
+        assert_int_equal(redisGetReply(c, (void **)&r), REDIS_OK);
+        freeReplyObject(r);
+    }
+    redisFree(c);
+    it_key_prefix("");
     const char *foreign[] = {"tzzx:foo", "other:key", "t*[x]", "T*[x]:upper", "clients"};
     for (int i = 0; i < 5; i++)
         freeReplyObject(it_redis_cmd(&it_fx.redis, "SET %s keep", foreign[i]));
     long long all = chk_int("DBSIZE");
-    assert_true(all > 2500 + 5 + 10);
+    assert_int_equal(all, 2 * sub_keys + 2600 + 5);
 
     const char *refused[] = {"/admin/ephemeral", "/admin/ephemeral?confirm=false",
                              "/admin/ephemeral?confirm=yes", "/admin/ephemeral?confirm"};
@@ -114,16 +176,78 @@ static void ephemeral_deletes_only_under_the_prefix(void **state) {
     }
     assert_int_equal(chk_int("DBSIZE"), all);
 
+    size_t nsub;
+    char **before = all_keys(&nsub);
     cJSON *j = chk_json(&svc, "DELETE", "/admin/ephemeral?confirm=true", NULL, 200);
-    assert_int_equal((long long)it_json_num(j, "deleted"), all - 5);
+    assert_int_equal((long long)it_json_num(j, "deleted"), sub_keys + 2500);
     cJSON_Delete(j);
-    assert_int_equal(chk_int("DBSIZE"), 5);
+    assert_int_equal(chk_int("DBSIZE"), sub_keys + 100 + 5);
     for (int i = 0; i < 5; i++)
         assert_int_equal(chk_int("EXISTS %s", foreign[i]), 1);
+    /* every key of the nested instance is there, unchanged in number */
+    size_t n;
+    char **after = all_keys(&n);
+    size_t k = 0;
+    for (size_t i = 0; i < nsub; i++)
+        if (strncmp(before[i], PREFIX "sub:", strlen(PREFIX "sub:")) == 0) {
+            while (k < n && strcmp(after[k], before[i]) < 0)
+                k++;
+            if (k == n || strcmp(after[k], before[i]) != 0)
+                fail_msg("the wipe of '" PREFIX "' deleted '%s'", before[i]);
+        }
+    free(before);
+    free(after);
+    /* and it still answers with what it had */
+    cJSON *cl = chk_json(&sub, "GET", "/clients/cam", NULL, 200);
+    assert_int_equal((int)it_json_num(cl, "frame_number"), 1);
+    cJSON_Delete(cl);
+    cJSON_Delete(chk_json(&svc, "GET", "/clients", NULL, 200));
     j = chk_json(&svc, "DELETE", "/admin/ephemeral?confirm=true", NULL, 200);
     assert_int_equal((long long)it_json_num(j, "deleted"), 0);
     cJSON_Delete(j);
     assert_int_equal(it_service_stop(&svc), 0);
+    assert_int_equal(it_service_stop(&sub), 0);
+}
+
+/* Issue 11, item 6: instances with prefixes "tA:" and "tA:sub:" on one
+ * Redis. The wipe of "tA:" leaves every key of "tA:sub:", and "tA:sub:"
+ * still answers with all it had; the wipe of "tA:sub:" then leaves nothing
+ * of either. */
+static void nested_prefixes_wipe_apart(void **state) {
+    (void)state;
+    it_service_t outer, inner;
+    const char *const e_outer[] = {"KEY_PREFIX=tA:", NULL};
+    const char *const e_inner[] = {"KEY_PREFIX=tA:sub:", NULL};
+    assert_true(it_service_start(&outer, it_fx.redis.url, e_outer));
+    assert_true(it_service_start(&inner, it_fx.redis.url, e_inner));
+    one_of_everything(&inner);
+    long long inner_keys = chk_int("DBSIZE");
+    one_of_everything(&outer);
+    assert_int_equal(chk_int("DBSIZE"), 2 * inner_keys);
+    cJSON *j = chk_json(&outer, "DELETE", "/admin/ephemeral?confirm=true", NULL, 200);
+    assert_int_equal((long long)it_json_num(j, "deleted"), inner_keys);
+    cJSON_Delete(j);
+    assert_int_equal(chk_int("DBSIZE"), inner_keys);
+    redisReply *keys = it_redis_cmd(&it_fx.redis, "KEYS *");
+    for (size_t i = 0; i < keys->elements; i++)
+        if (strncmp(keys->element[i]->str, "tA:sub:", 7) != 0)
+            fail_msg("'%s' is left after the wipe of tA:", keys->element[i]->str);
+    freeReplyObject(keys);
+    j = chk_json(&inner, "GET", "/clients/cam", NULL, 200);
+    assert_int_equal((int)it_json_num(j, "frame_number"), 1);
+    cJSON_Delete(j);
+    j = chk_json(&inner, "GET", "/rooms/r1/messages", NULL, 200);
+    assert_int_equal((int)it_json_num(j, "count"), 1);
+    cJSON_Delete(j);
+    j = chk_json(&inner, "GET", "/users/u/sessions", NULL, 200);
+    assert_int_equal((int)it_json_num(j, "count"), 1);
+    cJSON_Delete(j);
+    j = chk_json(&inner, "DELETE", "/admin/ephemeral?confirm=true", NULL, 200);
+    assert_int_equal((long long)it_json_num(j, "deleted"), inner_keys);
+    cJSON_Delete(j);
+    assert_int_equal(chk_int("DBSIZE"), 0);
+    assert_int_equal(it_service_stop(&outer), 0);
+    assert_int_equal(it_service_stop(&inner), 0);
 }
 
 static void ephemeral_refuses_without_a_prefix(void **state) {
@@ -140,7 +264,7 @@ static void ephemeral_refuses_without_a_prefix(void **state) {
 /* ---- the key layout table in README.md ---- */
 
 typedef struct {
-    char pattern[96]; /* "user:{userId}:sessions" */
+    char pattern[96]; /* "user:{<tag>}:<userId>:sessions" */
     char type[16];    /* as TYPE says it: string, set, zset, hash, list */
     bool ttl;         /* the Bound column starts with a TTL */
     int seen;
@@ -202,13 +326,20 @@ static bool id_char(char c) {
            c == '_' || c == '-';
 }
 
-/* Does key match pattern, where each {name} stands for one id? */
+/* Does key match pattern, where <tag> stands for a bucket's tag and each
+ * other <name> for one id? */
 static bool key_matches(const char *pattern, const char *key) {
     if (*pattern == '\0')
         return *key == '\0';
-    if (*pattern != '{')
+    if (strncmp(pattern, "<tag>", 5) == 0) {
+        for (int b = 0; b < STORE_BUCKETS; b++)
+            if (strncmp(key, store_bucket_tag(b), 4) == 0)
+                return key_matches(pattern + 5, key + 4);
+        return false;
+    }
+    if (*pattern != '<')
         return *pattern == *key && key_matches(pattern + 1, key + 1);
-    const char *after = strchr(pattern, '}') + 1;
+    const char *after = strchr(pattern, '>') + 1;
     for (const char *k = key; id_char(*k); k++) {
         if (key_matches(after, k + 1))
             return true;
@@ -229,31 +360,16 @@ static void check_documented(row_t *rows, int n, const char *key) {
     }
     if (match < 0)
         fail_msg("key '%s' is not in README's key layout", key);
+    store_key_parsed_t p;
+    if (!store_key_parse(key, strlen(key), &p))
+        fail_msg("key '%s' is not one of store/keys.c's shapes", key);
     rows[match].seen++;
     chk_key(key, rows[match].type, rows[match].ttl ? 1 : 0, rows[match].ttl ? 1 << 30 : 0);
 }
 
 static void every_key_matches_the_documented_layout(void **state) {
     (void)state;
-    /* one of everything */
-    cJSON_Delete(chk_json(&it_fx.svc, "POST", "/clients", "{\"id\":\"cam\"}", 201));
-    const char *h[] = {"Content-Type: image/jpeg", NULL};
-    it_resp_t r = it_http(&it_fx.svc, "PUT", "/clients/cam/image", h, "\xff\xd8\xff\xe0", 4);
-    assert_int_equal(r.status, 200);
-    it_resp_free(&r);
-    assert_int_equal(chk_status("PUT", "/online-users/alice", NULL), 200);
-    post_session(&it_fx.svc, "s1", AALBORG);
-    assert_int_equal(chk_status("PUT", "/rooms/r1/participants/alice", NULL), 201);
-    assert_int_equal(chk_status("PUT", "/rooms/r1/participants/bob", NULL), 201);
-    assert_int_equal(chk_status("PUT", "/rooms/r1/typing/alice", NULL), 200);
-    assert_int_equal(
-        chk_status("POST", "/rooms/r1/messages", "{\"sender_id\":\"alice\",\"content\":\"hi\"}"),
-        201);
-    assert_int_equal(chk_status("POST", "/users/bob/notifications",
-                                "{\"title\":\"t\",\"body\":\"b\",\"priority\":\"high\"}"),
-                     201);
-    assert_int_equal(
-        chk_status("POST", "/users/bob/notifications", "{\"title\":\"t\",\"body\":\"b\"}"), 201);
+    one_of_everything(&it_fx.svc);
 
     row_t rows[64];
     int n = read_layout(rows, 64);
@@ -269,33 +385,32 @@ static void every_key_matches_the_documented_layout(void **state) {
     } while (strcmp(cursor, "0") != 0);
     assert_int_equal(total, chk_int("DBSIZE"));
     const char *expected[] = {
-        "clients",
-        "clients:by_id",
-        "clients:last_seen",
-        "client:{id}",
-        "image:{id}",
-        "stats",
-        "online_users",
-        "online_users:by_id",
-        "presence:{userId}",
-        "session:{socketId}",
-        "heartbeat:{socketId}",
-        "user:{userId}:sessions",
-        "region:{regionId}:members",
-        "sessions:expiry",
-        "sessions:owner",
-        "rooms:active",
-        "rooms:expiry",
-        "room:{roomId}:participants",
-        "room:{roomId}:typing",
-        "room:{roomId}:messages",
-        "typing:{roomId}:{userId}",
-        "user:{userId}:rooms",
-        "user:{userId}:offline_messages",
-        "user:{userId}:notifications",
-        "ratelimit:messages:{userId}",
-        "notification_queue:high",
-        "notification_queue:normal",
+        "clients:{<tag>}",
+        "clients:last_seen:{<tag>}",
+        "client:{<tag>}:<id>",
+        "image:{<tag>}:<id>",
+        "stats:{<tag>}",
+        "online_users:{<tag>}",
+        "online_users:by_id:{<tag>}",
+        "presence:{<tag>}:<userId>",
+        "session:{<tag>}:<socketId>",
+        "heartbeat:{<tag>}:<socketId>",
+        "user:{<tag>}:<userId>:sessions",
+        "region:{<tag>}:<regionId>:members",
+        "sessions:expiry:{<tag>}",
+        "sessions:owner:{<tag>}",
+        "rooms:active:{<tag>}",
+        "rooms:expiry:{<tag>}",
+        "room:{<tag>}:<roomId>:participants",
+        "room:{<tag>}:<roomId>:typing",
+        "room:{<tag>}:<roomId>:messages",
+        "typing:{<tag>}:<roomId>:<userId>",
+        "user:{<tag>}:<userId>:rooms",
+        "user:{<tag>}:<userId>:offline_messages",
+        "user:{<tag>}:<userId>:notifications",
+        "ratelimit:messages:{<tag>}:<userId>",
+        "notification_queue:high:{<tag>}",
+        "notification_queue:normal:{<tag>}",
     };
     for (size_t e = 0; e < sizeof expected / sizeof expected[0]; e++) {
         int k = 0;
@@ -313,7 +428,8 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup(cleanup_prunes_what_expired, it_flush),
         cmocka_unit_test_setup(the_reaper_prunes_sessions_on_its_own, it_flush),
-        cmocka_unit_test_setup(ephemeral_deletes_only_under_the_prefix, it_flush),
+        cmocka_unit_test_setup(ephemeral_deletes_only_its_own_keys, it_flush),
+        cmocka_unit_test_setup(nested_prefixes_wipe_apart, it_flush),
         cmocka_unit_test_setup(ephemeral_refuses_without_a_prefix, it_flush),
         cmocka_unit_test_setup(every_key_matches_the_documented_layout, it_flush),
     };

@@ -189,6 +189,7 @@ static void check(const it_service_t *s, cors_mode_t mode, const kind_t *k, orig
         it_header(&r, "Access-Control-Allow-Headers", v, sizeof v);
         assert_int_equal(count_token(v, "Authorization"), 1);
         assert_int_equal(count_token(v, "Content-Type"), 1);
+        assert_int_equal(count_token(v, "Idempotency-Key"), 1); /* the retry-safe POSTs */
     }
     it_resp_free(&r);
 }

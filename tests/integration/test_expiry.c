@@ -32,11 +32,7 @@ static void create(const it_service_t *s, const char *id) {
 }
 
 static long long removed_inactive(void) {
-    redisReply *r = it_redis_cmd(&it_fx.redis, "HGET stats removed_inactive");
-    long long v = r && r->type == REDIS_REPLY_STRING ? atoll(r->str) : 0;
-    if (r)
-        freeReplyObject(r);
-    return v;
+    return it_index_sum(&it_fx.redis, "HGET %s removed_inactive", KEY_STATS);
 }
 
 static void silent_client_is_removed_active_one_stays(void **state) {
@@ -55,10 +51,12 @@ static void silent_client_is_removed_active_one_stays(void **state) {
     assert_int_equal(status_of(&it_fx.svc, "GET", "/clients/idle"), 404);
     assert_int_equal(status_of(&it_fx.svc, "GET", "/clients/idle/image"), 404);
     assert_int_equal(status_of(&it_fx.svc, "GET", "/clients/busy"), 200);
-    redisReply *e = it_redis_cmd(&it_fx.redis, "EXISTS client:idle image:idle");
+    redisReply *e = it_redis_cmd(&it_fx.redis, "EXISTS %s %s", it_key(KEY_CLIENT, "idle"),
+                                 it_key(KEY_IMAGE, "idle"));
     assert_int_equal(e->integer, 0);
     freeReplyObject(e);
-    e = it_redis_cmd(&it_fx.redis, "SMEMBERS clients");
+    assert_int_equal(it_index_sum(&it_fx.redis, "ZCARD %s", KEY_CLIENTS), 1);
+    e = it_redis_cmd(&it_fx.redis, "ZRANGE %s 0 -1", it_key(KEY_CLIENTS, "busy"));
     assert_int_equal(e->elements, 1);
     assert_string_equal(e->element[0]->str, "busy");
     freeReplyObject(e);
@@ -119,12 +117,10 @@ static void presence_expires_before_any_cleanup(void **state) {
     cJSON_Delete(j);
     it_resp_free(&r);
     /* the user's own key really expired; the index entry is still there, unpruned */
-    redisReply *e = it_redis_cmd(&redis, "EXISTS presence:eve");
+    redisReply *e = it_redis_cmd(&redis, "EXISTS %s", it_key(KEY_PRESENCE, "eve"));
     assert_int_equal(e->integer, 0);
     freeReplyObject(e);
-    e = it_redis_cmd(&redis, "ZCARD online_users");
-    assert_int_equal(e->integer, 1);
-    freeReplyObject(e);
+    assert_int_equal(it_index_sum(&redis, "ZCARD %s", KEY_ONLINE_USERS), 1);
     assert_int_equal(it_service_stop(&svc), 0);
     it_redis_stop(&redis);
 }
@@ -134,12 +130,8 @@ static void reaper_prunes_presence_index(void **state) {
     it_resp_t r = it_json_req(&it_fx.svc, "PUT", "/online-users/frank", NULL);
     it_resp_free(&r);
     it_sleep_ms(1300);
-    redisReply *e = it_redis_cmd(&it_fx.redis, "ZCARD online_users");
-    assert_int_equal(e->integer, 0);
-    freeReplyObject(e);
-    e = it_redis_cmd(&it_fx.redis, "ZCARD online_users:by_id");
-    assert_int_equal(e->integer, 0);
-    freeReplyObject(e);
+    assert_int_equal(it_index_sum(&it_fx.redis, "ZCARD %s", KEY_ONLINE_USERS), 0);
+    assert_int_equal(it_index_sum(&it_fx.redis, "ZCARD %s", KEY_ONLINE_USERS_BY_ID), 0);
 }
 
 static void two_instances_reap_each_client_once(void **state) {
@@ -154,11 +146,14 @@ static void two_instances_reap_each_client_once(void **state) {
     }
     it_sleep_ms(1000);
     assert_int_equal(removed_inactive(), N);
-    redisReply *e = it_redis_cmd(&it_fx.redis, "SCARD clients");
-    assert_int_equal(e->integer, 0);
-    freeReplyObject(e);
-    e = it_redis_cmd(&it_fx.redis, "DBSIZE"); /* only the stats hash is left */
-    assert_int_equal(e->integer, 1);
+    assert_int_equal(it_index_sum(&it_fx.redis, "ZCARD %s", KEY_CLIENTS), 0);
+    /* only the counters are left */
+    redisReply *e = it_redis_cmd(&it_fx.redis, "KEYS *");
+    for (size_t i = 0; i < e->elements; i++) {
+        store_key_parsed_t p;
+        assert_true(store_key_parse(e->element[i]->str, e->element[i]->len, &p));
+        assert_int_equal(p.kind, KEY_STATS);
+    }
     freeReplyObject(e);
     assert_int_equal(it_service_stop(&second), 0);
 }

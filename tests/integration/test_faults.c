@@ -462,7 +462,7 @@ static void malformed_http_gets_4xx_or_close(void **state) {
     r = raw_exchange(port, part, sizeof part - 1, 200);
     assert_int_equal(r.status, 0);
     assert_still_serving(&svc);
-    redisReply *e = it_redis_cmd(&redis, "EXISTS image:known");
+    redisReply *e = it_redis_cmd(&redis, "EXISTS %s", it_key(KEY_IMAGE, "known"));
     assert_int_equal(e->integer, 0);
     freeReplyObject(e);
 
@@ -503,7 +503,7 @@ static void truncated_requests_do_not_starve_others(void **state) {
     for (int i = 0; i < HELD; i++)
         close(fds[i]);
     assert_still_serving(&svc);
-    redisReply *e = it_redis_cmd(&redis, "EXISTS image:known");
+    redisReply *e = it_redis_cmd(&redis, "EXISTS %s", it_key(KEY_IMAGE, "known"));
     assert_int_equal(e->integer, 0);
     freeReplyObject(e);
     assert_int_equal(it_service_stop(&svc), 0);

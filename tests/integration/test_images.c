@@ -47,7 +47,7 @@ static it_resp_t put_raw(const char *id, const char *ctype, const void *data, si
 }
 
 static redisReply *image_field(const char *id, const char *field) {
-    return it_redis_cmd(&it_fx.redis, "HGET image:%s %s", id, field);
+    return it_redis_cmd(&it_fx.redis, "HGET %s %s", it_key(KEY_IMAGE, id), field);
 }
 
 static void raw_upload_is_stored_binary_safe(void **state) {
@@ -76,7 +76,8 @@ static void raw_upload_is_stored_binary_safe(void **state) {
     redisReply *fmt = image_field("cam", "format");
     assert_string_equal(fmt->str, "jpeg");
     freeReplyObject(fmt);
-    redisReply *total = it_redis_cmd(&it_fx.redis, "HGET stats total_frames");
+    redisReply *total =
+        it_redis_cmd(&it_fx.redis, "HGET %s total_frames", it_key(KEY_STATS, "cam"));
     assert_string_equal(total->str, "1");
     freeReplyObject(total);
     free(img);
@@ -276,7 +277,7 @@ static void bad_uploads_store_nothing(void **state) {
         it_assert_problem(&r, cases[i].status, cases[i].detail);
         it_resp_free(&r);
     }
-    redisReply *e = it_redis_cmd(&it_fx.redis, "EXISTS image:cam");
+    redisReply *e = it_redis_cmd(&it_fx.redis, "EXISTS %s", it_key(KEY_IMAGE, "cam"));
     assert_int_equal(e->integer, 0);
     freeReplyObject(e);
 }

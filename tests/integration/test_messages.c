@@ -52,7 +52,8 @@ static void send_stores_and_fans_out(void **state) {
     (void)state;
     room_r1();
     join("r1", "dave");
-    assert_int_equal(chk_int("ZADD online_users 1 dave"), 1); /* online once, long expired */
+    /* online once, long expired */
+    assert_int_equal(chk_int("ZADD %s 1 dave", it_key(KEY_ONLINE_USERS, "dave")), 1);
     it_resp_t r = send_on(&it_fx.svc, "r1", "alice", "hello \\\"all\\\" / ünïcode \\ud83d\\ude00");
     assert_int_equal(r.status, 201);
     cJSON *j = it_body_json(&r);
@@ -64,13 +65,13 @@ static void send_stores_and_fans_out(void **state) {
     assert_int_equal(strlen(it_json_str(j, "timestamp")), 24); /* 2025-09-20T10:30:45.123Z */
     cJSON_Delete(j);
 
-    chk_key("room:r1:messages", "zset", 595, 600);
-    chk_key("user:carol:offline_messages", "list", 295, 300);
-    chk_key("user:dave:offline_messages", "list", 295, 300);
-    chk_key("ratelimit:messages:alice", "zset", 55, 60);
-    chk_no_key("user:bob:offline_messages");   /* online */
-    chk_no_key("user:alice:offline_messages"); /* the sender */
-    redisReply *m = it_redis_cmd(&it_fx.redis, "LINDEX user:carol:offline_messages 0");
+    chk_key(it_key(KEY_ROOM_MESSAGES, "r1"), "zset", 595, 600);
+    chk_key(it_key(KEY_USER_OFFLINE, "carol"), "list", 295, 300);
+    chk_key(it_key(KEY_USER_OFFLINE, "dave"), "list", 295, 300);
+    chk_key(it_key(KEY_RATE_MESSAGES, "alice"), "zset", 55, 60);
+    chk_no_key(it_key(KEY_USER_OFFLINE, "bob"));   /* online */
+    chk_no_key(it_key(KEY_USER_OFFLINE, "alice")); /* the sender */
+    redisReply *m = it_redis_cmd(&it_fx.redis, "LINDEX %s 0", it_key(KEY_USER_OFFLINE, "carol"));
     cJSON *stored = cJSON_Parse(m->str); /* the documented message JSON */
     freeReplyObject(m);
     assert_string_equal(it_json_str(stored, "sender_id"), "alice");
@@ -93,7 +94,7 @@ static void content_is_1_to_4096_bytes_of_utf8(void **state) {
     char over[4097 + 1];
     memset(over, 'x', 4097);
     over[4097] = '\0';
-    long before = chk_int("ZCARD room:r1:messages");
+    long before = chk_int("ZCARD %s", it_key(KEY_ROOM_MESSAGES, "r1"));
     it_resp_t r = send_on(&it_fx.svc, "r1", "alice", over);
     it_assert_problem(&r, 400, "content");
     it_resp_free(&r);
@@ -106,7 +107,7 @@ static void content_is_1_to_4096_bytes_of_utf8(void **state) {
     r = send_on(&it_fx.svc, "r1", "alice", "lone \\ud800 surrogate");
     it_assert_problem(&r, 400, NULL);
     it_resp_free(&r);
-    assert_int_equal(chk_int("ZCARD room:r1:messages"), before);
+    assert_int_equal(chk_int("ZCARD %s", it_key(KEY_ROOM_MESSAGES, "r1")), before);
     cJSON *j = chk_json(&it_fx.svc, "GET", "/rooms/r1/messages", NULL, 200);
     cJSON *first = cJSON_GetArrayItem(cJSON_GetObjectItem(j, "messages"), 0);
     assert_string_equal(it_json_str(first, "content"), big);
@@ -177,14 +178,14 @@ static void cache_and_queue_keep_the_newest(void **state) {
         snprintf(c, sizeof c, "n%02d", i);
         assert_int_equal(send_msg(i % 2 ? "bob" : "alice", c), 201);
     }
-    assert_int_equal(chk_int("ZCARD room:r1:messages"), 15);
+    assert_int_equal(chk_int("ZCARD %s", it_key(KEY_ROOM_MESSAGES, "r1")), 15);
     cJSON *j = chk_json(&it_fx.svc, "GET", "/rooms/r1/messages", NULL, 200);
     cJSON *msgs = cJSON_GetObjectItem(j, "messages");
     assert_int_equal(cJSON_GetArraySize(msgs), 15);
     assert_string_equal(it_json_str(cJSON_GetArrayItem(msgs, 0), "content"), "n17");
     assert_string_equal(it_json_str(cJSON_GetArrayItem(msgs, 14), "content"), "n03");
     cJSON_Delete(j);
-    assert_int_equal(chk_int("LLEN user:carol:offline_messages"), 12);
+    assert_int_equal(chk_int("LLEN %s", it_key(KEY_USER_OFFLINE, "carol")), 12);
     j = chk_json(&it_fx.svc, "GET", "/users/carol/offline-messages", NULL, 200);
     msgs = cJSON_GetObjectItem(j, "messages");
     assert_int_equal((int)it_json_num(j, "count"), 12);
@@ -204,9 +205,9 @@ static void over_the_limit_is_429_and_stores_nothing(void **state) {
     assert_true(it_header(&r, "Retry-After", ra, sizeof ra));
     assert_true(atoi(ra) >= 59 && atoi(ra) <= 60);
     it_resp_free(&r);
-    assert_int_equal(chk_int("ZCARD room:r1:messages"), 10);
-    assert_int_equal(chk_int("LLEN user:carol:offline_messages"), 10);
-    assert_int_equal(chk_int("ZCARD ratelimit:messages:alice"), 10);
+    assert_int_equal(chk_int("ZCARD %s", it_key(KEY_ROOM_MESSAGES, "r1")), 10);
+    assert_int_equal(chk_int("LLEN %s", it_key(KEY_USER_OFFLINE, "carol")), 10);
+    assert_int_equal(chk_int("ZCARD %s", it_key(KEY_RATE_MESSAGES, "alice")), 10);
     assert_int_equal(send_msg("bob", "another sender"), 201); /* the limit is per sender */
 }
 
@@ -221,7 +222,7 @@ static void the_window_slides(void **state) {
         assert_int_equal(r.status, 201);
         it_resp_free(&r);
     }
-    chk_key("ratelimit:messages:alice", "zset", 0, 1);
+    chk_key(it_key(KEY_RATE_MESSAGES, "alice"), "zset", 0, 1);
     it_resp_t r = send_on(&svc, "r1", "alice", "x");
     it_assert_problem(&r, 429, NULL);
     char ra[16];
@@ -263,9 +264,9 @@ static void twenty_concurrent_senders_store_exactly_the_limit(void **state) {
     }
     assert_int_equal(ok, 10);
     assert_int_equal(limited, 10);
-    assert_int_equal(chk_int("ZCARD room:r1:messages"), 10);
-    assert_int_equal(chk_int("LLEN user:carol:offline_messages"), 10);
-    assert_int_equal(chk_int("ZCARD ratelimit:messages:alice"), 10);
+    assert_int_equal(chk_int("ZCARD %s", it_key(KEY_ROOM_MESSAGES, "r1")), 10);
+    assert_int_equal(chk_int("LLEN %s", it_key(KEY_USER_OFFLINE, "carol")), 10);
+    assert_int_equal(chk_int("ZCARD %s", it_key(KEY_RATE_MESSAGES, "alice")), 10);
 }
 
 static void offline_read_consume_and_clear(void **state) {
@@ -280,13 +281,13 @@ static void offline_read_consume_and_clear(void **state) {
     assert_int_equal((int)it_json_num(j, "count"), 3);
     assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(j, "messages")), 3);
     cJSON_Delete(j);
-    chk_no_key("user:carol:offline_messages");
+    chk_no_key(it_key(KEY_USER_OFFLINE, "carol"));
     j = chk_json(&it_fx.svc, "POST", "/users/carol/offline-messages/consume", NULL, 200);
     assert_int_equal((int)it_json_num(j, "count"), 0);
     cJSON_Delete(j);
     assert_int_equal(send_msg("alice", "again"), 201);
     assert_int_equal(chk_status("DELETE", "/users/carol/offline-messages", NULL), 204);
-    chk_no_key("user:carol:offline_messages");
+    chk_no_key(it_key(KEY_USER_OFFLINE, "carol"));
     assert_int_equal(chk_status("DELETE", "/users/carol/offline-messages", NULL), 204);
 }
 
@@ -306,12 +307,12 @@ static void get_and_head_never_consume(void **state) {
         it_resp_t r = it_http(&it_fx.svc, "HEAD", path, NULL, NULL, 0);
         assert_int_equal(r.status, 400);
         it_resp_free(&r);
-        assert_int_equal(chk_int("LLEN user:carol:offline_messages"), 2);
+        assert_int_equal(chk_int("LLEN %s", it_key(KEY_USER_OFFLINE, "carol")), 2);
     }
     cJSON *j = chk_json(&it_fx.svc, "GET", "/users/carol/offline-messages", NULL, 200);
     assert_int_equal((int)it_json_num(j, "count"), 2);
     cJSON_Delete(j);
-    assert_int_equal(chk_int("LLEN user:carol:offline_messages"), 2);
+    assert_int_equal(chk_int("LLEN %s", it_key(KEY_USER_OFFLINE, "carol")), 2);
 }
 
 /* Consuming changes state, so it needs the API token: the read token is not
@@ -339,14 +340,14 @@ static void consuming_needs_the_api_token(void **state) {
             assert_true(it_header(&r, "WWW-Authenticate", www, sizeof www));
             assert_memory_equal(www, "Bearer", 6);
             it_resp_free(&r);
-            assert_int_equal(chk_int("LLEN user:carol:offline_messages"), 1);
+            assert_int_equal(chk_int("LLEN %s", it_key(KEY_USER_OFFLINE, "carol")), 1);
         }
         if (e == 1) { /* reads are open without READ_TOKEN, and still consume nothing */
             it_resp_t r =
                 it_http(&svc, "GET", "/users/carol/offline-messages?consume=true", none, NULL, 0);
             it_assert_problem(&r, 400, "consume");
             it_resp_free(&r);
-            assert_int_equal(chk_int("LLEN user:carol:offline_messages"), 1);
+            assert_int_equal(chk_int("LLEN %s", it_key(KEY_USER_OFFLINE, "carol")), 1);
             const char *api[] = {"Authorization: Bearer api-secret", NULL};
             r = it_http(&svc, "POST", path, api, NULL, 0);
             assert_int_equal(r.status, 200);
@@ -357,7 +358,7 @@ static void consuming_needs_the_api_token(void **state) {
                 "private");
             cJSON_Delete(j);
             it_resp_free(&r);
-            chk_no_key("user:carol:offline_messages");
+            chk_no_key(it_key(KEY_USER_OFFLINE, "carol"));
         }
         assert_int_equal(it_service_stop(&svc), 0);
     }
@@ -425,14 +426,14 @@ static void messages_and_queues_expire(void **state) {
     it_resp_t r = send_on(&svc, "r1", "alice", "fleeting");
     assert_int_equal(r.status, 201);
     it_resp_free(&r);
-    chk_key("room:r1:messages", "zset", 0, 1);
-    chk_key("user:carol:offline_messages", "list", 0, 1);
+    chk_key(it_key(KEY_ROOM_MESSAGES, "r1"), "zset", 0, 1);
+    chk_key(it_key(KEY_USER_OFFLINE, "carol"), "list", 0, 1);
     it_sleep_ms(1100);
     cJSON *j = chk_json(&svc, "GET", "/rooms/r1/messages", NULL, 200);
     assert_int_equal((int)it_json_num(j, "count"), 0);
     cJSON_Delete(j);
-    chk_no_key("room:r1:messages");
-    chk_no_key("user:carol:offline_messages");
+    chk_no_key(it_key(KEY_ROOM_MESSAGES, "r1"));
+    chk_no_key(it_key(KEY_USER_OFFLINE, "carol"));
     assert_int_equal(it_service_stop(&svc), 0);
 }
 
@@ -482,9 +483,9 @@ static void bad_input_stores_nothing(void **state) {
     it_resp_free(&r);
     free(huge);
     assert_int_equal(chk_int("DBSIZE"), keys);
-    chk_no_key("room:r1:messages");
-    chk_no_key("ratelimit:messages:alice");
-    chk_no_key("ratelimit:messages:zed");
+    chk_no_key(it_key(KEY_ROOM_MESSAGES, "r1"));
+    chk_no_key(it_key(KEY_RATE_MESSAGES, "alice"));
+    chk_no_key(it_key(KEY_RATE_MESSAGES, "zed"));
 }
 
 int main(void) {

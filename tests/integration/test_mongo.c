@@ -15,34 +15,6 @@
 #include "../../core/timefmt.h"
 #include "harness.h"
 
-static it_mongo_t mongo;
-static char mongo_env[160];
-static const char *env[] = {mongo_env, "MONGODB_TIMEOUT_MS=800", NULL};
-
-static int setup(void **state) {
-    if (!it_mongo_start(&mongo)) {
-        fprintf(stderr, "cannot start the MongoDB-compatible server ($MONGO_SERVER_BIN)\n");
-        return -1;
-    }
-    snprintf(mongo_env, sizeof mongo_env, "MONGODB_URI=%s", mongo.uri);
-    it_fixture_env = env;
-    return it_group_setup(state);
-}
-
-static int teardown(void **state) {
-    int rc = it_group_teardown(state);
-    it_mongo_stop(&mongo);
-    return rc;
-}
-
-static int clear(void **state) {
-    (void)state;
-    return it_mongo_clear(&mongo, "users") && it_mongo_clear(&mongo, "observations") &&
-                   it_mongo_clear(&mongo, "road_segments")
-               ? 0
-               : -1;
-}
-
 /* POSTs a user; returns its id (static buffer) or fails the test. */
 static const char *create_user(const char *username) {
     static char id[32];
@@ -79,7 +51,7 @@ static void users_crud(void **state) {
     /* in MongoDB: a real document with a date */
     char filter[96];
     snprintf(filter, sizeof filter, "{\"_id\":{\"$oid\":\"%s\"}}", id);
-    char *doc = it_mongo_find_one(&mongo, "users", filter);
+    char *doc = it_mongo_find_one(&it_mongo, "users", filter);
     assert_non_null(doc);
     assert_non_null(strstr(doc, "\"username\" : \"alice\""));
     assert_non_null(strstr(doc, "\"created_at\" : { \"$date\""));
@@ -107,7 +79,7 @@ static void users_crud(void **state) {
     r = it_http(&it_fx.svc, "DELETE", want, NULL, NULL, 0);
     assert_int_equal(r.status, 204);
     it_resp_free(&r);
-    assert_int_equal(it_mongo_count(&mongo, "users", "{}"), 0);
+    assert_int_equal(it_mongo_count(&it_mongo, "users", "{}"), 0);
     r = it_http(&it_fx.svc, "GET", want, NULL, NULL, 0);
     it_assert_problem(&r, 404, id);
     it_resp_free(&r);
@@ -147,7 +119,7 @@ static void user_validation(void **state) {
     r = it_http(&it_fx.svc, "GET", "/users?cursor=zz", NULL, NULL, 0);
     it_assert_problem(&r, 400, "cursor");
     it_resp_free(&r);
-    assert_int_equal(it_mongo_count(&mongo, "users", "{}"), 0);
+    assert_int_equal(it_mongo_count(&it_mongo, "users", "{}"), 0);
 }
 
 static void users_paging(void **state) {
@@ -205,7 +177,7 @@ static void duplicate_username_race(void **state) {
         assert_true((sa == 201 && sb == 409) || (sa == 409 && sb == 201));
         char filter[64];
         snprintf(filter, sizeof filter, "{\"username\":\"racer%d\"}", round);
-        assert_int_equal(it_mongo_count(&mongo, "users", filter), 1);
+        assert_int_equal(it_mongo_count(&it_mongo, "users", filter), 1);
     }
 }
 
@@ -246,9 +218,13 @@ static void observation_create_and_get(void **state) {
     assert_true(it_json_num(j, "quality") == 0.8);
     cJSON_Delete(j);
     it_resp_free(&r);
-    char *doc = it_mongo_find_one(&mongo, "observations", "{\"geohash\":\"u4pruyd\"}");
+    char *doc = it_mongo_find_one(&it_mongo, "observations", "{\"geohash\":\"u4pruyd\"}");
     assert_non_null(doc);
     assert_non_null(strstr(doc, "\"recorded_at\" : { \"$date\" : \"2025-09-20T10:30:45.123Z\""));
+    /* the user id is an ObjectId, so it joins users._id */
+    char want_user[64];
+    snprintf(want_user, sizeof want_user, "\"user_id\" : { \"$oid\" : \"%s\" }", uid);
+    assert_non_null(strstr(doc, want_user));
     free(doc);
     r = it_http(&it_fx.svc, "GET", "/observations/0123456789abcdef01234567", NULL, NULL, 0);
     it_assert_problem(&r, 404, NULL);
@@ -293,8 +269,8 @@ static void observation_validation(void **state) {
         it_assert_problem(&r, 400, cases[i].detail);
         it_resp_free(&r);
     }
-    assert_int_equal(it_mongo_count(&mongo, "observations", "{}"), 0);
-    assert_int_equal(it_mongo_count(&mongo, "road_segments", "{}"), 0);
+    assert_int_equal(it_mongo_count(&it_mongo, "observations", "{}"), 0);
+    assert_int_equal(it_mongo_count(&it_mongo, "road_segments", "{}"), 0);
 }
 
 static void batch_with_bad_rows(void **state) {
@@ -319,7 +295,7 @@ static void batch_with_bad_rows(void **state) {
     assert_non_null(strstr(it_json_str(cJSON_GetArrayItem(rej, 1), "detail"), "quality"));
     cJSON_Delete(j);
     it_resp_free(&r);
-    assert_int_equal(it_mongo_count(&mongo, "observations", "{}"), 3);
+    assert_int_equal(it_mongo_count(&it_mongo, "observations", "{}"), 3);
     /* only bad rows: nothing stored, 200 with the reasons */
     r = it_json_req(&it_fx.svc, "POST", "/observations/batch", "[{},{\"quality\":3}]");
     assert_int_equal(r.status, 200);
@@ -345,7 +321,7 @@ static void batch_with_bad_rows(void **state) {
     it_assert_problem(&r, 400, "1000");
     it_resp_free(&r);
     free(big);
-    assert_int_equal(it_mongo_count(&mongo, "observations", "{}"), 3);
+    assert_int_equal(it_mongo_count(&it_mongo, "observations", "{}"), 3);
 }
 
 static void segment_averages_are_exact(void **state) {
@@ -367,6 +343,7 @@ static void segment_averages_are_exact(void **state) {
     r = it_json_req(&it_fx.svc, "POST", "/observations/batch", body);
     assert_int_equal(r.status, 201);
     it_resp_free(&r);
+    it_mongo_segments_settle(NULL); /* the aggregator runs in the background */
 
     r = it_http(&it_fx.svc, "GET", "/road-segments/u4pruyd", NULL, NULL, 0);
     assert_int_equal(r.status, 200);
@@ -379,7 +356,7 @@ static void segment_averages_are_exact(void **state) {
     cJSON_Delete(j);
     it_resp_free(&r);
     /* the stored document agrees */
-    char *doc = it_mongo_find_one(&mongo, "road_segments", "{\"_id\":\"u4pruyd\"}");
+    char *doc = it_mongo_find_one(&it_mongo, "road_segments", "{\"_id\":\"u4pruyd\"}");
     assert_non_null(doc);
     assert_non_null(strstr(doc, "\"avg_quality\" : 0.625"));
     assert_non_null(strstr(doc, "\"count\" : 4"));
@@ -503,10 +480,11 @@ static long timed_status(const it_service_t *s, const char *method, const char *
 static void mongodb_down_and_back(void **state) {
     (void)state;
     it_service_t strict;
-    const char *strict_env[] = {mongo_env, "MONGODB_TIMEOUT_MS=800", "MONGODB_REQUIRED=1", NULL};
+    const char *strict_env[] = {it_mongo_env[0], "MONGODB_TIMEOUT_MS=800", "MONGODB_REQUIRED=1",
+                                NULL};
     assert_true(it_service_start(&strict, it_fx.redis.url, strict_env));
     create_user("before");
-    it_mongo_kill(&mongo);
+    it_mongo_kill(&it_mongo);
 
     double secs;
     assert_int_equal(timed_status(&it_fx.svc, "POST", "/users",
@@ -535,7 +513,7 @@ static void mongodb_down_and_back(void **state) {
     assert_non_null(strstr(r.body, "[+]redis ok"));
     it_resp_free(&r);
 
-    assert_true(it_mongo_restart(&mongo));
+    assert_true(it_mongo_restart(&it_mongo));
     long st = 0;
     for (int i = 0; i < 50 && st != 201; i++) {
         st = timed_status(&it_fx.svc, "POST", "/users", "{\"username\":\"after\",\"name\":\"A\"}",
@@ -550,7 +528,7 @@ static void mongodb_down_and_back(void **state) {
     assert_string_equal(it_json_str(cJSON_GetObjectItem(j, "services"), "mongodb"), "connected");
     cJSON_Delete(j);
     it_resp_free(&r);
-    assert_int_equal(it_mongo_count(&mongo, "users", "{}"), 2); /* before + after */
+    assert_int_equal(it_mongo_count(&it_mongo, "users", "{}"), 2); /* before + after */
     assert_int_equal(it_service_stop(&strict), 0);
 }
 
@@ -575,17 +553,18 @@ static void disabled_without_uri(void **state) {
 
 int main(void) {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup(users_crud, clear),
-        cmocka_unit_test_setup(user_validation, clear),
-        cmocka_unit_test_setup(users_paging, clear),
-        cmocka_unit_test_setup(duplicate_username_race, clear),
-        cmocka_unit_test_setup(observation_create_and_get, clear),
-        cmocka_unit_test_setup(observation_validation, clear),
-        cmocka_unit_test_setup(batch_with_bad_rows, clear),
-        cmocka_unit_test_setup(segment_averages_are_exact, clear),
-        cmocka_unit_test_setup(observation_queries_and_paging, clear),
+        cmocka_unit_test_setup(users_crud, it_mongo_clear_all),
+        cmocka_unit_test_setup(user_validation, it_mongo_clear_all),
+        cmocka_unit_test_setup(users_paging, it_mongo_clear_all),
+        cmocka_unit_test_setup(duplicate_username_race, it_mongo_clear_all),
+        cmocka_unit_test_setup(observation_create_and_get, it_mongo_clear_all),
+        cmocka_unit_test_setup(observation_validation, it_mongo_clear_all),
+        cmocka_unit_test_setup(batch_with_bad_rows, it_mongo_clear_all),
+        cmocka_unit_test_setup(segment_averages_are_exact, it_mongo_clear_all),
+        cmocka_unit_test_setup(observation_queries_and_paging, it_mongo_clear_all),
         cmocka_unit_test(disabled_without_uri),
-        cmocka_unit_test_setup(mongodb_down_and_back, clear),
+        cmocka_unit_test_setup(mongodb_down_and_back, it_mongo_clear_all),
     };
-    return cmocka_run_group_tests_name("integration: mongodb", tests, setup, teardown);
+    return cmocka_run_group_tests_name("integration: mongodb", tests, it_mongo_group_setup,
+                                       it_mongo_group_teardown);
 }

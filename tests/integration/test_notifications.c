@@ -55,12 +55,13 @@ static void create_keeps_and_queues(void **state) {
     assert_non_null(it_json_str(j, "created_at"));
     cJSON_Delete(j);
     cJSON_Delete(notify("carol", "urgent", "high"));
-    chk_key("user:carol:notifications", "list", 295, 300);
-    chk_key("notification_queue:normal", "list", 595, 600);
-    chk_key("notification_queue:high", "list", 595, 600);
-    assert_int_equal(chk_int("LLEN user:carol:notifications"), 2);
-    assert_int_equal(chk_int("LLEN notification_queue:high"), 1);
-    redisReply *r = it_redis_cmd(&it_fx.redis, "LINDEX notification_queue:high 0");
+    chk_key(it_key(KEY_USER_NOTIFICATIONS, "carol"), "list", 295, 300);
+    chk_key(it_key(KEY_NOTIFY_QUEUE_NORMAL, "carol"), "list", 595, 600);
+    chk_key(it_key(KEY_NOTIFY_QUEUE_HIGH, "carol"), "list", 595, 600);
+    assert_int_equal(chk_int("LLEN %s", it_key(KEY_USER_NOTIFICATIONS, "carol")), 2);
+    assert_int_equal(chk_int("LLEN %s", it_key(KEY_NOTIFY_QUEUE_HIGH, "carol")), 1);
+    redisReply *r =
+        it_redis_cmd(&it_fx.redis, "LINDEX %s 0", it_key(KEY_NOTIFY_QUEUE_HIGH, "carol"));
     cJSON *stored = cJSON_Parse(r->str); /* the documented JSON */
     freeReplyObject(r);
     assert_string_equal(it_json_str(stored, "title"), "urgent");
@@ -90,7 +91,7 @@ static void list_is_newest_first_and_trimmed(void **state) {
     assert_int_equal((int)it_json_num(j, "count"), 0);
     cJSON_Delete(j);
     /* the queue keeps all seven for the sender: only the user's list is trimmed */
-    assert_int_equal(chk_int("LLEN notification_queue:normal"), 7);
+    assert_int_equal(chk_int("LLEN %s", it_key(KEY_NOTIFY_QUEUE_NORMAL, "dan")), 7);
 }
 
 /* 150 notifications for one user: the user's list keeps the newest
@@ -103,19 +104,19 @@ static void queues_keep_the_newest(void **state) {
         snprintf(t, sizeof t, "q%03d", i);
         cJSON_Delete(notify("flood", t, i % 2 ? NULL : "high"));
         if (i % 10 == 9) {
-            assert_true(chk_int("LLEN notification_queue:high") <= 30);
-            assert_true(chk_int("LLEN notification_queue:normal") <= 30);
+            assert_true(chk_int("LLEN %s", it_key(KEY_NOTIFY_QUEUE_HIGH, "flood")) <= 30);
+            assert_true(chk_int("LLEN %s", it_key(KEY_NOTIFY_QUEUE_NORMAL, "flood")) <= 30);
         }
     }
-    assert_int_equal(chk_int("LLEN user:flood:notifications"), 5);
-    assert_int_equal(chk_int("LLEN notification_queue:high"), 30);
-    assert_int_equal(chk_int("LLEN notification_queue:normal"), 30);
+    assert_int_equal(chk_int("LLEN %s", it_key(KEY_USER_NOTIFICATIONS, "flood")), 5);
+    assert_int_equal(chk_int("LLEN %s", it_key(KEY_NOTIFY_QUEUE_HIGH, "flood")), 30);
+    assert_int_equal(chk_int("LLEN %s", it_key(KEY_NOTIFY_QUEUE_NORMAL, "flood")), 30);
     char got[1024], want[1024] = "";
     pop_titles("?priority=normal&count=1000", got, sizeof got);
     for (int i = 150 - 2 * 30 + 1; i < 150; i += 2) /* the newest 30 odd ones, oldest first */
         snprintf(want + strlen(want), sizeof want - strlen(want), "%sq%03d", want[0] ? "," : "", i);
     assert_string_equal(got, want);
-    chk_no_key("notification_queue:normal");
+    chk_no_key(it_key(KEY_NOTIFY_QUEUE_NORMAL, "flood"));
 }
 
 static long long stats_queue(const char *priority) {
@@ -139,7 +140,7 @@ static void pop_takes_high_first_oldest_first(void **state) {
     assert_string_equal(got, "h1,h2,h3,n1");
     assert_int_equal(stats_queue("high"), 0);
     assert_int_equal(stats_queue("normal"), 2);
-    chk_no_key("notification_queue:high");
+    chk_no_key(it_key(KEY_NOTIFY_QUEUE_HIGH, "u1"));
     cJSON_Delete(notify("u1", "h4", "high"));
     pop_titles("?priority=normal&count=1", got, sizeof got);
     assert_string_equal(got, "n2");
@@ -152,7 +153,7 @@ static void pop_takes_high_first_oldest_first(void **state) {
     pop_titles("", got, sizeof got);
     assert_string_equal(got, "");
     /* the users' own lists are untouched by popping */
-    assert_int_equal(chk_int("LLEN user:u1:notifications"), 4);
+    assert_int_equal(chk_int("LLEN %s", it_key(KEY_USER_NOTIFICATIONS, "u1")), 4);
 }
 
 typedef struct {
@@ -205,13 +206,14 @@ static void list_and_queue_expire(void **state) {
     assert_true(it_service_start(&svc, it_fx.redis.url, quick));
     cJSON_Delete(chk_json(&svc, "POST", "/users/eve/notifications",
                           "{\"title\":\"t\",\"body\":\"b\",\"priority\":\"high\"}", 201));
-    chk_key("user:eve:notifications", "list", 0, 1);
-    chk_key("notification_queue:high", "list", 1, 2);
+    chk_key(it_key(KEY_USER_NOTIFICATIONS, "eve"), "list", 0, 1);
+    chk_key(it_key(KEY_NOTIFY_QUEUE_HIGH, "eve"), "list", 1, 2);
     it_sleep_ms(1100);
-    chk_no_key("user:eve:notifications");
-    assert_int_equal(chk_int("LLEN notification_queue:high"), 1); /* still to be sent */
+    chk_no_key(it_key(KEY_USER_NOTIFICATIONS, "eve"));
+    /* still to be sent */
+    assert_int_equal(chk_int("LLEN %s", it_key(KEY_NOTIFY_QUEUE_HIGH, "eve")), 1);
     it_sleep_ms(1000);
-    chk_no_key("notification_queue:high");
+    chk_no_key(it_key(KEY_NOTIFY_QUEUE_HIGH, "eve"));
     assert_int_equal(it_service_stop(&svc), 0);
 }
 

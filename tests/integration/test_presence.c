@@ -44,10 +44,11 @@ static void online_with_defaults(void **state) {
     cJSON_Delete(j);
     it_resp_free(&r);
     /* a real TTL on the user's key, and the index entry */
-    redisReply *ttl = it_redis_cmd(&it_fx.redis, "TTL presence:alice");
+    redisReply *ttl = it_redis_cmd(&it_fx.redis, "TTL %s", it_key(KEY_PRESENCE, "alice"));
     assert_true(ttl->integer > 100 && ttl->integer <= 120);
     freeReplyObject(ttl);
-    redisReply *s = it_redis_cmd(&it_fx.redis, "ZSCORE online_users alice");
+    redisReply *s =
+        it_redis_cmd(&it_fx.redis, "ZSCORE %s alice", it_key(KEY_ONLINE_USERS, "alice"));
     assert_int_equal(s->type, REDIS_REPLY_STRING);
     freeReplyObject(s);
 }
@@ -69,7 +70,7 @@ static void status_and_device(void **state) {
     assert_string_equal(it_json_str(j, "status"), "online");
     assert_string_equal(it_json_str(j, "device_id"), "phone-1");
     cJSON_Delete(j);
-    redisReply *h = it_redis_cmd(&it_fx.redis, "HGET presence:bob device_id");
+    redisReply *h = it_redis_cmd(&it_fx.redis, "HGET %s device_id", it_key(KEY_PRESENCE, "bob"));
     assert_string_equal(h->str, "phone-1");
     freeReplyObject(h);
 }

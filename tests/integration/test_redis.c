@@ -206,7 +206,7 @@ static void password_and_database_from_url(void **state) {
     freeReplyObject(rep);
     rep = redisCommand(c, "SELECT 2");
     freeReplyObject(rep);
-    rep = redisCommand(c, "EXISTS client:authed");
+    rep = redisCommand(c, "EXISTS %s", it_key(KEY_CLIENT, "authed"));
     assert_int_equal(rep->integer, 1);
     freeReplyObject(rep);
     redisFree(c);
@@ -249,8 +249,8 @@ static void unix_socket_url(void **state) {
     redisContext *c = it_redis_connect(&redis);
     redisReply *rep = redisCommand(c, "SELECT 1");
     freeReplyObject(rep);
-    rep = redisCommand(c, "SISMEMBER clients via-socket");
-    assert_int_equal(rep->integer, 1);
+    rep = redisCommand(c, "ZSCORE %s via-socket", it_key(KEY_CLIENTS, "via-socket"));
+    assert_int_equal(rep->type, REDIS_REPLY_STRING);
     freeReplyObject(rep);
     redisFree(c);
     assert_int_equal(it_service_stop(&svc), 0);
@@ -281,7 +281,10 @@ static void key_prefix_namespaces_every_key(void **state) {
             fail_msg("key without the prefix: %s", keys->element[i]->str);
     }
     freeReplyObject(keys);
-    redisReply *e = it_redis_cmd(&redis, "EXISTS tenant1:client:p tenant1:image:p tenant1:clients");
+    it_key_prefix("tenant1:");
+    redisReply *e = it_redis_cmd(&redis, "EXISTS %s %s %s", it_key(KEY_CLIENT, "p"),
+                                 it_key(KEY_IMAGE, "p"), it_key(KEY_CLIENTS, "p"));
+    it_key_prefix("");
     assert_int_equal(e->integer, 3);
     freeReplyObject(e);
     assert_int_equal(it_service_stop(&svc), 0);

@@ -36,8 +36,8 @@ static void start_writes_a_key_with_ttl_and_the_index(void **state) {
     assert_string_equal(it_json_str(j, "user_id"), "alice");
     assert_non_null(it_json_str(j, "expires_at"));
     cJSON_Delete(j);
-    chk_key("typing:r1:alice", "string", 4, 5);
-    chk_key("room:r1:typing", "zset", 4, 5);
+    chk_key(it_key2(KEY_TYPING, "r1", "alice"), "string", 4, 5);
+    chk_key(it_key(KEY_ROOM_TYPING, "r1"), "zset", 4, 5);
     char who[256];
     typing_now(&it_fx.svc, "r1", who, sizeof who);
     assert_string_equal(who, "alice");
@@ -59,12 +59,12 @@ static void refresh_stop_and_leave(void **state) {
     assert_string_equal(who, "alice,bob"); /* oldest indicator first */
     assert_int_equal(chk_status("DELETE", "/rooms/r1/typing/alice", NULL), 204);
     assert_int_equal(chk_status("DELETE", "/rooms/r1/typing/alice", NULL), 204); /* idempotent */
-    chk_no_key("typing:r1:alice");
+    chk_no_key(it_key2(KEY_TYPING, "r1", "alice"));
     typing_now(&it_fx.svc, "r1", who, sizeof who);
     assert_string_equal(who, "bob");
     /* leaving the room stops the indicator */
     assert_int_equal(chk_status("DELETE", "/rooms/r1/participants/bob", NULL), 204);
-    chk_no_key("typing:r1:bob");
+    chk_no_key(it_key2(KEY_TYPING, "r1", "bob"));
     typing_now(&it_fx.svc, "r1", who, sizeof who);
     assert_string_equal(who, "");
     typing_now(&it_fx.svc, "unknown-room", who, sizeof who);
@@ -88,15 +88,15 @@ static void each_indicator_expires_on_its_own(void **state) {
     typing_now(&svc, "r1", who, sizeof who);
     assert_string_equal(who, "alice,bob");
     it_sleep_ms(500);
-    chk_no_key("typing:r1:alice");
-    assert_int_equal(chk_int("EXISTS typing:r1:bob"), 1);
+    chk_no_key(it_key2(KEY_TYPING, "r1", "alice"));
+    assert_int_equal(chk_int("EXISTS %s", it_key2(KEY_TYPING, "r1", "bob")), 1);
     typing_now(&svc, "r1", who, sizeof who);
     assert_string_equal(who, "bob");
     it_sleep_ms(800);
     typing_now(&svc, "r1", who, sizeof who);
     assert_string_equal(who, "");
-    chk_no_key("typing:r1:bob");
-    chk_no_key("room:r1:typing");
+    chk_no_key(it_key2(KEY_TYPING, "r1", "bob"));
+    chk_no_key(it_key(KEY_ROOM_TYPING, "r1"));
     assert_int_equal(it_service_stop(&svc), 0);
 }
 

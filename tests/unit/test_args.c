@@ -167,17 +167,33 @@ static void keys_are_copied(void **state) {
     store_keys_set_prefix("rt:");
     store_args_t a;
     store_args_init(&a);
-    char id[16] = "cam-1";
+    /* keys of one bucket (cam-1's): a build with STORE_CHECK_SLOTS takes
+     * nothing else in one command */
+    char id[16] = "cam-1", want[STORE_KEY_MAX], other[STORE_KEY_MAX];
+    int b = store_key_bucket(id);
+    const char *tag = store_bucket_tag(b);
+    snprintf(other, sizeof other, "rt:x:{%s}", tag);
     store_args_str(&a, "HGETALL");
     store_args_key(&a, KEY_CLIENT, id);
-    store_args_key(&a, KEY_CLIENTS, NULL);
-    store_args_key(&a, KEY_IMAGE, "");
+    store_args_key(&a, KEY_CLIENTS, id);
+    store_args_index(&a, KEY_IMAGE, b);
+    store_args_key2(&a, KEY_TYPING, "cam-1", "bob");
+    store_args_keyname(&a, other, strlen(other));
+    store_args_copy(&a, id, 3);
     strcpy(id, "changed"); /* the argument is a copy, not the caller's buffer */
-    assert_int_equal(a.argc, 4);
-    assert_arg_str(&a, 1, "rt:client:cam-1");
-    assert_arg_str(&a, 2, "rt:clients");
-    assert_arg_str(&a, 3, "rt:image:");
-    assert_true(in_arena(&a, a.argv[1]));
+    assert_int_equal(a.argc, 7);
+    snprintf(want, sizeof want, "rt:client:{%s}:cam-1", tag);
+    assert_arg_str(&a, 1, want);
+    snprintf(want, sizeof want, "rt:clients:{%s}", tag);
+    assert_arg_str(&a, 2, want);
+    snprintf(want, sizeof want, "rt:image:{%s}", tag);
+    assert_arg_str(&a, 3, want);
+    snprintf(want, sizeof want, "rt:typing:{%s}:cam-1:bob", tag);
+    assert_arg_str(&a, 4, want);
+    assert_arg_str(&a, 5, other);
+    assert_arg_str(&a, 6, "cam");
+    for (int i = 1; i < 7; i++)
+        assert_true(in_arena(&a, a.argv[i]));
     store_args_free(&a);
 }
 
@@ -189,9 +205,10 @@ static void long_keys_spill_to_chunks(void **state) {
     memset(id, 'i', 128);
     id[128] = '\0';
     store_keys_set_prefix(prefix);
-    snprintf(want, sizeof want, "%sclient:%s", prefix, id);
+    snprintf(want, sizeof want, "%sclient:{%s}:%s", prefix, store_bucket_tag(store_key_bucket(id)),
+             id);
     size_t klen = strlen(want);
-    assert_int_equal(klen, 64 + 7 + 128);
+    assert_int_equal(klen, 64 + 7 + 7 + 128);
     store_args_t a;
     store_args_init(&a);
     for (int i = 0; i < 10; i++)
@@ -200,9 +217,9 @@ static void long_keys_spill_to_chunks(void **state) {
     assert_non_null(a.chunks);
     for (int i = 0; i < 10; i++)
         assert_arg(&a, i, want, klen);
-    /* 5 keys of 199 bytes fit in 1024; the sixth does not */
-    assert_true(in_arena(&a, a.argv[4]));
-    assert_false(in_arena(&a, a.argv[5]));
+    /* 4 keys of 206 bytes fit in 1024; the fifth does not */
+    assert_true(in_arena(&a, a.argv[3]));
+    assert_false(in_arena(&a, a.argv[4]));
     store_args_free(&a);
 }
 
@@ -211,14 +228,14 @@ static void mixed_arguments_keep_their_order(void **state) {
     store_args_t a;
     store_args_init(&a);
     store_args_str(&a, "ZADD");
-    store_args_key(&a, KEY_CLIENTS_LAST_SEEN, NULL);
+    store_args_index(&a, KEY_CLIENTS_LAST_SEEN, 7);
     store_args_int(&a, 1758364245123LL);
     store_args_add(&a, "cam-1xyz", 5);
     store_args_str(&a, "EX");
     store_args_int(&a, 300);
     assert_int_equal(a.argc, 6);
     assert_arg_str(&a, 0, "ZADD");
-    assert_arg_str(&a, 1, "clients:last_seen");
+    assert_arg_str(&a, 1, "clients:last_seen:{07sd}");
     assert_arg_str(&a, 2, "1758364245123");
     assert_arg_str(&a, 3, "cam-1");
     assert_arg_str(&a, 4, "EX");
@@ -256,10 +273,12 @@ static void the_first_key_routes(void **state) {
     store_args_int(&a, 2);
     assert_null(a.route); /* no key yet: a keyless command */
     store_args_key(&a, KEY_CLIENT, "cam-1");
-    store_args_key(&a, KEY_CLIENTS, NULL);
+    store_args_key(&a, KEY_CLIENTS, "cam-1");
     assert_non_null(a.route);
-    assert_int_equal(a.route_len, strlen("rt:client:cam-1"));
-    assert_memory_equal(a.route, "rt:client:cam-1", a.route_len);
+    char want[STORE_KEY_MAX];
+    store_key(want, KEY_CLIENT, "cam-1");
+    assert_int_equal(a.route_len, strlen(want));
+    assert_memory_equal(a.route, want, a.route_len);
     assert_ptr_equal(a.route, a.argv[3]); /* the argument itself, not another copy */
     store_args_free(&a);
     assert_null(a.route);
@@ -267,12 +286,12 @@ static void the_first_key_routes(void **state) {
     char name[32] = "rt:room:{r1}:x";
     store_args_str(&a, "GET");
     store_args_keyname(&a, name, strlen(name));
-    store_args_keyname(&a, "other", 5);
+    store_args_keyname(&a, "o:{r1}", 6); /* one slot: the other key shares the tag */
     strcpy(name, "changed");
     assert_int_equal(a.route_len, strlen("rt:room:{r1}:x"));
     assert_memory_equal(a.route, "rt:room:{r1}:x", a.route_len);
     assert_arg_str(&a, 1, "rt:room:{r1}:x");
-    assert_arg_str(&a, 2, "other");
+    assert_arg_str(&a, 2, "o:{r1}");
     /* a wrapper takes the wrapped command's route without its arguments */
     store_args_t w;
     store_args_init(&w);

@@ -312,6 +312,39 @@ static void string_length_limits(void **state) {
     assert_string_equal(r->cfg.service_id, id);
 }
 
+/* The key layout's hash tag starts at the first '{' after the prefix, so a
+ * prefix with a brace would change which slot (and which shape) a key is. */
+static void key_prefix_without_braces(void **state) {
+    const char *bad[] = {"{t}:", "t{", "t}", "a{b}c:", "}"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        setenv("KEY_PREFIX", bad[i], 1);
+        run_t *r = load(state, NULL);
+        assert_error_names(r, "KEY_PREFIX", "'{'");
+        unsetenv("KEY_PREFIX");
+        char flag[32];
+        snprintf(flag, sizeof flag, "--key-prefix=%s", bad[i]);
+        r = load(state, ARGS(flag));
+        assert_error_names(r, "KEY_PREFIX", "'}'");
+    }
+    run_t *r = load(state, ARGS("--key-prefix=t*[x]:sub:"));
+    assert_int_equal(r->rc, CONFIG_OK);
+    assert_string_equal(r->cfg.key_prefix, "t*[x]:sub:");
+}
+
+static void migrate_keys_is_a_mode(void **state) {
+    run_t *r = load(state, NULL);
+    assert_int_equal(r->rc, CONFIG_OK);
+    assert_false(r->cfg.migrate_keys);
+    r = load(state, ARGS("--key-prefix=p:", "--migrate-keys"));
+    assert_int_equal(r->rc, CONFIG_OK);
+    assert_true(r->cfg.migrate_keys);
+    assert_string_equal(r->cfg.key_prefix, "p:");
+    r = load(state, ARGS("--migrate-keys=yes"));
+    assert_error_names(r, "--migrate-keys=yes", NULL);
+    r = load(state, ARGS("--help"));
+    assert_non_null(strstr(r->out, "--migrate-keys"));
+}
+
 static void unknown_and_incomplete_flags(void **state) {
     run_t *r = load(state, ARGS("--no-such-flag"));
     assert_error_names(r, "--no-such-flag", NULL);
@@ -405,6 +438,8 @@ int main(void) {
         T(bad_numbers_in_flags),
         T(flag_error_wins_over_good_environment),
         T(string_length_limits),
+        T(key_prefix_without_braces),
+        T(migrate_keys_is_a_mode),
         T(unknown_and_incomplete_flags),
         T(positional_arguments_are_errors),
         T(help),
