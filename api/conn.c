@@ -56,9 +56,9 @@ struct api_conn {
 };
 
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
-static api_conn_t *conns;                 /* under lock */
-static peer_t *peers[PEER_BUCKETS];       /* under lock */
-static int per_ip_limit;                  /* 0: none */
+static api_conn_t *conns;           /* under lock */
+static peer_t *peers[PEER_BUCKETS]; /* under lock */
+static int per_ip_limit;            /* 0: none */
 
 static pthread_t watchdog;
 static pthread_cond_t wake;

@@ -39,10 +39,10 @@ struct api_loop {
     void *arg;
     sem_t started;
     bool ok;
-    long in_flight;      /* handlers started and not done */
-    long waiting;        /* of those, waiting with their connection not suspended */
-    bool resumed, due;   /* MHD_run wanted this turn */
-    bool progress;       /* the last MHD_run did more than call waiting handlers */
+    long in_flight;    /* handlers started and not done */
+    long waiting;      /* of those, waiting with their connection not suspended */
+    bool resumed, due; /* MHD_run wanted this turn */
+    bool progress;     /* the last MHD_run did more than call waiting handlers */
     bool quiesced, stopping;
 };
 

@@ -535,7 +535,8 @@ api_server_t *api_server_start(const config_t *cfg, const api_route_t *routes, s
     target_limits(s, (size_t)cfg->max_header_bytes);
     s->listen_fd = open_listener(cfg, ai);
     freeaddrinfo(ai);
-    if (s->listen_fd < 0 || !api_conn_watch_start(cfg->header_timeout_s, cfg->max_connections_per_ip)) {
+    if (s->listen_fd < 0 ||
+        !api_conn_watch_start(cfg->header_timeout_s, cfg->max_connections_per_ip)) {
         close_listener(s);
         free(s->loops);
         free(s);

@@ -202,7 +202,7 @@ typedef struct {
 } loop_t;
 
 static _Thread_local loop_t *self_loop;
-static bool no_suspend; /* design D */
+static bool no_suspend;           /* design D */
 static _Thread_local int waiting; /* D: handlers that wait for Redis */
 
 static void task_body(void *arg) {
@@ -383,10 +383,10 @@ int main(int argc, char **argv) {
         pthread_t t;
         pthread_create(&t, NULL, io_thread, NULL);
     }
-    struct MHD_Daemon *d = MHD_start_daemon(
-        MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC, 0, NULL, NULL,
-        mode == 'A' ? handler_a : handler_b, NULL, MHD_OPTION_SOCK_ADDR, &addr,
-        MHD_OPTION_THREAD_POOL_SIZE, (unsigned)threads, MHD_OPTION_END);
+    struct MHD_Daemon *d =
+        MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC, 0, NULL,
+                         NULL, mode == 'A' ? handler_a : handler_b, NULL, MHD_OPTION_SOCK_ADDR,
+                         &addr, MHD_OPTION_THREAD_POOL_SIZE, (unsigned)threads, MHD_OPTION_END);
     if (!d) {
         fprintf(stderr, "async_proto: cannot listen on %d\n", port);
         return 1;

@@ -96,41 +96,42 @@ static pthread_once_t key_once = PTHREAD_ONCE_INIT;
 #if FAST_SWITCH
 void rtstate_coro_switch(void **save_sp, void *load_sp);
 void rtstate_coro_boot(void);
-__asm__(".text\n"
-        ".globl rtstate_coro_switch\n"
-        ".hidden rtstate_coro_switch\n"
-        ".type rtstate_coro_switch, @function\n"
-        "rtstate_coro_switch:\n"
-        "  pushq %rbp\n"
-        "  pushq %rbx\n"
-        "  pushq %r12\n"
-        "  pushq %r13\n"
-        "  pushq %r14\n"
-        "  pushq %r15\n"
-        "  subq $8, %rsp\n"
-        "  stmxcsr (%rsp)\n"
-        "  fnstcw 4(%rsp)\n"
-        "  movq %rsp, (%rdi)\n"
-        "  movq %rsi, %rsp\n"
-        "  ldmxcsr (%rsp)\n"
-        "  fldcw 4(%rsp)\n"
-        "  addq $8, %rsp\n"
-        "  popq %r15\n"
-        "  popq %r14\n"
-        "  popq %r13\n"
-        "  popq %r12\n"
-        "  popq %rbx\n"
-        "  popq %rbp\n"
-        "  ret\n"
-        ".size rtstate_coro_switch, .-rtstate_coro_switch\n"
-        ".globl rtstate_coro_boot\n"
-        ".hidden rtstate_coro_boot\n"
-        ".type rtstate_coro_boot, @function\n"
-        "rtstate_coro_boot:\n"
-        "  movq %rbx, %rdi\n"
-        "  callq *%r12\n"
-        "  ud2\n"
-        ".size rtstate_coro_boot, .-rtstate_coro_boot\n");
+__asm__(
+    ".text\n"
+    ".globl rtstate_coro_switch\n"
+    ".hidden rtstate_coro_switch\n"
+    ".type rtstate_coro_switch, @function\n"
+    "rtstate_coro_switch:\n"
+    "  pushq %rbp\n"
+    "  pushq %rbx\n"
+    "  pushq %r12\n"
+    "  pushq %r13\n"
+    "  pushq %r14\n"
+    "  pushq %r15\n"
+    "  subq $8, %rsp\n"
+    "  stmxcsr (%rsp)\n"
+    "  fnstcw 4(%rsp)\n"
+    "  movq %rsp, (%rdi)\n"
+    "  movq %rsi, %rsp\n"
+    "  ldmxcsr (%rsp)\n"
+    "  fldcw 4(%rsp)\n"
+    "  addq $8, %rsp\n"
+    "  popq %r15\n"
+    "  popq %r14\n"
+    "  popq %r13\n"
+    "  popq %r12\n"
+    "  popq %rbx\n"
+    "  popq %rbp\n"
+    "  ret\n"
+    ".size rtstate_coro_switch, .-rtstate_coro_switch\n"
+    ".globl rtstate_coro_boot\n"
+    ".hidden rtstate_coro_boot\n"
+    ".type rtstate_coro_boot, @function\n"
+    "rtstate_coro_boot:\n"
+    "  movq %rbx, %rdi\n"
+    "  callq *%r12\n"
+    "  ud2\n"
+    ".size rtstate_coro_boot, .-rtstate_coro_boot\n");
 #endif
 
 static void release_pool(void *unused) {
@@ -200,8 +201,8 @@ static core_coro_t *map_new(void) {
     long page = sysconf(_SC_PAGESIZE);
     size_t psz = page > 0 ? (size_t)page : 4096;
     size_t size = CORE_CORO_STACK + psz;
-    char *map = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
-                     -1, 0);
+    char *map = mmap(NULL, size, PROT_READ | PROT_WRITE,
+                     MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
     if (map == MAP_FAILED)
         return NULL;
     if (mprotect(map, psz, PROT_NONE) != 0) { /* the guard page */
@@ -250,10 +251,10 @@ core_coro_t *core_coro_new(void (*fn)(void *), void *arg) {
     __asm__ volatile("stmxcsr %0" : "=m"(mxcsr));
     __asm__ volatile("fnstcw %0" : "=m"(fpucw));
     sp[0] = (uint64_t)mxcsr | (uint64_t)fpucw << 32;
-    sp[1] = sp[2] = sp[3] = 0;                  /* r15 r14 r13 */
-    sp[4] = (uint64_t)(uintptr_t)coro_main;     /* r12: what boot calls */
-    sp[5] = (uint64_t)(uintptr_t)c;             /* rbx: its argument */
-    sp[6] = 0;                                  /* rbp */
+    sp[1] = sp[2] = sp[3] = 0;                      /* r15 r14 r13 */
+    sp[4] = (uint64_t)(uintptr_t)coro_main;         /* r12: what boot calls */
+    sp[5] = (uint64_t)(uintptr_t)c;                 /* rbx: its argument */
+    sp[6] = 0;                                      /* rbp */
     sp[7] = (uint64_t)(uintptr_t)rtstate_coro_boot; /* the return address */
     sp[8] = sp[9] = 0; /* after the ret, rsp is 16-aligned for boot's call */
     c->sp = sp;

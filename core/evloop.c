@@ -112,8 +112,7 @@ void core_evloop_free(core_evloop_t *l) {
 
 /* ---- descriptors ---- */
 
-bool core_evloop_watch(core_evloop_t *l, int fd, uint32_t events, core_evloop_io_fn fn,
-                       void *arg) {
+bool core_evloop_watch(core_evloop_t *l, int fd, uint32_t events, core_evloop_io_fn fn, void *arg) {
     if (fd < 0)
         return false;
     if (fd >= l->nwatchers) {

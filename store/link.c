@@ -78,13 +78,13 @@ struct store_link {
     bool connected_before;
     /* shared by an event loop's coroutines (loop set) */
     core_evloop_t *loop;
-    slot_t *slots;                /* a ring of cap (a power of 2) slots */
+    slot_t *slots;                  /* a ring of cap (a power of 2) slots */
     unsigned cap, head, fill, tail; /* [head, fill): replies read; [fill, tail): awaited */
-    int64_t deadline;             /* of the commands written after the last open */
-    bool dirty;                   /* output buffered, not written yet */
-    bool want_out;                /* watching for writability */
-    bool connecting;              /* a coroutine is connecting it on the pool */
-    bool fail_handled;            /* the last failure was dealt with (see store_link_fail) */
+    int64_t deadline;               /* of the commands written after the last open */
+    bool dirty;                     /* output buffered, not written yet */
+    bool want_out;                  /* watching for writability */
+    bool connecting;                /* a coroutine is connecting it on the pool */
+    bool fail_handled;              /* the last failure was dealt with (see store_link_fail) */
     wait_node_t *connect_waiters;
     struct store_link *next_dirty;
 };

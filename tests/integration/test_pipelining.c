@@ -25,8 +25,8 @@
 
 typedef struct {
     int port, n;
-    int ok;            /* 204s */
-    char id[16];       /* the client this connection beats for */
+    int ok;      /* 204s */
+    char id[16]; /* the client this connection beats for */
 } beater_t;
 
 static int dial(int port) {
@@ -46,9 +46,9 @@ static void *beat(void *arg) {
     beater_t *b = arg;
     int fd = dial(b->port);
     char req[128], buf[1024];
-    int len = snprintf(req, sizeof req,
-                       "POST /clients/%s/heartbeat HTTP/1.1\r\nHost: t\r\nContent-Length: 0\r\n\r\n",
-                       b->id);
+    int len = snprintf(
+        req, sizeof req,
+        "POST /clients/%s/heartbeat HTTP/1.1\r\nHost: t\r\nContent-Length: 0\r\n\r\n", b->id);
     for (int i = 0; fd >= 0 && i < b->n; i++) {
         if (send(fd, req, (size_t)len, 0) != len)
             break;
