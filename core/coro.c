@@ -41,7 +41,7 @@
 #include <sanitizer/common_interface_defs.h>
 #endif
 
-#if defined(__has_include)
+#if defined(__has_include) && !defined(__CPPCHECK__)
 #if __has_include(<valgrind/valgrind.h>)
 #include <valgrind/valgrind.h>
 #define VG 1

@@ -608,6 +608,8 @@ static bool loop_connect(store_link_t *l, int timeout_ms) {
 /* Waits (parked) for another coroutine's connect of l, up to deadline. */
 static void await_connect(store_link_t *l, int64_t deadline) {
     wait_node_t me = {.coro = core_coro_self(), .next = l->connect_waiters};
+    /* taken off the list below, before this frame ends */
+    // cppcheck-suppress autoVariables
     l->connect_waiters = &me;
     core_evloop_park(deadline);
     for (wait_node_t **p = &l->connect_waiters; *p; p = &(*p)->next)
