@@ -30,7 +30,8 @@ static const api_route_t routes[] = {
     {API_GET, "/health", h_health, API_BODY_NONE, API_RUN_LOOP},
     {API_GET, "/clients", h_list, API_BODY_NONE, API_RUN_LOOP},
     {API_POST, "/clients", h_create, API_BODY_JSON, API_RUN_LOOP},
-    {API_GET, "/clients/stats", h_stats, API_BODY_NONE, API_RUN_LOOP}, /* literal: wins for "stats" */
+    {API_GET, "/clients/stats", h_stats, API_BODY_NONE,
+     API_RUN_LOOP}, /* literal: wins for "stats" */
     {API_GET, "/clients/{id}", h_get, API_BODY_NONE, API_RUN_LOOP},
     {API_DELETE, "/clients/{id}", h_delete, API_BODY_NONE, API_RUN_LOOP},
     {API_POST, "/clients/{id}/heartbeat", h_heartbeat, API_BODY_NONE, API_RUN_LOOP},
