@@ -500,6 +500,7 @@ static mongoc_collection_t *mongo_coll(const it_mongo_t *m, const char *coll,
                                        mongoc_client_t **client) {
     static bool inited;
     if (!inited) {
+        setenv("MONGOC_DISABLE_SHM", "1", 0); /* no /dev/shm file left behind: see mongo/pool.c */
         mongoc_init();
         mongoc_log_set_handler(NULL, NULL); /* FerretDB lacks endSessions: quiet the driver */
         inited = true;
