@@ -39,7 +39,8 @@ webdis_pool=${BENCH_WEBDIS_POOL:-1}
 frame=40000     # bytes of one frame ("40 kB")
 nclients=10000  # registered webcam clients
 nusers=1000     # online users
-threads=$(( 2 * $(nproc) ))  # the service's default THREADS: its Redis connections
+threads=$(( 2 * $(nproc) ))  # webdis's threads and the limit's connections (the service's former workers)
+loops=$(nproc)               # the service's default THREADS: one event loop per core
 
 nginx=$(command -v nginx || echo /usr/sbin/nginx) # outside a non-root PATH
 for t in wrk "$nginx" webdis curl redis-server redis-cli "$bin" "$tools/redisbench" "$tools/httpseq"; do
@@ -225,7 +226,7 @@ le() { awk -v a="$1" -v b="$2" 'BEGIN { exit !(a <= b) }'; }
 div() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }'; }
 
 start_all=$(date +%s)
-echo "bench: redis-server $(redis-server --version | sed 's/.*v=\([^ ]*\).*/\1/'), $(nproc) cores, service THREADS=$threads, wrk -t$wrk_threads -c$side_conns (-c$conns in probes, expiry, RSS), ${run_s} s a run, $rounds rounds; load average $(cut -d' ' -f1-3 /proc/loadavg), ${busy_before}% busy" >&2
+echo "bench: redis-server $(redis-server --version | sed 's/.*v=\([^ ]*\).*/\1/'), $(nproc) cores, service THREADS=$loops (event loops), webdis $threads threads, wrk -t$wrk_threads -c$side_conns (-c$conns in probes, expiry, RSS), ${run_s} s a run, $rounds rounds; load average $(cut -d' ' -f1-3 /proc/loadavg), ${busy_before}% busy" >&2
 
 # ---- data, through the API; and Redis memory per client ----
 start_service unix
@@ -322,9 +323,9 @@ echo /redis/stats > "$tmp/svc-stats.paths"
 # ---- the peers: webdis on the mode's Redis, nginx serving /livez from a file ----
 wport=$(free_port)
 nport=$(free_port)
-# webdis gets the service's worker count as its threads (THREADS's default, two
-# per core: the same number of workers on the same cores; on 2 cores that is
-# also webdis's built-in default, 4) and BENCH_WEBDIS_POOL Redis connections
+# webdis gets two threads per core (what the service's worker pool had before
+# its event loops, one per core; on 2 cores that is also webdis's built-in
+# default, 4) and BENCH_WEBDIS_POOL Redis connections
 # per thread (1: as many connections as the service has, each carrying all of
 # its thread's commands, the pipelining webdis is built around; its built-in 2
 # measured no different here).

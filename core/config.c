@@ -39,7 +39,7 @@ static const option_t options[] = {
      "Redis connect and command timeout"},
     {"KEY_PREFIX", OPT_STR, F(key_prefix), "", 0, 64,
      "prefix for every Redis key (no '{' or '}': those mark the hash tag)"},
-    {"THREADS", OPT_INT, F(threads), "0", 0, 1024, "HTTP worker threads (0: two per core)"},
+    {"THREADS", OPT_INT, F(threads), "0", 0, 1024, "HTTP event loop threads (0: one per core)"},
     {"CLIENT_TIMEOUT_MS", OPT_INT, F(client_timeout_ms), "3000", 100, 86400000,
      "a client silent this long is removed"},
     {"CLEANUP_INTERVAL_MS", OPT_INT, F(cleanup_interval_ms), "2000", 10, 3600000,

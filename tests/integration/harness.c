@@ -852,6 +852,9 @@ bool it_service_start(it_service_t *s, const char *redis_url, const char *const 
     snprintf(s->base, sizeof s->base, "http://127.0.0.1:%d", s->port);
     snprintf(s->log, sizeof s->log, "%s/rtstate-it-%d.log",
              getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp", s->port);
+    /* the log is named by port: one left by an earlier run on the same port
+     * (a failed test keeps its log) would otherwise be read as this one's */
+    unlink(s->log);
     service_spawn(s, redis_url, extra, NULL);
     for (int i = 0; i < 250 * it_time_scale(); i++) {
         it_resp_t r = it_http(s, "GET", "/livez", NULL, NULL, 0);

@@ -510,8 +510,46 @@ static void truncated_requests_do_not_starve_others(void **state) {
     it_redis_stop(&redis);
 }
 
+/* Clients that reset their connection while their request waits for Redis
+ * (paused): at once (the handler waits with its connection in the server's
+ * ready list) and after a few ms (suspended by then). The handlers finish
+ * on their own, nothing they touch is freed under them (ASan and valgrind
+ * runs of this test say so at the service's exit), and the service serves
+ * on. */
+static void clients_gone_while_their_handler_waits(void **state) {
+    (void)state;
+    it_redis_t redis;
+    it_service_t svc;
+    assert_true(it_redis_start(&redis));
+    assert_true(it_service_start(&svc, redis.url, env));
+    create_client(&svc, "known");
+    redisReply *p = it_redis_cmd(&redis, "CLIENT PAUSE %d ALL", (int)(400 * it_time_scale()));
+    assert_non_null(p);
+    freeReplyObject(p);
+    static const char req[] = "GET /clients/known HTTP/1.1\r\nHost: x\r\n\r\n";
+    for (int i = 0; i < 40; i++) {
+        int fd = raw_connect(svc.port);
+        assert_true(fd >= 0);
+        assert_true(send(fd, req, sizeof req - 1, MSG_NOSIGNAL) == (ssize_t)(sizeof req - 1));
+        if (i % 2)
+            it_sleep_ms(5); /* past the few ms after which a waiting request is suspended */
+        struct linger reset = {.l_onoff = 1, .l_linger = 0};
+        setsockopt(fd, SOL_SOCKET, SO_LINGER, &reset, sizeof reset);
+        close(fd); /* a reset, not a polite close */
+    }
+    it_sleep_ms((int)(600 * it_time_scale())); /* the pause is over, the handlers done */
+    for (int i = 0; i < 10; i++) {
+        it_resp_t r = it_http(&svc, "GET", "/clients/known", NULL, NULL, 0);
+        assert_int_equal(r.status, 200);
+        it_resp_free(&r);
+    }
+    assert_int_equal(it_service_stop(&svc), 0);
+    it_redis_stop(&redis);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(clients_gone_while_their_handler_waits),
         cmocka_unit_test(redis_killed_under_load_then_restarted),
         cmocka_unit_test(redis_stall_is_bounded_by_the_timeout),
         cmocka_unit_test(redis_out_of_memory_is_503_not_500),

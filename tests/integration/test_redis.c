@@ -113,6 +113,32 @@ static void redis_restart_heals_without_service_restart(void **state) {
     it_redis_stop(&redis);
 }
 
+/* Redis closing idle connections (a timeout, CLIENT KILL) is no failure:
+ * the next requests reconnect and succeed, none gets a 503 meanwhile. */
+static void idle_connections_closed_by_redis_are_remade(void **state) {
+    (void)state;
+    it_redis_t redis;
+    it_service_t svc;
+    assert_true(it_redis_start(&redis));
+    assert_true(it_service_start(&svc, redis.url, env));
+    it_resp_t r = it_json_req(&svc, "POST", "/clients", "{\"id\":\"a\"}");
+    assert_int_equal(r.status, 201);
+    it_resp_free(&r);
+    for (int round = 0; round < 3; round++) {
+        for (int i = 0; i < 10; i++) /* every loop's connection in use */
+            assert_int_equal(get_status(&svc, "/clients/a"), 200);
+        redisReply *k = it_redis_cmd(&redis, "CLIENT KILL TYPE normal SKIPME yes");
+        assert_non_null(k);
+        assert_true(k->type == REDIS_REPLY_INTEGER && k->integer >= 1);
+        freeReplyObject(k);
+        it_sleep_ms(50); /* the service sees the connections close */
+        for (int i = 0; i < 10; i++)
+            assert_int_equal(get_status(&svc, "/clients/a"), 200);
+    }
+    assert_int_equal(it_service_stop(&svc), 0);
+    it_redis_stop(&redis);
+}
+
 static void *sleep_redis(void *arg) {
     redisReply *r = it_redis_cmd(arg, "DEBUG SLEEP 3");
     if (r)
@@ -269,6 +295,7 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(starts_without_redis_and_connects_later),
         cmocka_unit_test(redis_restart_heals_without_service_restart),
+        cmocka_unit_test(idle_connections_closed_by_redis_are_remade),
         cmocka_unit_test(stalled_redis_costs_at_most_the_timeout),
         cmocka_unit_test(password_and_database_from_url),
         cmocka_unit_test(unix_socket_url),
