@@ -25,9 +25,10 @@
  * the ids in it).
  *
  *   clients:{b}               zset  client ids, score 0: paging in id order, counting; reaper
- *   clients:last_seen:{b}     zset  client id -> last activity (ms): the reaper's index
- *   client:{b}:<id>           hash  connected_at, last_seen, status, frame_number (a copy
- *                                   of the frame's); reaper
+ *   clients:last_seen:{b}     zset  client id -> last activity (ms): the client's last_seen,
+ *                                   the reaper's index
+ *   client:{b}:<id>           hash  connected_at, status, frame_number (a copy of the
+ *                                   frame's); reaper
  *   image:{b}:<id>            hash  data (raw bytes), size, format, timestamp,
  *                                   frame_number, etag; reaper, with its client
  *   stats:{b}                 hash  total_frames, removed_inactive: the bucket's counters
