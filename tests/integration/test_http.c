@@ -86,9 +86,7 @@ static void redis_health_and_stats(void **state) {
     j = it_body_json(&r);
     cJSON *rd = cJSON_GetObjectItem(j, "redis"), *app = cJSON_GetObjectItem(j, "app");
     assert_true(cJSON_IsTrue(cJSON_GetObjectItem(rd, "connected")));
-    char want[80];
-    snprintf(want, sizeof want, "redis://127.0.0.1:%d/0", it_fx.redis.port);
-    assert_string_equal(it_json_str(rd, "url"), want);
+    assert_string_equal(it_json_str(rd, "url"), it_fx.redis.url); /* no password to hide */
     assert_memory_equal(it_json_str(rd, "version"), "7.", 2);
     const char *nums[] = {"uptime_s",    "connected_clients", "used_memory_bytes",
                           "ops_per_sec", "keyspace_hits",     "keyspace_misses",

@@ -55,13 +55,11 @@ static int by_name(const void *a, const void *b) {
 }
 
 static void snapshot(snapshot_t *s) {
-    redisContext *c = it_redis_connect(&it_fx.redis);
-    assert_non_null(c);
     s->n = 0;
     s->keys = NULL;
     char cursor[32] = "0";
     do {
-        redisReply *page = redisCommand(c, "SCAN %s COUNT 1000", cursor);
+        redisReply *page = it_redis_cmd(&it_fx.redis, "SCAN %s COUNT 1000", cursor);
         assert_non_null(page);
         snprintf(cursor, sizeof cursor, "%s", page->element[0]->str);
         redisReply *names = page->element[1];
@@ -69,13 +67,13 @@ static void snapshot(snapshot_t *s) {
         for (size_t i = 0; i < names->elements; i++) {
             key_t_ *k = &s->keys[s->n++];
             k->name = strdup(names->element[i]->str);
-            redisReply *t = redisCommand(c, "TYPE %s", k->name);
+            redisReply *t = it_redis_cmd(&it_fx.redis, "TYPE %s", k->name);
             snprintf(k->type, sizeof k->type, "%s", t->str);
             freeReplyObject(t);
-            redisReply *p = redisCommand(c, "PTTL %s", k->name);
+            redisReply *p = it_redis_cmd(&it_fx.redis, "PTTL %s", k->name);
             k->pttl = p->integer;
             freeReplyObject(p);
-            redisReply *d = redisCommand(c, "DUMP %s", k->name);
+            redisReply *d = it_redis_cmd(&it_fx.redis, "DUMP %s", k->name);
             assert_int_equal(d->type, REDIS_REPLY_STRING);
             k->dump = malloc(d->len);
             memcpy(k->dump, d->str, d->len);
@@ -84,7 +82,6 @@ static void snapshot(snapshot_t *s) {
         }
         freeReplyObject(page);
     } while (strcmp(cursor, "0") != 0);
-    redisFree(c);
     qsort(s->keys, s->n, sizeof *s->keys, by_name);
 }
 
