@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "conn.h"
+#include "link.h"
 #include "reply.h"
 
 #define SCAN_COUNT 1000
@@ -14,6 +15,8 @@ int store_nodes_masters(int *nodes, int cap) {
     int n = store_masters(nodes, cap);
     return n < cap ? n : cap;
 }
+
+void store_nodes_name(int node, char *out) { store_link_node_name(node, out); }
 
 store_status_t store_nodes_run(int node, int n, store_args_t *cmds, redisReply **replies) {
     return store_run_node(node, n, cmds, replies);

@@ -25,6 +25,10 @@ bool store_nodes_cluster(void);
  * (at most cap; 0 when no server has answered yet). */
 int store_nodes_masters(int *nodes, int cap);
 
+/* Writes node's address for people ("host:port", "[v6]:port" or a socket
+ * path) into out (STORE_ADDR_MAX bytes, link.h). */
+void store_nodes_name(int node, char *out);
+
 /* store_run for keyless commands, on one node from store_nodes_masters. */
 store_status_t store_nodes_run(int node, int n, store_args_t *cmds, redisReply **replies);
 
