@@ -1245,6 +1245,17 @@ void it_assert_problem(const it_resp_t *r, long status, const char *detail_part)
     cJSON_Delete(j);
 }
 
+bool it_is_unavailable(const it_resp_t *r) {
+    char ct[64], ra[16];
+    if (r->status != 503 || !it_header(r, "Content-Type", ct, sizeof ct) ||
+        strcmp(ct, "application/problem+json") != 0 || !it_header(r, "Retry-After", ra, sizeof ra))
+        return false;
+    cJSON *j = it_body_json(r);
+    bool ok = j && (int)it_json_num(j, "status") == 503 && it_json_str(j, "detail");
+    cJSON_Delete(j);
+    return ok;
+}
+
 size_t it_raw_exchange(int port, const void *request, size_t len, char *out, size_t cap,
                        int idle_ms) {
     int fd = socket(AF_INET, SOCK_STREAM, 0);

@@ -229,6 +229,10 @@ cJSON *it_body_json(const it_resp_t *r);
  * RFC 9457 members, and a detail containing detail_part (if not NULL). */
 void it_assert_problem(const it_resp_t *r, long status, const char *detail_part);
 
+/* True when r is the 503 the API promises when a store is unavailable:
+ * problem+json (status 503, a detail) with Retry-After. */
+bool it_is_unavailable(const it_resp_t *r);
+
 /* JSON helpers for assertions. */
 const char *it_json_str(const cJSON *o, const char *name);
 double it_json_num(const cJSON *o, const char *name);
