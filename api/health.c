@@ -56,17 +56,17 @@ typedef struct {
     bool degraded;
 } dep_t;
 
-/* Whether the cluster marks a node it lists as failing. */
+/* Whether the cluster marks a node it lists as failing (info may be NULL). */
 static bool any_failing(const store_cluster_info_t *info) {
-    for (int i = 0; i < info->nnodes; i++)
+    for (int i = 0; info && i < info->nnodes; i++)
         if (info->nodes[i].failing ||
             (info->nodes[i].state == STORE_NODE_DOWN && info->nodes[i].slots))
             return true;
     return false;
 }
 
-/* The Redis probe; h receives what it found (allocated by the caller: it is
- * about 32 kB). */
+/* The Redis probe; h receives what it found, and h->info (when not NULL)
+ * the cluster's nodes (two more commands). */
 static dep_t check_redis(store_health_t *h) {
     dep_t d = {.name = "redis",
                .timeout_ms = api_config()->redis_timeout_ms,
@@ -74,8 +74,14 @@ static dep_t check_redis(store_health_t *h) {
                .for_ready = true};
     d.st = store_health_probe(h);
     d.latency_ms = h->latency_ms;
-    d.degraded = d.st == STORE_OK && (h->degraded || any_failing(&h->info));
+    d.degraded = d.st == STORE_OK && (h->degraded || any_failing(h->info));
     return d;
+}
+
+/* A probe with the cluster's nodes: h->info allocated (free it), or false. */
+static bool with_nodes(store_health_t *h) {
+    h->info = malloc(sizeof *h->info);
+    return h->info != NULL;
 }
 
 /* Fills deps with every configured dependency; returns how many. */
@@ -134,17 +140,19 @@ static void bad_nodes(const store_cluster_info_t *info, char *out, size_t cap) {
 }
 
 /* /readyz?verbose's lines for Redis: the check, then each node of a cluster. */
-static size_t readyz_redis(char *text, size_t cap, const dep_t *d, const store_health_t *h) {
+static size_t readyz_redis(char *text, size_t cap, const dep_t *d,
+                           const store_cluster_info_t *info) {
     size_t used = 0;
     if (d->st != STORE_OK)
         used += (size_t)snprintf(text, cap, "[-]redis failed: %s\n", failure(d->st));
-    else if (d->degraded)
+    else if (d->degraded && info)
         used += (size_t)snprintf(text, cap, "[+]redis ok, degraded: %d of 16384 slots served\n",
-                                 slots_served(&h->info));
+                                 slots_served(info));
     else
         used += (size_t)snprintf(text, cap, "[+]redis ok\n");
-    for (int i = 0; h->info.mode == STORE_MODE_CLUSTER && i < h->info.nnodes && used < cap; i++) {
-        const store_node_info_t *n = &h->info.nodes[i];
+    for (int i = 0; info && info->mode == STORE_MODE_CLUSTER && i < info->nnodes && used < cap;
+         i++) {
+        const store_node_info_t *n = &info->nodes[i];
         char why[512];
         node_why(n, why, sizeof why);
         if (node_bad(n))
@@ -162,20 +170,22 @@ void api_health_readyz(api_req_t *r) {
         api_reply_data(r, 503, "text/plain; charset=utf-8", text, sizeof text - 1);
         return;
     }
-    store_health_t *h = malloc(sizeof *h);
-    if (!h) {
+    /* the nodes only for a verbose answer: a plain probe costs one round trip */
+    bool verbose = api_query_has(r, "verbose");
+    store_health_t h = {.info = NULL};
+    if (verbose && !with_nodes(&h)) {
         api_problem(r, 500, "out of memory");
         return;
     }
     dep_t deps[2];
-    int n = check_all(deps, h, true);
+    int n = check_all(deps, &h, true);
     bool ok = true;
     for (int i = 0; i < n; i++)
         ok &= deps[i].st == STORE_OK;
     char text[8192];
     size_t used = 0;
-    if (api_query_has(r, "verbose") || !ok) {
-        used = readyz_redis(text, sizeof text, &deps[0], h);
+    if (verbose || !ok) {
+        used = readyz_redis(text, sizeof text, &deps[0], h.info);
         for (int i = 1; i < n; i++)
             used += (size_t)snprintf(text + used, sizeof text - used,
                                      deps[i].st == STORE_OK ? "[+]%s ok\n" : "[-]%s failed: %s\n",
@@ -184,7 +194,7 @@ void api_health_readyz(api_req_t *r) {
     } else {
         snprintf(text, sizeof text, "ok");
     }
-    free(h);
+    free(h.info);
     api_reply_data(r, ok ? 200 : 503, "text/plain; charset=utf-8", text, strlen(text));
 }
 
@@ -223,7 +233,7 @@ static void add_check(cJSON *checks, const dep_t *d, const store_health_t *h, co
     char out[2048];
     if (d->st != STORE_OK)
         cJSON_AddStringToObject(c, "output", failure(d->st));
-    else if (h && d->degraded && (bad_nodes(&h->info, out, sizeof out), out[0]))
+    else if (h && h->info && d->degraded && (bad_nodes(h->info, out, sizeof out), out[0]))
         cJSON_AddStringToObject(c, "output", out);
 }
 
@@ -286,8 +296,8 @@ static const char *redis_service(const dep_t *d) {
 }
 
 void api_health_health(api_req_t *r) {
-    store_health_t *h = malloc(sizeof *h);
-    if (!h) {
+    store_health_t health, *h = &health;
+    if (!with_nodes(h)) {
         api_problem(r, 500, "out of memory");
         return;
     }
@@ -306,7 +316,7 @@ void api_health_health(api_req_t *r) {
     cJSON_AddStringToObject(o, "description",
                             "Real-time state service: HTTP API over Redis and MongoDB");
     char out[2048];
-    if (deps[0].degraded && (bad_nodes(&h->info, out, sizeof out), out[0])) {
+    if (deps[0].degraded && (bad_nodes(h->info, out, sizeof out), out[0])) {
         char line[2100];
         snprintf(line, sizeof line, "redis: %s", out);
         cJSON_AddStringToObject(o, "output", line);
@@ -314,8 +324,8 @@ void api_health_health(api_req_t *r) {
     cJSON *checks = cJSON_AddObjectToObject(o, "checks");
     for (int i = 0; i < n; i++)
         add_check(checks, &deps[i], i == 0 ? h : NULL, now);
-    if (h->info.mode == STORE_MODE_CLUSTER)
-        add_slots(checks, &h->info, now);
+    if (h->info->mode == STORE_MODE_CLUSTER)
+        add_slots(checks, h->info, now);
     add_uptime(checks, now);
     cJSON *services = cJSON_AddObjectToObject(o, "services");
     cJSON_AddStringToObject(services, "redis", redis_service(&deps[0]));
@@ -323,7 +333,7 @@ void api_health_health(api_req_t *r) {
                             !mongo_enabled()                  ? "disabled"
                             : n > 1 && deps[1].st == STORE_OK ? "connected"
                                                               : "disconnected");
-    free(h);
+    free(h->info);
 
     api_reply_json(r, worst == 2 ? 503 : 200, o);
     if (r->resp && !r->resp_shared) {
@@ -334,13 +344,13 @@ void api_health_health(api_req_t *r) {
 }
 
 void api_health_redis(api_req_t *r) {
-    store_health_t *h = malloc(sizeof *h);
-    if (!h) {
+    store_health_t h;
+    if (!with_nodes(&h)) {
         api_problem(r, 500, "out of memory");
         return;
     }
-    dep_t redis = check_redis(h);
-    free(h);
+    dep_t redis = check_redis(&h);
+    free(h.info);
     cJSON *o = cJSON_CreateObject();
     cJSON_AddStringToObject(o, "status",
                             redis.st != STORE_OK ? "down"

@@ -211,7 +211,7 @@ static void redis_metrics(out_t *o, store_status_t st, const store_health_t *h) 
     put(o, "redis_command_errors_total %lu\n", store_conn_errors());
     header(o, "redis_reconnects_total", "counter", "Redis connections made again after a loss.");
     put(o, "redis_reconnects_total %lu\n", store_conn_reconnects());
-    const store_cluster_info_t *info = &h->info;
+    const store_cluster_info_t *info = h->info;
     if (info->mode != STORE_MODE_CLUSTER)
         return;
     header(o, "redis_cluster_state_ok", "gauge", "1 when CLUSTER INFO says cluster_state:ok.");
@@ -276,11 +276,11 @@ static void redis_wide_metrics(out_t *o, store_status_t st) {
 }
 
 static void dependency_metrics(out_t *o) {
-    store_health_t *h = malloc(sizeof *h);
-    store_status_t st = h ? store_health_probe(h) : STORE_ERROR;
-    if (h)
-        redis_metrics(o, st, h);
-    free(h);
+    store_health_t h = {.info = malloc(sizeof *h.info)};
+    store_status_t st = h.info ? store_health_probe(&h) : STORE_ERROR;
+    if (h.info)
+        redis_metrics(o, st, &h);
+    free(h.info);
     header(o, "mongodb_up", "gauge", "1 when MongoDB answered its last check (0 if disabled).");
     put(o, "mongodb_up %d\n", mongo_up());
     header(o, "rtstate_rate_limited_total", "counter", "Requests refused with 429.");

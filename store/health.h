@@ -7,7 +7,8 @@
  * instance sees it after the probe (store_cluster_info: each node up or
  * down, the slots routed to it, the cluster's own CLUSTER INFO).
  *
- * Standalone, the one server serves every bucket: it answers or it does not.
+ * Standalone, the one server serves every bucket: one read of one bucket
+ * says whether it answers.
  */
 #ifndef STORE_HEALTH_H
 #define STORE_HEALTH_H
@@ -23,13 +24,17 @@ typedef struct {
     /* some slot is not served: a bucket down, a slot with no master or
      * routed to a master that is down, or the cluster itself not "ok" */
     bool degraded;
-    store_cluster_info_t info; /* about 32 kB: allocate it, do not put it on a small stack */
+    /* the nodes and the cluster's state after the probe: the caller's (about
+     * 32 kB: allocate it), or NULL when not wanted (then degraded only means
+     * a bucket did not answer) */
+    store_cluster_info_t *info;
 } store_health_t;
 
-/* Probes every bucket and fills *out. STORE_OK when at least one bucket's
- * master answered (then see degraded); else why none did (STORE_UNAVAILABLE:
- * Redis unreachable, stalled or not serving; STORE_ERROR: an error reply, or
- * a configuration the store refuses), and *out still says what is known. */
+/* Probes every bucket and fills *out (out->info too, when not NULL).
+ * STORE_OK when at least one bucket's master answered (then see degraded);
+ * else why none did (STORE_UNAVAILABLE: Redis unreachable, stalled or not
+ * serving; STORE_ERROR: an error reply, or a configuration the store
+ * refuses), and *out still says what is known. */
 store_status_t store_health_probe(store_health_t *out);
 
 #endif

@@ -248,7 +248,7 @@ static store_status_t stats_get(int64_t now_ms, store_stats_t *out);
 store_status_t store_stats_get(int64_t now_ms, store_stats_t *out, store_cluster_info_t *info) {
     store_status_t st = stats_get(now_ms, out);
     if (info)
-        store_cluster_info(info);
+        store_nodes_info(info);
     return st;
 }
 

@@ -335,24 +335,21 @@ static void *debug_sleep(void *arg) {
     return NULL;
 }
 
-static void stalled_masters_cost_one_timeout(void **state) {
-    (void)state;
+/* Stalls two masters at once, then sends path: one timeout, not two (the
+ * first request after the stall: no master is known to be down yet). */
+static void stalled_twice(const char *path) {
     double k = it_time_scale();
-    make_cams();
     int stalled[2] = {0, 1};
     pthread_t t[2];
     for (int i = 0; i < 2; i++)
         pthread_create(&t[i], NULL, debug_sleep, &stalled[i]);
     it_sleep_ms(100);
-    /* a list page reads every bucket: two stalled masters wait together */
-    it_resp_t r = it_http(&svc, "GET", "/clients?limit=100", NULL, NULL, 0);
-    printf("  GET /clients with two masters stalled: %ld in %.3f s\n", r.status, r.seconds);
-    assert_true(it_is_unavailable(&r));
-    assert_true(r.seconds < (TIMEOUT_S + 0.2) * k);
-    it_resp_free(&r);
-    r = it_http(&svc, "GET", "/health", NULL, NULL, 0);
-    printf("  GET /health with two masters stalled: %ld in %.3f s\n", r.status, r.seconds);
-    assert_true(r.status == 200 || r.status == 503);
+    it_resp_t r = it_http(&svc, "GET", path, NULL, NULL, 0);
+    printf("  GET %s with two masters stalled: %ld in %.3f s\n", path, r.status, r.seconds);
+    if (strcmp(path, "/health") == 0)
+        assert_true(r.status == 200); /* warn: the third master answered */
+    else
+        assert_true(it_is_unavailable(&r));
     assert_true(r.seconds < (TIMEOUT_S + 0.2) * k);
     it_resp_free(&r);
     for (int i = 0; i < 2; i++)
@@ -362,6 +359,13 @@ static void stalled_masters_cost_one_timeout(void **state) {
     while (call("GET", "/clients?limit=100", NULL) != 200)
         if (now_s() - t0 > 2 * k)
             fail_msg("the list is not served 2 s after the stall");
+}
+
+static void stalled_masters_cost_one_timeout(void **state) {
+    (void)state;
+    make_cams();
+    stalled_twice("/clients?limit=100"); /* a list page reads every bucket */
+    stalled_twice("/health");            /* so does the probe */
 }
 
 /* ---- failover to a replica ---- */
