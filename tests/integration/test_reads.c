@@ -7,9 +7,10 @@
  * rooms, an expired session in its user's and region's sets, an expired
  * typing entry, an expired presence entry). After each request every key is
  * as it was: the same names, types and values (DUMP), and the same TTLs (none
- * added, none dropped, none refreshed). MongoDB runs too, so the persistence
- * routes answer 200 like the others, and its collections keep their number
- * of documents. */
+ * added, none dropped, none refreshed), but for the exporter lease that a
+ * scrape of /metrics takes (see exporter_lease). MongoDB runs too, so the
+ * persistence routes answer 200 like the others, and its collections keep
+ * their number of documents. */
 #include <stdlib.h>
 
 #include "../../api/routes.h"
@@ -54,6 +55,14 @@ static int by_name(const void *a, const void *b) {
     return strcmp(((const key_t_ *)a)->name, ((const key_t_ *)b)->name);
 }
 
+/* GET /metrics takes or renews the exporter lease (store/lease.h): which
+ * instance reports the figures every instance would read alike from Redis.
+ * The one key a GET writes, and no data any answer shows. */
+static bool exporter_lease(const char *name) {
+    store_key_parsed_t p;
+    return store_key_parse(name, strlen(name), &p) && p.kind == KEY_METRICS_EXPORTER;
+}
+
 static void snapshot(snapshot_t *s) {
     s->n = 0;
     s->keys = NULL;
@@ -65,6 +74,8 @@ static void snapshot(snapshot_t *s) {
         redisReply *names = page->element[1];
         s->keys = realloc(s->keys, (s->n + names->elements) * sizeof *s->keys);
         for (size_t i = 0; i < names->elements; i++) {
+            if (exporter_lease(names->element[i]->str))
+                continue;
             key_t_ *k = &s->keys[s->n++];
             k->name = strdup(names->element[i]->str);
             redisReply *t = it_redis_cmd(&it_fx.redis, "TYPE %s", k->name);
