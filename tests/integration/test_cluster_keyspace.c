@@ -93,9 +93,9 @@ static void every_request_runs_on_one_slot(void **state) {
         assert_int_equal(call(&svc, "PUT", path, NULL, NULL), 201);
     }
     assert_int_equal(call(&svc, "PUT", "/rooms/r1/typing/alice", NULL, NULL), 200);
-    assert_int_equal(
-        call(&svc, "POST", "/rooms/r1/messages", "{\"sender_id\":\"alice\",\"content\":\"hi\"}", NULL),
-        201);
+    assert_int_equal(call(&svc, "POST", "/rooms/r1/messages",
+                          "{\"sender_id\":\"alice\",\"content\":\"hi\"}", NULL),
+                     201);
     assert_int_equal(call(&svc, "POST", "/sessions",
                           "{\"socket_id\":\"s1\",\"user_id\":\"alice\",\"location\":"
                           "{\"latitude\":57.64911,\"longitude\":10.40744}}",
@@ -130,7 +130,8 @@ static void every_request_runs_on_one_slot(void **state) {
     assert_int_equal((int)it_json_num(app, "total_clients"), 48);
     assert_int_equal((int)it_json_num(app, "online_users"), 3);
     assert_int_equal((int)it_json_num(app, "total_frames"), 1);
-    assert_int_equal((int)it_json_num(cJSON_GetObjectItem(app, "notification_queues"), "normal"), 4);
+    assert_int_equal((int)it_json_num(cJSON_GetObjectItem(app, "notification_queues"), "normal"),
+                     4);
     assert_int_equal((int)it_json_num(cJSON_GetObjectItem(j, "redis"), "keys"), all_keys());
     cJSON_Delete(j);
     assert_int_equal(call(&svc, "POST", "/notifications/queue/pop?count=10", NULL, &j), 200);
