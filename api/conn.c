@@ -13,6 +13,11 @@
  * arrived (TCP_INFO); the first tick that sees data after the previous answer
  * starts the head's clock, so a head is cut between HEADER_TIMEOUT_S and
  * HEADER_TIMEOUT_S plus one tick after its first byte.
+ *
+ * Connections per address (MAX_CONNECTIONS_PER_IP) are counted here, over
+ * every event loop's daemon (each daemon would count only its own): a
+ * connection over the limit is shut down as soon as it is opened, which the
+ * client sees as libmicrohttpd's own refusal, a connection closed unanswered.
  */
 #define _GNU_SOURCE
 #include "conn.h"
@@ -24,13 +29,23 @@
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/socket.h>
 #include <time.h>
 
 #include "../core/log.h"
 
+typedef struct peer {
+    struct peer *next;
+    int count; /* connections open from this address */
+    char addr[INET6_ADDRSTRLEN];
+} peer_t;
+
+#define PEER_BUCKETS 1024
+
 struct api_conn {
     struct api_conn *prev, *next; /* under lock */
+    peer_t *peer;                 /* under lock; NULL when not counted */
     MHD_socket fd;
     _Atomic int64_t waiting_ms; /* see above; 0: a request is being handled */
     atomic_bool kept_alive;     /* an answer was sent on it */
@@ -41,7 +56,9 @@ struct api_conn {
 };
 
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
-static api_conn_t *conns; /* under lock */
+static api_conn_t *conns;           /* under lock */
+static peer_t *peers[PEER_BUCKETS]; /* under lock */
+static int per_ip_limit;            /* 0: none */
 
 static pthread_t watchdog;
 static pthread_cond_t wake;
@@ -67,6 +84,43 @@ static void format_remote(struct MHD_Connection *c, char *out) {
                   INET6_ADDRSTRLEN);
 }
 
+static unsigned peer_hash(const char *addr) {
+    unsigned h = 2166136261u;
+    for (; *addr; addr++)
+        h = (h ^ (unsigned char)*addr) * 16777619u;
+    return h % PEER_BUCKETS;
+}
+
+/* Counts conn against its address (under lock); false when over the limit. */
+static bool peer_take(api_conn_t *conn) {
+    if (per_ip_limit <= 0 || conn->remote[0] == '-')
+        return true;
+    peer_t **b = &peers[peer_hash(conn->remote)], *p = *b;
+    while (p && strcmp(p->addr, conn->remote) != 0)
+        p = p->next;
+    if (!p) {
+        if (!(p = calloc(1, sizeof *p)))
+            return true; /* uncounted rather than refused */
+        snprintf(p->addr, sizeof p->addr, "%s", conn->remote);
+        p->next = *b;
+        *b = p;
+    }
+    conn->peer = p;
+    return ++p->count <= per_ip_limit;
+}
+
+static void peer_give(api_conn_t *conn) {
+    peer_t *p = conn->peer;
+    if (!p || --p->count > 0)
+        return;
+    for (peer_t **b = &peers[peer_hash(p->addr)]; *b; b = &(*b)->next)
+        if (*b == p) {
+            *b = p->next;
+            break;
+        }
+    free(p);
+}
+
 api_conn_t *api_conn_open(struct MHD_Connection *c) {
     api_conn_t *conn = calloc(1, sizeof *conn);
     if (!conn)
@@ -83,7 +137,13 @@ api_conn_t *api_conn_open(struct MHD_Connection *c) {
     if (conns)
         conns->prev = conn;
     conns = conn;
+    bool allowed = peer_take(conn);
     pthread_mutex_unlock(&lock);
+    if (!allowed && conn->fd != MHD_INVALID_SOCKET) {
+        shutdown(conn->fd, SHUT_RDWR); /* libmicrohttpd sees the end and closes it */
+        log_event(LOG_DEBUG, "http: refused a connection from %s: %d open from it already",
+                  conn->remote, per_ip_limit);
+    }
     return conn;
 }
 
@@ -97,6 +157,7 @@ void api_conn_close(api_conn_t *conn) {
         conns = conn->next;
     if (conn->next)
         conn->next->prev = conn->prev;
+    peer_give(conn);
     pthread_mutex_unlock(&lock);
     free(conn);
 }
@@ -170,8 +231,9 @@ static void *watch_loop(void *arg) {
     return NULL;
 }
 
-bool api_conn_watch_start(int timeout_s) {
+bool api_conn_watch_start(int timeout_s, int max_per_ip) {
     timeout_ms = (int64_t)timeout_s * 1000;
+    per_ip_limit = max_per_ip;
     /* a quarter of the deadline, at most a second: late by at most that */
     tick_ms = timeout_ms / 4 < 1000 ? timeout_ms / 4 : 1000;
     pthread_condattr_t attr;

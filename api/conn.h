@@ -20,9 +20,11 @@
 
 typedef struct api_conn api_conn_t;
 
-/* Starts the watchdog: heads must be complete within timeout_s. False (after
- * logging why) when the thread cannot start. */
-bool api_conn_watch_start(int timeout_s);
+/* Starts the watchdog: heads must be complete within timeout_s; and counts
+ * connections per address: more than max_per_ip (0: no limit) open from one
+ * are shut down as they open. False (after logging why) when the thread
+ * cannot start. */
+bool api_conn_watch_start(int timeout_s, int max_per_ip);
 
 /* Stops the watchdog; connections still open are left to libmicrohttpd. */
 void api_conn_watch_stop(void);

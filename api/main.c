@@ -96,8 +96,8 @@ int main(int argc, char **argv) {
         config_free(&cfg);
         return rc;
     }
-    /* every worker, plus the reaper and a margin */
-    int mongo_clients = api_server_threads(&cfg) + 8;
+    /* every thread of the blocking pool, plus the reaper and a margin */
+    int mongo_clients = api_server_blocking_threads(&cfg) + 8;
     if (!mongo_init(cfg.mongodb_uri, cfg.mongodb_timeout_ms, mongo_clients, &err)) {
         fprintf(stderr, "MONGODB_URI: %s\n", err);
         config_free(&cfg);
@@ -123,7 +123,7 @@ int main(int argc, char **argv) {
     }
     log_event(LOG_INFO,
               RTSTATE_NAME " " RTSTATE_VERSION
-                           " listening on %s:%d with %d threads; redis %s"
+                           " listening on %s:%d with %d event loops; redis %s"
                            " (timeout %d ms, key prefix '%s')",
               cfg.bind, cfg.port, api_server_threads(&cfg), redacted, cfg.redis_timeout_ms,
               cfg.key_prefix);

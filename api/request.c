@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "../core/ids.h"
 #include "../core/jsonout.h"
@@ -41,19 +42,74 @@ const char *api_param_oid(api_req_t *r, int i, const char *what) {
     return NULL;
 }
 
+/* One header or query argument, copied: kind is MHD_HEADER_KIND or
+ * MHD_GET_ARGUMENT_KIND; value NULL for an argument without one ("?verbose"). */
+struct api_kv {
+    unsigned kind;
+    const char *key, *value;
+};
+
+typedef struct {
+    api_req_t *r;
+    char *text; /* where the next copy goes; NULL while sizing */
+    size_t bytes;
+    int n;
+} capture_t;
+
+static enum MHD_Result capture_one(void *cls, enum MHD_ValueKind kind, const char *key,
+                                   const char *value) {
+    capture_t *c = cls;
+    if (!key)
+        return MHD_YES;
+    size_t kn = strlen(key) + 1, vn = value ? strlen(value) + 1 : 0;
+    if (c->text) {
+        struct api_kv *kv = &c->r->kv[c->n];
+        kv->kind = (unsigned)kind;
+        kv->key = memcpy(c->text, key, kn);
+        c->text += kn;
+        kv->value = value ? memcpy(c->text, value, vn) : NULL;
+        c->text += vn;
+    }
+    c->bytes += kn + vn;
+    c->n++;
+    return MHD_YES;
+}
+
+bool api_request_capture(api_req_t *r) {
+    unsigned kinds = MHD_HEADER_KIND | MHD_GET_ARGUMENT_KIND;
+    capture_t c = {.r = r};
+    MHD_get_connection_values(r->conn, (enum MHD_ValueKind)kinds, capture_one, &c);
+    /* one block: the entries, then their text */
+    r->kv = malloc(sizeof *r->kv * (size_t)c.n + c.bytes + 1);
+    if (!r->kv)
+        return false;
+    c = (capture_t){.r = r, .text = (char *)(r->kv + c.n)};
+    MHD_get_connection_values(r->conn, (enum MHD_ValueKind)kinds, capture_one, &c);
+    r->nkv = c.n;
+    return true;
+}
+
+/* The first entry of kind named name (case-insensitive, as libmicrohttpd
+ * looks values up), or NULL. */
+static const struct api_kv *find(const api_req_t *r, unsigned kind, const char *name) {
+    for (int i = 0; i < r->nkv; i++)
+        if (r->kv[i].kind == kind && strcasecmp(r->kv[i].key, name) == 0)
+            return &r->kv[i];
+    return NULL;
+}
+
 const char *api_header(const api_req_t *r, const char *name) {
-    return MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, name);
+    const struct api_kv *kv = find(r, MHD_HEADER_KIND, name);
+    return kv ? kv->value : NULL;
 }
 
 const char *api_query(const api_req_t *r, const char *name) {
-    return MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, name);
+    const struct api_kv *kv = find(r, MHD_GET_ARGUMENT_KIND, name);
+    return kv ? kv->value : NULL;
 }
 
 bool api_query_has(const api_req_t *r, const char *name) {
-    const char *v;
-    size_t len;
-    return MHD_lookup_connection_value_n(r->conn, MHD_GET_ARGUMENT_KIND, name, strlen(name), &v,
-                                         &len) == MHD_YES;
+    return find(r, MHD_GET_ARGUMENT_KIND, name) != NULL;
 }
 
 bool api_query_int(api_req_t *r, const char *name, int def, int min, int max, int *out) {
@@ -330,4 +386,13 @@ void api_reply_empty(api_req_t *r, unsigned status) {
 void api_reply_header(api_req_t *r, const char *name, const char *value) {
     if (r->resp && !r->resp_shared)
         MHD_add_response_header(r->resp, name, value);
+}
+
+void api_request_free(api_req_t *r) {
+    if (r->resp && !r->resp_shared)
+        MHD_destroy_response(r->resp);
+    free(r->kv);
+    free(r->body);
+    free(r->path);
+    free(r);
 }

@@ -45,7 +45,26 @@ struct api_req {
     const api_shared_t *resp_shared; /* the response made once that resp is: never modified */
     unsigned status;
     size_t resp_bytes; /* body size, for the request log */
+
+    /* the request's headers and query arguments, copied at its start
+     * (api_request_capture): a handler never reads libmicrohttpd's memory,
+     * which is freed if the connection closes while the handler waits */
+    struct api_kv *kv;
+    int nkv;
+
+    /* the server's own (api/loop.c): the handler was started, is done, waited
+     * with its connection suspended, since when it waits (monotonic ms), and
+     * the connection closed under it (the handler's coroutine frees r) */
+    bool handler_started, handled, suspended, orphaned;
+    int64_t wait_ms;
 };
+
+/* Copies the request's headers and query arguments into r (for api_header,
+ * api_query). False when out of memory. */
+bool api_request_capture(api_req_t *r);
+
+/* Frees r and all it owns (its reply, body, path and copies). */
+void api_request_free(api_req_t *r);
 
 /* The service's configuration (set once at start-up by the server). */
 const config_t *api_config(void);

@@ -24,6 +24,11 @@ typedef enum {
 /* What a route reads from the request body, which decides its size limit. */
 typedef enum { API_BODY_NONE, API_BODY_JSON, API_BODY_IMAGE, API_BODY_BATCH } api_body_t;
 
+/* Where a route's handler runs: on the event loop that read the request (it
+ * may wait for Redis, which parks it without holding the thread), or on the
+ * blocking pool (it calls MongoDB, or something else that blocks). */
+typedef enum { API_RUN_LOOP = 0, API_RUN_BLOCKING } api_run_t;
+
 typedef struct api_req api_req_t;
 typedef void (*api_handler_fn)(api_req_t *req);
 
@@ -32,6 +37,7 @@ typedef struct {
     const char *pattern; /* "/clients/{id}": a {name} segment matches any non-empty segment */
     api_handler_fn handler;
     api_body_t body;
+    api_run_t run; /* API_RUN_LOOP unless given */
 } api_route_t;
 
 typedef enum { API_MATCH_FOUND, API_MATCH_NOT_FOUND, API_MATCH_BAD_METHOD } api_match_status_t;

@@ -18,12 +18,22 @@
  *
  * Every reply goes out through send_reply, the one place that adds the
  * headers every reply carries: X-Request-Id, Allow, and CORS (cors.c).
+ *
+ * Threads: THREADS event loops (api/loop.h), each with a daemon of its own
+ * on the one listening socket this file opens; a handler runs on a
+ * coroutine of the loop that read its request, and one that waits for Redis
+ * leaves its connection suspended until it is done. Connection limits:
+ * MAX_CONNECTIONS is divided among the loops (as libmicrohttpd divides it
+ * among its own pool's threads); MAX_CONNECTIONS_PER_IP counts over all of
+ * them (api/conn.c).
  */
 #define _GNU_SOURCE
 #include "server.h"
 
 #include <arpa/inet.h>
 #include <ctype.h>
+#include <fcntl.h>
+#include <sys/socket.h>
 #include <stdatomic.h>
 #include <time.h>
 #include <netdb.h>
@@ -42,12 +52,18 @@
 #include "auth.h"
 #include "conn.h"
 #include "cors.h"
+#include "loop.h"
 #include "metrics.h"
 #include "problem.h"
 #include "request.h"
 
+#include "../core/evloop.h"
+
 struct api_server {
-    struct MHD_Daemon *daemon;
+    api_loop_t **loops;
+    int nloops;
+    int listen_fd; /* shared by every loop's daemon; -1 once closed */
+    bool ipv6;
     const api_route_t *routes;
     size_t nroutes;
     size_t max_target; /* bytes of request target (path and query) */
@@ -69,8 +85,15 @@ int api_server_threads(const config_t *cfg) {
     if (cfg->threads > 0)
         return cfg->threads;
     long cores = sysconf(_SC_NPROCESSORS_ONLN);
-    /* Workers block on their Redis round trip; two per core keeps the cores busy. */
-    return cores > 0 ? (int)(2 * cores) : 2;
+    /* A loop never waits for Redis: one per core keeps the cores busy. */
+    return cores > 0 ? (int)cores : 1;
+}
+
+int api_server_blocking_threads(const config_t *cfg) {
+    /* MongoDB calls and health checks wait on these: as many as the worker
+     * threads there were (two per core), and never fewer than four */
+    int n = 2 * api_server_threads(cfg);
+    return n < 4 ? 4 : n;
 }
 
 static int hexval(char c) {
@@ -209,6 +232,10 @@ static void begin(api_req_t *r, const api_server_t *s, const char *url, const ch
     clock_gettime(CLOCK_MONOTONIC, &r->started);
     api_metrics_begin();
     r->method = api_method_parse(method);
+    if (!api_request_capture(r)) {
+        api_problem(r, 500, "out of memory");
+        return;
+    }
     snprintf(r->method_name, sizeof r->method_name, "%s", method);
     const char *given = api_header(r, "X-Request-Id");
     if (core_id_valid(given) && strlen(given) <= 64)
@@ -334,6 +361,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
                                   size_t *upload_size, void **con_cls) {
     (void)version;
     api_req_t *r = *con_cls;
+    if (!r || r == (void *)&target_refused || !r->handler_started)
+        api_loop_progress(); /* not a waiting handler's call again */
     if (!r || r == (void *)&target_refused) {
         bool target_ok = !r;
         api_conn_head_done(
@@ -353,10 +382,15 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         *upload_size = 0;
         return MHD_YES;
     }
-    if (r->body_too_large)
-        too_large(r);
-    else
-        r->route->handler(r);
+    if (!r->handler_started) {
+        r->handler_started = true;
+        if (r->body_too_large)
+            too_large(r);
+        else if (!api_loop_handle(r))
+            return MHD_YES; /* it waits: called again until it is done */
+    } else if (!api_loop_poll(r)) {
+        return MHD_YES;
+    }
     return send_reply(r);
 }
 
@@ -365,6 +399,7 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
     (void)cls;
     api_req_t *r = *con_cls;
     *con_cls = NULL;
+    api_loop_progress();
     if (!r || r == (void *)&target_refused)
         return; /* libmicrohttpd answered it before the handler saw it */
     struct timespec now;
@@ -389,16 +424,20 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
                                      .bytes = r->method == API_HEAD ? 0 : r->resp_bytes,
                                      .remote = remote});
     }
-    if (r->resp && !r->resp_shared)
-        MHD_destroy_response(r->resp);
-    free(r->body);
-    free(r->path);
-    free(r);
+    if (r->wait_ms && !r->handled) {
+        /* the connection closed while its handler waits: the handler's
+         * coroutine frees r when it ends (api/loop.c) */
+        r->orphaned = true;
+        r->conn = NULL;
+        return;
+    }
+    api_request_free(r);
 }
 
 static void on_connection(void *cls, struct MHD_Connection *c, void **socket_context,
                           enum MHD_ConnectionNotificationCode code) {
     (void)cls;
+    api_loop_progress();
     if (code == MHD_CONNECTION_NOTIFY_STARTED) {
         *socket_context = api_conn_open(c);
     } else {
@@ -415,6 +454,60 @@ static void on_mhd_log(void *cls, const char *fmt, va_list ap) {
     log_event(LOG_DEBUG, "http: %s", msg);
 }
 
+/* The listening socket every loop's daemon shares (non-blocking: the loops
+ * race to accept, and the losers must not wait). -1 after logging why. */
+static int open_listener(const config_t *cfg, const struct addrinfo *ai) {
+    int fd = socket(ai->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    int one = 1;
+    if (fd >= 0 && setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) == 0 &&
+        (ai->ai_family != AF_INET6 ||
+         setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one) == 0) &&
+        bind(fd, ai->ai_addr, ai->ai_addrlen) == 0 && listen(fd, SOMAXCONN) == 0)
+        return fd;
+    log_event(LOG_ERROR, "cannot listen on %s:%d (in use, or not permitted)", cfg->bind, cfg->port);
+    if (fd >= 0)
+        close(fd);
+    return -1;
+}
+
+/* One loop's daemon, on its thread (api_loop_start calls it there). */
+static struct MHD_Daemon *make_daemon(void *arg) {
+    api_server_t *s = arg;
+    /* external epoll: the loop drives it; suspend/resume for the handlers that wait */
+    unsigned flags = MHD_USE_EPOLL | MHD_USE_ERROR_LOG | MHD_ALLOW_SUSPEND_RESUME;
+    if (s->ipv6)
+        flags |= MHD_USE_IPv6;
+    int per_loop = config->max_connections / s->nloops;
+    return MHD_start_daemon(
+        flags, 0, NULL, NULL, on_request, s, MHD_OPTION_LISTEN_SOCKET, s->listen_fd,
+        MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL, MHD_OPTION_NOTIFY_CONNECTION,
+        on_connection, NULL, MHD_OPTION_URI_LOG_CALLBACK, on_request_line, s,
+        MHD_OPTION_UNESCAPE_CALLBACK, unescape, NULL, MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, NULL,
+        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)config->idle_timeout_s,
+        MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)config->max_header_bytes,
+        MHD_OPTION_CONNECTION_LIMIT, (unsigned)(per_loop > 0 ? per_loop : 1), MHD_OPTION_END);
+}
+
+static void close_listener(api_server_t *s) {
+    if (s->listen_fd >= 0)
+        close(s->listen_fd);
+    s->listen_fd = -1;
+}
+
+/* Stops every loop, the pool and the watchdog, and frees s. */
+static void stop_all(api_server_t *s) {
+    api_conn_watch_stop();
+    for (int i = 0; i < s->nloops; i++)
+        if (s->loops[i])
+            api_loop_quiesce(s->loops[i]);
+    close_listener(s);
+    for (int i = 0; i < s->nloops; i++)
+        api_loop_stop(s->loops[i]);
+    core_evloop_pool_stop();
+    free(s->loops);
+    free(s);
+}
+
 api_server_t *api_server_start(const config_t *cfg, const api_route_t *routes, size_t nroutes) {
     config = cfg;
     started_ms = core_now_ms();
@@ -427,39 +520,36 @@ api_server_t *api_server_start(const config_t *cfg, const api_route_t *routes, s
         return NULL;
     }
     api_server_t *s = calloc(1, sizeof *s);
-    if (!s) {
+    int n = api_server_threads(cfg);
+    if (s)
+        s->loops = calloc((size_t)n, sizeof *s->loops);
+    if (!s || !s->loops) {
         freeaddrinfo(ai);
+        free(s);
         return NULL;
     }
     s->routes = routes;
     s->nroutes = nroutes;
+    s->nloops = n;
+    s->ipv6 = ai->ai_family == AF_INET6;
     target_limits(s, (size_t)cfg->max_header_bytes);
-    if (!api_conn_watch_start(cfg->header_timeout_s)) {
-        freeaddrinfo(ai);
+    s->listen_fd = open_listener(cfg, ai);
+    freeaddrinfo(ai);
+    if (s->listen_fd < 0 ||
+        !api_conn_watch_start(cfg->header_timeout_s, cfg->max_connections_per_ip)) {
+        close_listener(s);
+        free(s->loops);
         free(s);
         return NULL;
     }
-    /* ITC lets the daemon stop listening while it finishes what it has (drain) */
-    unsigned flags =
-        MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG | MHD_USE_ITC;
-    if (ai->ai_family == AF_INET6)
-        flags |= MHD_USE_IPv6;
-    int threads = api_server_threads(cfg);
-    s->daemon = MHD_start_daemon(
-        flags, 0, NULL, NULL, on_request, s, MHD_OPTION_SOCK_ADDR, ai->ai_addr,
-        MHD_OPTION_THREAD_POOL_SIZE, (unsigned)threads, MHD_OPTION_NOTIFY_COMPLETED, on_completed,
-        NULL, MHD_OPTION_NOTIFY_CONNECTION, on_connection, NULL, MHD_OPTION_URI_LOG_CALLBACK,
-        on_request_line, s, MHD_OPTION_UNESCAPE_CALLBACK, unescape, NULL,
-        MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, NULL, MHD_OPTION_CONNECTION_TIMEOUT,
-        (unsigned)cfg->idle_timeout_s, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
-        (size_t)cfg->max_header_bytes, MHD_OPTION_CONNECTION_LIMIT, (unsigned)cfg->max_connections,
-        MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)cfg->max_connections_per_ip, MHD_OPTION_END);
-    freeaddrinfo(ai);
-    if (!s->daemon) {
-        log_event(LOG_ERROR, "cannot listen on %s:%d (in use, or not permitted)", cfg->bind,
-                  cfg->port);
-        api_conn_watch_stop();
-        free(s);
+    bool ok = core_evloop_pool_start(api_server_blocking_threads(cfg));
+    if (!ok)
+        log_event(LOG_ERROR, "cannot start the blocking pool's threads");
+    for (int i = 0; i < n && ok; i++)
+        ok = (s->loops[i] = api_loop_start(make_daemon, s)) != NULL;
+    if (!ok) {
+        log_event(LOG_ERROR, "cannot start the HTTP server on %s:%d", cfg->bind, cfg->port);
+        stop_all(s);
         return NULL;
     }
     return s;
@@ -479,9 +569,9 @@ void api_server_drain(api_server_t *s, int delay_s, int grace_s) {
     struct timespec pause = {delay_s, 0};
     while (nanosleep(&pause, &pause) != 0) {
     }
-    MHD_socket listener = MHD_quiesce_daemon(s->daemon);
-    if (listener != MHD_INVALID_SOCKET)
-        close(listener);
+    for (int i = 0; i < s->nloops; i++)
+        api_loop_quiesce(s->loops[i]);
+    close_listener(s);
     int64_t deadline = core_now_ms() + (int64_t)grace_s * 1000;
     while (api_metrics_in_flight() > 0 && core_now_ms() < deadline) {
         struct timespec tick = {0, 20 * 1000000};
@@ -493,9 +583,6 @@ void api_server_drain(api_server_t *s, int delay_s, int grace_s) {
 }
 
 void api_server_stop(api_server_t *s) {
-    if (!s)
-        return;
-    api_conn_watch_stop();
-    MHD_stop_daemon(s->daemon);
-    free(s);
+    if (s)
+        stop_all(s);
 }

@@ -1,8 +1,9 @@
 /*
- * The HTTP server: a libmicrohttpd daemon with an internal pool of worker
- * threads on epoll. Each request is read in full (up to its route's size
- * limit), dispatched to its handler on the worker thread that read it, and
- * answered with the one reply the handler made.
+ * The HTTP server: libmicrohttpd daemons on event loops, one per thread
+ * (api/loop.h), sharing one listening socket, and a blocking pool for the
+ * handlers that block (MongoDB). Each request is read in full (up to its
+ * route's size limit), dispatched to its handler on a coroutine of the loop
+ * that read it, and answered with the one reply the handler made.
  */
 #ifndef API_SERVER_H
 #define API_SERVER_H
@@ -34,7 +35,12 @@ void api_server_stop(api_server_t *s);
 /* When the server started (ms since the epoch), for uptime. */
 int64_t api_server_started_ms(void);
 
-/* The number of worker threads the server runs with this configuration. */
+/* The number of event loop threads the server runs with this configuration
+ * (THREADS; 0: one per core). */
 int api_server_threads(const config_t *cfg);
+
+/* The number of threads of the blocking pool (MongoDB's handlers and the
+ * health checks): two per event loop, at least four. */
+int api_server_blocking_threads(const config_t *cfg);
 
 #endif

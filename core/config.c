@@ -39,7 +39,7 @@ static const option_t options[] = {
      "Redis connect and command timeout"},
     {"KEY_PREFIX", OPT_STR, F(key_prefix), "", 0, 64,
      "prefix for every Redis key (no '{' or '}': those mark the hash tag)"},
-    {"THREADS", OPT_INT, F(threads), "0", 0, 1024, "HTTP worker threads (0: two per core)"},
+    {"THREADS", OPT_INT, F(threads), "0", 0, 1024, "HTTP event loop threads (0: one per core)"},
     {"CLIENT_TIMEOUT_MS", OPT_INT, F(client_timeout_ms), "3000", 100, 86400000,
      "a client silent this long is removed"},
     {"CLEANUP_INTERVAL_MS", OPT_INT, F(cleanup_interval_ms), "2000", 10, 3600000,
@@ -79,6 +79,9 @@ static const option_t options[] = {
     {"MAX_BODY_BYTES", OPT_LONG, F(max_body_bytes), "65536", 256, 64L * 1024 * 1024,
      "largest accepted JSON body (frames excepted)"},
     {"SERVICE_ID", OPT_STR, F(service_id), RTSTATE_NAME, 0, 128, "serviceId shown by /health"},
+    {"METRICS_LEASE_MS", OPT_INT, F(metrics_lease_ms), "90000", 100, 3600000,
+     "one instance exports the Redis-wide gauges of /metrics, for this long after its last "
+     "scrape (at least twice the scrape interval)"},
     {"MONGODB_URI", OPT_STR, F(mongodb_uri), "", 0, 4096,
      "mongodb://host:port/db; empty disables persistence"},
     {"MONGODB_REQUIRED", OPT_INT, F(mongodb_required), "0", 0, 1,

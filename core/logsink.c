@@ -1,4 +1,15 @@
-/* The log's output buffer; see logsink.h. */
+/* The log's output buffer; see logsink.h.
+ *
+ * Two buffers: lines are appended to one under the lock, and the flusher
+ * swaps it for the other and writes it outside the lock, so a thread that
+ * logs waits for a memcpy, never for stdout (a slow disk, a full pipe to a
+ * log collector). Writes never overlap: the flusher marks itself writing,
+ * and a thread that writes itself (not on an event loop: a line logged
+ * "now", a full buffer) waits until it is not, and writes under the lock.
+ * An event loop's thread never writes: its "now" lines wake the flusher at
+ * once, and a line that finds the buffer full while the flusher is still
+ * writing the other is dropped and counted (the count is logged when stdout
+ * takes lines again) rather than stall every connection of the loop. */
 #include "logsink.h"
 
 #include <errno.h>
@@ -7,17 +18,24 @@
 #include <time.h>
 #include <unistd.h>
 
-/* Large enough for a few hundred request lines; a full buffer is written by
- * the thread whose line does not fit. */
-#define SINK_CAP (64 * 1024)
+#include "evloop.h"
+#include "log.h"
+
+/* Room for a flush interval of request lines at tens of thousands of
+ * requests a second; the flusher is woken early from HIGH_WATER on. */
+#define SINK_CAP (512 * 1024)
+#define HIGH_WATER (64 * 1024)
 
 static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
-static pthread_cond_t cv;
+static pthread_cond_t cv;      /* the flusher waits on it */
+static pthread_cond_t idle_cv; /* writers wait on it for the flusher to finish */
 static pthread_t flusher;
-static bool buffering, stopping;
+static bool buffering, stopping, writing, urgent;
 static int flush_ms;
-static char buf[SINK_CAP];
+static char bufs[2][SINK_CAP];
+static char *buf = bufs[0]; /* the one lines go to; the other is the flusher's */
 static size_t len;
+static unsigned long dropped;    /* lines an event loop could not buffer */
 static struct timespec first_at; /* when the oldest buffered line came (CLOCK_MONOTONIC) */
 
 static void write_all(const char *p, size_t n) {
@@ -32,16 +50,46 @@ static void write_all(const char *p, size_t n) {
     }
 }
 
+/* Under mu, not writing: writes what is buffered, here. */
 static void drain_locked(void) {
     write_all(buf, len);
     len = 0;
+}
+
+static void wait_idle_locked(void) {
+    while (writing)
+        pthread_cond_wait(&idle_cv, &mu);
+}
+
+/* The flusher's batch: swaps the buffers and writes the full one with the
+ * lock released. */
+static void flush_batch_locked(void) {
+    char *out = buf;
+    size_t n = len;
+    buf = buf == bufs[0] ? bufs[1] : bufs[0];
+    len = 0;
+    urgent = false;
+    unsigned long lost = dropped;
+    dropped = 0;
+    writing = true;
+    pthread_mutex_unlock(&mu);
+    write_all(out, n);
+    pthread_mutex_lock(&mu);
+    writing = false;
+    pthread_cond_broadcast(&idle_cv);
+    if (lost) { /* said through the log itself, not while writing */
+        pthread_mutex_unlock(&mu);
+        log_event(LOG_WARN, "log: %lu lines dropped: standard output did not take them in time",
+                  lost);
+        pthread_mutex_lock(&mu);
+    }
 }
 
 static void *flush_loop(void *arg) {
     (void)arg;
     pthread_mutex_lock(&mu);
     while (!stopping) {
-        if (len == 0) {
+        if (len == 0 && !dropped) {
             pthread_cond_wait(&cv, &mu);
             continue;
         }
@@ -49,9 +97,10 @@ static void *flush_loop(void *arg) {
         due.tv_nsec += (long)(flush_ms % 1000) * 1000000L;
         due.tv_sec += flush_ms / 1000 + due.tv_nsec / 1000000000L;
         due.tv_nsec %= 1000000000L;
-        if (pthread_cond_timedwait(&cv, &mu, &due) == ETIMEDOUT)
-            drain_locked();
+        if (urgent || pthread_cond_timedwait(&cv, &mu, &due) == ETIMEDOUT)
+            flush_batch_locked();
     }
+    wait_idle_locked();
     drain_locked();
     pthread_mutex_unlock(&mu);
     return NULL;
@@ -65,6 +114,7 @@ bool log_sink_start(int ms) {
     pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
     pthread_cond_init(&cv, &attr);
     pthread_condattr_destroy(&attr);
+    pthread_cond_init(&idle_cv, NULL);
     flush_ms = ms;
     pthread_mutex_lock(&mu);
     stopping = false;
@@ -86,19 +136,35 @@ void log_sink_stop(void) {
 }
 
 void log_sink_put(const char *line, size_t n, bool now) {
+    bool loop = core_evloop_current() != NULL; /* never waits for stdout */
     pthread_mutex_lock(&mu);
-    if (!buffering || now || n > SINK_CAP) {
+    if (!buffering || (!loop && (now || n > SINK_CAP))) {
+        wait_idle_locked();
         drain_locked();
         write_all(line, n);
-    } else {
-        if (len + n > SINK_CAP)
-            drain_locked();
-        if (len == 0) {
-            clock_gettime(CLOCK_MONOTONIC, &first_at);
-            pthread_cond_signal(&cv); /* the flusher waits for a first line */
+        pthread_mutex_unlock(&mu);
+        return;
+    }
+    if (len + n > SINK_CAP) {
+        if (loop) {
+            dropped++;
+            urgent = true;
+            pthread_cond_signal(&cv);
+            pthread_mutex_unlock(&mu);
+            return;
         }
-        memcpy(buf + len, line, n);
-        len += n;
+        wait_idle_locked();
+        drain_locked();
+    }
+    if (len == 0)
+        clock_gettime(CLOCK_MONOTONIC, &first_at);
+    memcpy(buf + len, line, n);
+    len += n;
+    if ((now || len >= HIGH_WATER) && !urgent) {
+        urgent = true;
+        pthread_cond_signal(&cv);
+    } else if (len == n) {
+        pthread_cond_signal(&cv); /* the flusher waits for a first line */
     }
     pthread_mutex_unlock(&mu);
 }

@@ -7,6 +7,12 @@
  * warnings, errors) are written at once, with what is buffered before them,
  * so the order of lines is always the order they were logged in.
  *
+ * The flusher writes with no lock held, so a thread that logs never waits for
+ * stdout; a thread that runs an event loop (core/evloop.h) never writes at
+ * all: its event lines wake the flusher at once instead, and when stdout is
+ * so slow that the buffer fills, its lines are dropped and counted (a warning
+ * says how many once stdout takes lines again) rather than stall the loop.
+ *
  * Until log_sink_start is called (and with flush_ms 0) every line is written
  * at once. A crash loses at most the last flush_ms of request lines.
  */
@@ -26,7 +32,8 @@ bool log_sink_start(int flush_ms);
 void log_sink_stop(void);
 
 /* Takes one whole line (with its '\n'); now: write it, and everything
- * buffered before it, before returning. Safe from any thread. */
+ * buffered before it, before returning (on an event loop's thread: have the
+ * flusher write it at once). Safe from any thread. */
 void log_sink_put(const char *line, size_t n, bool now);
 
 #endif

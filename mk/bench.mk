@@ -68,3 +68,23 @@ bench-baseline: bench-guard-build
 
 TEST_EXTRA_BUILD += bench-guard-build $(BENCH_DIR)/suspend # built, so it keeps compiling
 TEST_EXTRA_RUN   += bench/guard.sh
+
+# The async prototypes (bench/async_proto.c): the service's transport choice,
+# measured. make bench-async prints the table bench/README.md quotes.
+PROTO_LIBS := $(shell pkg-config --libs libmicrohttpd hiredis 2>/dev/null) -pthread
+
+$(BENCH_DIR)/async_proto: bench/async_proto.c core/coro.c core/coro.h
+	@mkdir -p $(dir $@)
+	@echo "  LINK  $@"
+	@$(CC) $(CFLAGS) -o $@ bench/async_proto.c core/coro.c $(PROTO_LIBS)
+
+$(BENCH_DIR)/async_proto_uc: bench/async_proto.c core/coro.c core/coro.h
+	@mkdir -p $(dir $@)
+	@echo "  LINK  $@"
+	@$(CC) $(CFLAGS) -DCORE_CORO_UCONTEXT -o $@ bench/async_proto.c core/coro.c $(PROTO_LIBS)
+
+.PHONY: bench-async
+bench-async: bench-build $(BENCH_DIR)/async_proto $(BENCH_DIR)/async_proto_uc
+	@PROTO_DIR=$(BENCH_DIR) bench/async_proto.sh
+
+TEST_EXTRA_BUILD += $(BENCH_DIR)/async_proto # built, so it keeps compiling

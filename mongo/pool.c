@@ -3,6 +3,7 @@
 
 #include <stdatomic.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -53,8 +54,15 @@ static void driver_log(mongoc_log_level_t level, const char *domain, const char 
 bool mongo_init(const char *uri_text, int timeout_ms, int max_clients, const char **err) {
     if (!uri_text || !*uri_text)
         return true;
-    mongoc_init();
+    /* The driver's performance counters live in a /dev/shm file per
+     * process, which a killed process leaves behind; a later process given
+     * the same pid cannot create its own, and the driver then writes a
+     * warning straight to stderr, into our JSON log. Nothing here reads
+     * the counters: they are off. The handler is set first, so that nothing
+     * the driver says while it starts bypasses our log. */
+    setenv("MONGOC_DISABLE_SHM", "1", 0);
     mongoc_log_set_handler(driver_log, NULL);
+    mongoc_init();
     bson_error_t e;
     mongoc_uri_t *uri = mongoc_uri_new_with_error(uri_text, &e);
     if (!uri) {

@@ -16,6 +16,11 @@
  * began (the rest are STORE_UNAVAILABLE), or for one command after
  * MAX_HOPS redirects (a map that keeps changing). A retry round waits on
  * sockets for at most the time left.
+ *
+ * In a coroutine on an event loop (core/evloop.h) the same code runs over
+ * the loop's shared, auto-pipelined links (store/link.c): a read parks the
+ * coroutine instead of blocking the thread, and what would block the loop
+ * (learning the mode: a connect and INFO) goes to the blocking pool.
  */
 #include "conn.h"
 
@@ -26,6 +31,7 @@
 #include <time.h>
 
 #include "../core/crc16.h"
+#include "../core/evloop.h"
 #include "../core/log.h"
 #include "../core/timefmt.h"
 #include "cluster.h"
@@ -60,6 +66,28 @@ unsigned long store_conn_errors(void) { return atomic_load(&errors); }
 unsigned long store_conn_reconnects(void) { return store_link_reconnects(); }
 
 static void count_error(void) { atomic_fetch_add_explicit(&errors, 1, memory_order_relaxed); }
+
+typedef struct {
+    store_status_t st;
+    const char *why;
+} detect_job_t;
+
+static void detect_job(void *arg) {
+    detect_job_t *j = arg;
+    j->st = store_cluster_detect(&j->why);
+}
+
+/* store_cluster_detect, on the blocking pool when it would connect from an
+ * event loop. */
+static store_status_t detect(const char **why) {
+    if (store_cluster_mode() != STORE_MODE_UNKNOWN || !core_evloop_in_coroutine())
+        return store_cluster_detect(why);
+    detect_job_t j = {.st = STORE_UNAVAILABLE, .why = NULL};
+    core_evloop_blocking(detect_job, &j);
+    if (why)
+        *why = j.why;
+    return j.st;
+}
 
 void store_replies_free(int n, redisReply **replies) {
     for (int i = 0; i < n; i++) {
@@ -203,6 +231,7 @@ static const store_args_t asking = {.argc = 1, .argv = asking_argv, .lens = aski
  * asks for a pause before the next round. */
 static bool round_trip(int n, store_args_t *cmds, redisReply **replies, store_status_t *each,
                        route_t *rt, int budget) {
+    int64_t until = core_mono_ms() + budget;
     int nodes[STORE_MAX_NODES], ng = 0;
     store_link_t *links[STORE_MAX_NODES];
     for (int i = 0; i < n; i++) {
@@ -233,7 +262,11 @@ static bool round_trip(int n, store_args_t *cmds, redisReply **replies, store_st
     bool pause = false;
     for (int g = 0; g < ng; g++) {
         store_link_t *l = links[g];
-        bool ok = l != NULL;
+        /* the nodes are read one after another, but they all work at once:
+         * each waits only for what is left of the round, so that k stalled
+         * nodes cost one timeout, not k */
+        int left = (int)(until - core_mono_ms());
+        bool ok = l != NULL && (g == 0 || store_link_timeout(l, left > 1 ? left : 1));
         for (int i = 0; i < n && ok; i++) {
             if (rt[i].todo != SENT || rt[i].node != nodes[g])
                 continue;
@@ -279,10 +312,7 @@ static store_status_t run_routed(int n, store_args_t *cmds, redisReply **replies
             pending |= rt[i].todo == PENDING;
         if (pending && pause) {
             int64_t left = deadline - core_mono_ms();
-            struct timespec ts = {0, (long)(left < TRYAGAIN_PAUSE_MS ? left : TRYAGAIN_PAUSE_MS) *
-                                         1000000};
-            if (left > 0)
-                nanosleep(&ts, NULL);
+            core_evloop_sleep_ms((int)(left < TRYAGAIN_PAUSE_MS ? left : TRYAGAIN_PAUSE_MS));
         }
         budget = (int)(deadline - core_mono_ms());
         if (pending && budget <= 0) {
@@ -319,7 +349,7 @@ static store_status_t run_each_raw(int n, store_args_t *cmds, redisReply **repli
     }
     const char *why = NULL;
     if (st == STORE_OK)
-        st = store_cluster_detect(&why);
+        st = detect(&why);
     if (st == STORE_OK && fixed >= store_link_nodes())
         st = STORE_ERROR; /* no such node */
     if (st == STORE_OK && store_cluster_mode() == STORE_MODE_STANDALONE)
@@ -410,7 +440,7 @@ store_status_t store_run_each(int n, store_args_t *cmds, redisReply **replies,
 }
 
 int store_masters(int *nodes, int cap) {
-    if (store_cluster_detect(NULL) != STORE_OK)
+    if (detect(NULL) != STORE_OK)
         return 0;
     return store_cluster_masters(nodes, cap);
 }

@@ -22,7 +22,11 @@
  * still run. See store_run_each for who failed.
  *
  * Connections are per thread and per node (store/link.h): no lock on the
- * request path. Replies are hiredis's: whoever receives one frees it with
+ * request path. On an event loop's thread the connection is shared by the
+ * loop's requests, their commands interleaved call by call (never within a
+ * call): a transaction must be sent whole in one call (MULTI ... EXEC), and
+ * nothing may change a connection's state for later calls (WATCH, SELECT,
+ * CLIENT REPLY, SUBSCRIBE). Replies are hiredis's: whoever receives one frees it with
  * freeReplyObject (or store_replies_free for an array of them). Every
  * function here borrows the store_args_t it is given.
  */

@@ -6,6 +6,22 @@
  * before connecting, and to record a failure: never on the path of a command
  * to a connected node. What that path reads (generation, fail-fast window,
  * state) are atomics.
+ *
+ * On an event loop's thread (core/evloop.h) a link is shared by every
+ * coroutine of that loop, and auto-pipelined: store_link_write appends the
+ * command to the connection's output buffer and records who awaits its
+ * reply (a slot, in order); the loop writes each connection's buffer once
+ * per turn, whoever queued into it; a readable socket is read at once and
+ * each reply given to the next slot, whose coroutine is woken; a coroutine
+ * in store_link_read parks until its own next reply is there or its
+ * deadline (the timeout of its store_link_open) passes. A timeout, an I/O
+ * error or a closed connection fails the connection for every slot on it:
+ * the connection is closed (what the blocking path does too) and the node
+ * marked down, and each waiter's read returns false. The socket is
+ * non-blocking and watched by the loop, so a connection Redis closed is
+ * seen when it happens: no stale-connection poll() per command there.
+ * Connecting, which blocks, runs on the blocking pool while the coroutine
+ * parks; others wanting the same link meanwhile wait for it.
  */
 #include "link.h"
 
@@ -17,8 +33,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/uio.h>
+#include <unistd.h>
+
+#include <fcntl.h>
+#include <sys/epoll.h>
 
 #include "../core/decimal.h"
+#include "../core/evloop.h"
 #include "../core/log.h"
 #include "../core/timefmt.h"
 
@@ -35,6 +56,19 @@ typedef struct {
     atomic_int state;           /* store_node_state_t */
 } node_t;
 
+/* A command written on a shared link, and its reply once read. */
+typedef struct {
+    core_coro_t *owner;
+    redisReply *reply;
+    int64_t deadline; /* monotonic ms */
+    bool arrived, taken;
+} slot_t;
+
+typedef struct wait_node {
+    core_coro_t *coro;
+    struct wait_node *next;
+} wait_node_t;
+
 struct store_link {
     redisContext *ctx;
     int node;
@@ -42,10 +76,23 @@ struct store_link {
     int timeout_ms;      /* the socket timeout ctx has now */
     int64_t retry_at_ms; /* monotonic: no connect before this after a failed one */
     bool connected_before;
+    /* shared by an event loop's coroutines (loop set) */
+    core_evloop_t *loop;
+    slot_t *slots;                  /* a ring of cap (a power of 2) slots */
+    unsigned cap, head, fill, tail; /* [head, fill): replies read; [fill, tail): awaited */
+    int64_t deadline;               /* of the commands written after the last open */
+    bool dirty;                     /* output buffered, not written yet */
+    bool want_out;                  /* watching for writability */
+    bool connecting;                /* a coroutine is connecting it on the pool */
+    bool fail_handled;              /* the last failure was dealt with (see store_link_fail) */
+    wait_node_t *connect_waiters;
+    struct store_link *next_dirty;
 };
 
 typedef struct {
     store_link_t links[STORE_MAX_NODES];
+    store_link_t *dirty; /* loop links with output to write this turn */
+    bool hooked;         /* the flush hook is on the loop */
 } thread_links_t;
 
 static core_redis_url_t url;
@@ -59,9 +106,14 @@ static atomic_ulong reconnects;
 
 static void links_destroy(void *p) {
     thread_links_t *t = p;
-    for (int i = 0; i < STORE_MAX_NODES; i++)
+    for (int i = 0; i < STORE_MAX_NODES; i++) {
         if (t->links[i].ctx)
             redisFree(t->links[i].ctx);
+        for (unsigned k = t->links[i].head; k != t->links[i].tail; k++)
+            if (t->links[i].slots[k & (t->links[i].cap - 1)].reply)
+                freeReplyObject(t->links[i].slots[k & (t->links[i].cap - 1)].reply);
+        free(t->links[i].slots);
+    }
     free(t);
 }
 
@@ -243,6 +295,8 @@ redisContext *store_link_dial(const char *host, int port, int timeout_ms, bool s
     return ctx;
 }
 
+static int flush_dirty(void *arg);
+
 static thread_links_t *thread_links(void) {
     thread_links_t *t = pthread_getspecific(links_key);
     if (!t) {
@@ -251,8 +305,15 @@ static thread_links_t *thread_links(void) {
             free(t);
             return NULL;
         }
-        for (int i = 0; i < STORE_MAX_NODES; i++)
+        core_evloop_t *loop = core_evloop_current();
+        for (int i = 0; i < STORE_MAX_NODES; i++) {
             t->links[i].node = i;
+            t->links[i].loop = loop;
+        }
+        /* the loop writes what its coroutines queued, once per turn */
+        t->hooked = loop && core_evloop_on_turn(loop, flush_dirty, t);
+        if (loop && !t->hooked)
+            log_event(LOG_ERROR, "redis: cannot hook into the event loop: no command is sent");
     }
     return t;
 }
@@ -270,22 +331,32 @@ static void close_link(store_link_t *l) {
     l->ctx = NULL;
 }
 
-static bool connect_link(store_link_t *l, int timeout_ms) {
-    node_t *n = &nodes[l->node];
+/* Dials node; the generation it had when its address was read goes to *gen,
+ * and why it failed (copied) to why. */
+static redisContext *dial_node(int node, int timeout_ms, unsigned *gen, char *why, size_t cap) {
+    node_t *n = &nodes[node];
     char host[256];
     int port;
     pthread_mutex_lock(&table_lock);
     snprintf(host, sizeof host, "%s", n->host);
     port = n->port;
-    unsigned gen = atomic_load(&n->gen);
+    *gen = atomic_load(&n->gen);
     pthread_mutex_unlock(&table_lock);
-    const char *why = NULL;
-    l->ctx = store_link_dial(host, port, timeout_ms, true, &why);
-    if (!l->ctx) {
+    const char *reason = NULL;
+    redisContext *ctx = store_link_dial(host, port, timeout_ms, true, &reason);
+    snprintf(why, cap, "%s", reason ? reason : "connect failed");
+    return ctx;
+}
+
+/* Takes a dialled connection (or its failure) into l. */
+static bool adopt(store_link_t *l, redisContext *ctx, unsigned gen, int timeout_ms,
+                  const char *why) {
+    if (!ctx) {
         l->retry_at_ms = core_mono_ms() + RETRY_MS;
-        mark(l->node, false, why ? why : "connect failed");
+        mark(l->node, false, why);
         return false;
     }
+    l->ctx = ctx;
     l->gen = gen;
     l->timeout_ms = timeout_ms;
     if (l->connected_before)
@@ -294,11 +365,22 @@ static bool connect_link(store_link_t *l, int timeout_ms) {
     return true;
 }
 
+static bool connect_link(store_link_t *l, int timeout_ms) {
+    unsigned gen;
+    char why[128];
+    redisContext *ctx = dial_node(l->node, timeout_ms, &gen, why, sizeof why);
+    return adopt(l, ctx, gen, timeout_ms, why);
+}
+
+static store_link_t *loop_open(store_link_t *l, int timeout_ms);
+
 store_link_t *store_link_open(int node, int timeout_ms) {
     thread_links_t *t = thread_links();
     if (!t || node < 0 || node >= atomic_load(&nnodes))
         return NULL;
     store_link_t *l = &t->links[node];
+    if (l->loop)
+        return loop_open(l, timeout_ms);
     node_t *n = &nodes[node];
     if (l->ctx && (l->gen != atomic_load_explicit(&n->gen, memory_order_relaxed) || stale(l->ctx)))
         close_link(l);
@@ -310,19 +392,38 @@ store_link_t *store_link_open(int node, int timeout_ms) {
     }
     /* a retry with less time left than a full timeout waits only that long;
      * the next full-time use sets the full timeout back */
-    if (l->timeout_ms != timeout_ms) {
-        if (redisSetTimeout(l->ctx, tv_of(timeout_ms)) != REDIS_OK) {
-            store_link_fail(l, "cannot set timeout");
-            return NULL;
-        }
-        l->timeout_ms = timeout_ms;
+    if (!store_link_timeout(l, timeout_ms)) {
+        store_link_fail(l, "cannot set timeout");
+        return NULL;
     }
     return l;
 }
 
+bool store_link_timeout(store_link_t *l, int timeout_ms) {
+    /* a loop's shared link has no socket timeout: every command waits until
+     * the absolute deadline of the open that wrote it */
+    if (l->loop || l->timeout_ms == timeout_ms)
+        return true;
+    if (redisSetTimeout(l->ctx, tv_of(timeout_ms)) != REDIS_OK)
+        return false;
+    l->timeout_ms = timeout_ms;
+    return true;
+}
+
 void store_link_answered(store_link_t *l) { mark(l->node, true, NULL); }
 
+static void loop_fail(store_link_t *l, const char *why, bool down);
+
 void store_link_fail(store_link_t *l, const char *why) {
+    if (l->loop) {
+        /* a failed read on a shared link has already failed it for everyone;
+         * it may be connected again since, by another coroutine */
+        if (l->fail_handled)
+            l->fail_handled = false;
+        else
+            loop_fail(l, why, true);
+        return;
+    }
     if (l->ctx) {
         mark(l->node, false, why);
         close_link(l);
@@ -337,12 +438,251 @@ const char *store_link_error(const store_link_t *l, const char *dflt) {
 
 void store_link_close_thread(void) {
     thread_links_t *t = pthread_getspecific(links_key);
-    for (int i = 0; t && i < STORE_MAX_NODES; i++)
-        if (t->links[i].ctx)
+    for (int i = 0; t && i < STORE_MAX_NODES; i++) {
+        if (t->links[i].loop)
+            loop_fail(&t->links[i], "closed", false);
+        else if (t->links[i].ctx)
             close_link(&t->links[i]);
+    }
 }
 
 unsigned long store_link_reconnects(void) { return atomic_load(&reconnects); }
+
+/* ---- links shared by an event loop's coroutines ---- */
+
+static void on_io(void *arg, uint32_t events);
+
+static slot_t *slot_at(const store_link_t *l, unsigned k) { return &l->slots[k & (l->cap - 1)]; }
+
+/* Fails everything on l's connection and closes it; down: the node is
+ * marked down too (a failure, not a shutdown). Every waiter is woken, and
+ * its read then finds no slot of its own and returns false. */
+static void loop_fail(store_link_t *l, const char *why, bool down) {
+    if (!l->ctx)
+        return;
+    if (down)
+        mark(l->node, false, why);
+    core_evloop_unwatch(l->loop, l->ctx->fd);
+    close_link(l);
+    l->want_out = false;
+    for (unsigned k = l->head; k != l->tail; k++) {
+        slot_t *s = slot_at(l, k);
+        if (s->reply)
+            freeReplyObject(s->reply);
+        core_evloop_wake(s->owner);
+    }
+    l->head = l->fill = l->tail = 0;
+}
+
+static bool ring_push(store_link_t *l, core_coro_t *owner) {
+    if (l->tail - l->head == l->cap) {
+        unsigned cap = l->cap ? l->cap * 2 : 64;
+        slot_t *s = malloc(sizeof *s * cap);
+        if (!s)
+            return false;
+        for (unsigned k = l->head; k != l->tail; k++)
+            s[k & (cap - 1)] = *slot_at(l, k);
+        free(l->slots);
+        l->slots = s;
+        l->cap = cap;
+    }
+    *slot_at(l, l->tail++) = (slot_t){.owner = owner, .deadline = l->deadline};
+    return true;
+}
+
+/* Writes what l has buffered, as far as the socket takes it; the rest goes
+ * when it is writable (EPOLLOUT). */
+static void write_some(store_link_t *l) {
+    int done = 0;
+    if (redisBufferWrite(l->ctx, &done) != REDIS_OK) {
+        loop_fail(l, l->ctx->errstr[0] ? l->ctx->errstr : "cannot send command", true);
+        return;
+    }
+    bool want = !done;
+    if (want != l->want_out &&
+        core_evloop_watch(l->loop, l->ctx->fd, EPOLLIN | (want ? EPOLLOUT : 0), on_io, l))
+        l->want_out = want;
+}
+
+static int flush_dirty(void *arg) {
+    thread_links_t *t = arg;
+    while (t->dirty) {
+        store_link_t *l = t->dirty;
+        t->dirty = l->next_dirty;
+        l->next_dirty = NULL;
+        l->dirty = false;
+        if (l->ctx && !l->want_out)
+            write_some(l);
+    }
+    return -1;
+}
+
+/* Gives each reply read to the next slot, and wakes its coroutine. */
+static void take_replies(store_link_t *l) {
+    for (;;) {
+        void *r = NULL;
+        if (redisReaderGetReply(l->ctx->reader, &r) != REDIS_OK) {
+            loop_fail(l, "protocol error", true);
+            return;
+        }
+        if (!r)
+            return;
+        if (l->fill == l->tail) {
+            freeReplyObject(r);
+            loop_fail(l, "a reply no command awaited", true);
+            return;
+        }
+        slot_t *s = slot_at(l, l->fill++);
+        s->reply = r;
+        s->arrived = true;
+        core_evloop_wake(s->owner);
+    }
+}
+
+static void on_io(void *arg, uint32_t events) {
+    store_link_t *l = arg;
+    if (l->ctx && (events & EPOLLOUT))
+        write_some(l);
+    if (!l->ctx || !(events & (EPOLLIN | EPOLLERR | EPOLLHUP)))
+        return;
+    char buf[64 * 1024];
+    for (int i = 0; i < 8; i++) { /* up to 512 kB per turn, then others get a go */
+        ssize_t n = read(l->ctx->fd, buf, sizeof buf);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+            break;
+        if (n <= 0) {
+            /* closed with nothing in flight (an idle timeout, CLIENT KILL, a
+             * restart): the next command reconnects, and the node is not
+             * marked down for it, as the blocking path's stale check does */
+            loop_fail(l, n == 0 ? "connection closed by the server" : strerror(errno),
+                      l->head != l->tail);
+            return;
+        }
+        if (redisReaderFeed(l->ctx->reader, buf, (size_t)n) != REDIS_OK) {
+            loop_fail(l, "out of memory", true);
+            return;
+        }
+        take_replies(l);
+        if (!l->ctx || (size_t)n < sizeof buf)
+            return;
+    }
+}
+
+static void mark_dirty(store_link_t *l) {
+    if (l->dirty || l->want_out)
+        return;
+    thread_links_t *t = pthread_getspecific(links_key);
+    l->dirty = true;
+    l->next_dirty = t->dirty;
+    t->dirty = l;
+}
+
+typedef struct {
+    int node, timeout_ms;
+    unsigned gen;
+    redisContext *ctx;
+    char why[128];
+} dial_job_t;
+
+static void dial_job(void *arg) {
+    dial_job_t *j = arg;
+    j->ctx = dial_node(j->node, j->timeout_ms, &j->gen, j->why, sizeof j->why);
+}
+
+/* Connects l on the blocking pool while this coroutine parks. */
+static bool loop_connect(store_link_t *l, int timeout_ms) {
+    dial_job_t j = {.node = l->node, .timeout_ms = timeout_ms};
+    l->connecting = true;
+    core_evloop_blocking(dial_job, &j);
+    l->connecting = false;
+    for (wait_node_t *w = l->connect_waiters; w; w = w->next)
+        core_evloop_wake(w->coro);
+    l->connect_waiters = NULL;
+    if (j.ctx) {
+        int fd = j.ctx->fd, fl = fcntl(fd, F_GETFL);
+        j.ctx->flags &= ~REDIS_BLOCK; /* hiredis: EAGAIN means later, not an error */
+        if (fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) != 0 ||
+            !core_evloop_watch(l->loop, fd, EPOLLIN, on_io, l)) {
+            redisFree(j.ctx);
+            j.ctx = NULL;
+            snprintf(j.why, sizeof j.why, "cannot watch the connection");
+        }
+    }
+    return adopt(l, j.ctx, j.gen, timeout_ms, j.why);
+}
+
+/* Waits (parked) for another coroutine's connect of l, up to deadline. */
+static void await_connect(store_link_t *l, int64_t deadline) {
+    wait_node_t me = {.coro = core_coro_self(), .next = l->connect_waiters};
+    /* taken off the list below, before this frame ends */
+    // cppcheck-suppress autoVariables
+    l->connect_waiters = &me;
+    core_evloop_park(deadline);
+    for (wait_node_t **p = &l->connect_waiters; *p; p = &(*p)->next)
+        if (*p == &me) {
+            *p = me.next;
+            break;
+        }
+}
+
+static store_link_t *loop_open(store_link_t *l, int timeout_ms) {
+    if (!core_coro_self())
+        return NULL; /* a loop's thread waits for nothing outside a coroutine */
+    node_t *n = &nodes[l->node];
+    int64_t deadline = core_mono_ms() + timeout_ms;
+    l->fail_handled = false;
+    if (l->ctx && l->gen != atomic_load_explicit(&n->gen, memory_order_relaxed))
+        loop_fail(l, "the node's address changed", false);
+    bool tried = false; /* may_try said yes to this call (it says so once per window) */
+    while (!l->ctx) {
+        if (l->connecting) {
+            if (core_mono_ms() >= deadline)
+                return NULL;
+            await_connect(l, deadline);
+        } else if (core_mono_ms() < l->retry_at_ms || !(tried = may_try(n)) ||
+                   !loop_connect(l, timeout_ms)) {
+            return NULL;
+        }
+    }
+    if (!tried && !may_try(n))
+        return NULL;
+    l->deadline = deadline;
+    return l;
+}
+
+static bool loop_read(store_link_t *l, redisReply **reply) {
+    core_coro_t *me = core_coro_self();
+    *reply = NULL;
+    for (;;) {
+        slot_t *s = NULL;
+        for (unsigned k = l->head; k != l->tail && !s; k++)
+            if (slot_at(l, k)->owner == me && !slot_at(l, k)->taken)
+                s = slot_at(l, k);
+        if (!s) { /* the connection failed meanwhile (loop_fail) */
+            l->fail_handled = true;
+            return false;
+        }
+        if (s->arrived) {
+            *reply = s->reply;
+            s->reply = NULL;
+            s->taken = true;
+            while (l->head != l->fill && slot_at(l, l->head)->taken)
+                l->head++;
+            if (l->head == l->tail)
+                l->head = l->fill = l->tail = 0;
+            return true;
+        }
+        int64_t deadline = s->deadline; /* s may move while parked (the ring grows) */
+        if (!core_evloop_park(deadline) && core_mono_ms() >= deadline) {
+            /* a timeout: what a blocking read does, for every command on it */
+            loop_fail(l, "timeout", true);
+            l->fail_handled = true;
+            return false;
+        }
+    }
+}
 
 /* ---- commands on the wire ---- */
 
@@ -445,12 +785,25 @@ static int write_command(redisContext *ctx, const store_args_t *cmd) {
 
 bool store_link_write(store_link_t *l, const store_args_t *cmd) {
     size_t size = command_size(cmd);
+    if (l->loop) {
+        /* the slot first: a command on the wire always has one */
+        if (!l->ctx || !ring_push(l, core_coro_self()))
+            return false;
+        if (append_command(l->ctx, cmd, size) != REDIS_OK) {
+            l->tail--;
+            return false;
+        }
+        mark_dirty(l);
+        return true;
+    }
     int rc = size >= DIRECT_WRITE_MIN && cmd->argc <= MAX_ARGS ? write_command(l->ctx, cmd)
                                                                : append_command(l->ctx, cmd, size);
     return rc == REDIS_OK;
 }
 
 bool store_link_flush(store_link_t *l) {
+    if (l->loop)
+        return l->ctx != NULL; /* the loop writes at the end of its turn */
     int done = 0;
     while (!done)
         if (redisBufferWrite(l->ctx, &done) != REDIS_OK)
@@ -459,6 +812,8 @@ bool store_link_flush(store_link_t *l) {
 }
 
 bool store_link_read(store_link_t *l, redisReply **reply) {
+    if (l->loop)
+        return loop_read(l, reply);
     void *r = NULL;
     if (redisGetReply(l->ctx, &r) != REDIS_OK || !r) {
         if (r)

@@ -20,18 +20,18 @@
 static void none(api_req_t *r) { (void)r; }
 
 static const api_route_t routes[] = {
-    {API_GET, "/livez", none, API_BODY_NONE},
-    {API_GET, "/redis/health", none, API_BODY_NONE},
-    {API_POST, "/clients", none, API_BODY_JSON},
-    {API_GET, "/clients", none, API_BODY_NONE},
-    {API_GET, "/clients/{id}", none, API_BODY_NONE},
-    {API_DELETE, "/clients/{id}", none, API_BODY_NONE},
-    {API_POST, "/clients/{id}/heartbeat", none, API_BODY_NONE},
-    {API_PUT, "/clients/{id}/image", none, API_BODY_IMAGE},
-    {API_GET, "/clients/{id}/image", none, API_BODY_NONE},
-    {API_PUT, "/online-users/{userId}", none, API_BODY_JSON},
-    {API_GET, "/rooms/{room}/members/{user}", none, API_BODY_NONE},
-    {API_PATCH, "/a/b/c/d/e/f/g/{h}", none, API_BODY_NONE},
+    {API_GET, "/livez", none, API_BODY_NONE, API_RUN_LOOP},
+    {API_GET, "/redis/health", none, API_BODY_NONE, API_RUN_LOOP},
+    {API_POST, "/clients", none, API_BODY_JSON, API_RUN_LOOP},
+    {API_GET, "/clients", none, API_BODY_NONE, API_RUN_LOOP},
+    {API_GET, "/clients/{id}", none, API_BODY_NONE, API_RUN_LOOP},
+    {API_DELETE, "/clients/{id}", none, API_BODY_NONE, API_RUN_LOOP},
+    {API_POST, "/clients/{id}/heartbeat", none, API_BODY_NONE, API_RUN_LOOP},
+    {API_PUT, "/clients/{id}/image", none, API_BODY_IMAGE, API_RUN_LOOP},
+    {API_GET, "/clients/{id}/image", none, API_BODY_NONE, API_RUN_LOOP},
+    {API_PUT, "/online-users/{userId}", none, API_BODY_JSON, API_RUN_LOOP},
+    {API_GET, "/rooms/{room}/members/{user}", none, API_BODY_NONE, API_RUN_LOOP},
+    {API_PATCH, "/a/b/c/d/e/f/g/{h}", none, API_BODY_NONE, API_RUN_LOOP},
 };
 #define NROUTES (sizeof routes / sizeof routes[0])
 

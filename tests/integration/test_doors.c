@@ -52,7 +52,8 @@ static char *messages_at(const char *log, const char *level, int *count) {
         if (nl)
             *nl = '\0';
         cJSON *j = cJSON_Parse(line);
-        if (j && strcmp(it_json_str(j, "level"), level) == 0) {
+        const char *lv = j ? it_json_str(j, "level") : NULL; /* NULL: not one of our lines */
+        if (lv && strcmp(lv, level) == 0) {
             strcat(out, it_json_str(j, "msg"));
             strcat(out, "\n");
             ++*count;

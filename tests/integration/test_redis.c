@@ -113,6 +113,32 @@ static void redis_restart_heals_without_service_restart(void **state) {
     it_redis_stop(&redis);
 }
 
+/* Redis closing idle connections (a timeout, CLIENT KILL) is no failure:
+ * the next requests reconnect and succeed, none gets a 503 meanwhile. */
+static void idle_connections_closed_by_redis_are_remade(void **state) {
+    (void)state;
+    it_redis_t redis;
+    it_service_t svc;
+    assert_true(it_redis_start(&redis));
+    assert_true(it_service_start(&svc, redis.url, env));
+    it_resp_t r = it_json_req(&svc, "POST", "/clients", "{\"id\":\"a\"}");
+    assert_int_equal(r.status, 201);
+    it_resp_free(&r);
+    for (int round = 0; round < 3; round++) {
+        for (int i = 0; i < 10; i++) /* every loop's connection in use */
+            assert_int_equal(get_status(&svc, "/clients/a"), 200);
+        redisReply *k = it_redis_cmd(&redis, "CLIENT KILL TYPE normal SKIPME yes");
+        assert_non_null(k);
+        assert_true(k->type == REDIS_REPLY_INTEGER && k->integer >= 1);
+        freeReplyObject(k);
+        it_sleep_ms(50); /* the service sees the connections close */
+        for (int i = 0; i < 10; i++)
+            assert_int_equal(get_status(&svc, "/clients/a"), 200);
+    }
+    assert_int_equal(it_service_stop(&svc), 0);
+    it_redis_stop(&redis);
+}
+
 static void *sleep_redis(void *arg) {
     redisReply *r = it_redis_cmd(arg, "DEBUG SLEEP 3");
     if (r)
@@ -168,26 +194,21 @@ static void password_and_database_from_url(void **state) {
     it_redis_t redis;
     it_service_t svc;
     assert_true(it_redis_start_with(&redis, args));
+    int db = it_redis_select(&redis, 2); /* a cluster has database 0 only */
     char url[128];
-    snprintf(url, sizeof url, "redis://:s3cr3t-Pw@127.0.0.1:%d/2", redis.port);
+    snprintf(url, sizeof url, "redis://:s3cr3t-Pw@127.0.0.1:%d/%d", redis.port, db);
     assert_true(it_service_start(&svc, url, env));
     it_resp_t r = it_json_req(&svc, "POST", "/clients", "{\"id\":\"authed\"}");
     assert_int_equal(r.status, 201);
     assert_null(strstr(r.body, "s3cr3t"));
     it_resp_free(&r);
-    redisContext *c = it_redis_connect(&redis);
-    redisReply *rep = redisCommand(c, "AUTH s3cr3t-Pw");
-    freeReplyObject(rep);
-    rep = redisCommand(c, "SELECT 2");
-    freeReplyObject(rep);
-    rep = redisCommand(c, "EXISTS %s", it_key(KEY_CLIENT, "authed"));
+    redisReply *rep = it_redis_cmd(&redis, "EXISTS %s", it_key(KEY_CLIENT, "authed"));
     assert_int_equal(rep->integer, 1);
     freeReplyObject(rep);
-    redisFree(c);
     r = it_http(&svc, "GET", "/redis/stats", NULL, NULL, 0);
     cJSON *j = it_body_json(&r);
     char want[96];
-    snprintf(want, sizeof want, "redis://***@127.0.0.1:%d/2", redis.port);
+    snprintf(want, sizeof want, "redis://***@127.0.0.1:%d/%d", redis.port, db);
     assert_string_equal(it_json_str(cJSON_GetObjectItem(j, "redis"), "url"), want);
     assert_null(strstr(r.body, "s3cr3t"));
     cJSON_Delete(j);
@@ -199,7 +220,7 @@ static void password_and_database_from_url(void **state) {
     assert_false(file_contains(log, "s3cr3t"));
     unlink(log);
     /* a wrong password: not ready, and says so */
-    snprintf(url, sizeof url, "redis://:wrong@127.0.0.1:%d/2", redis.port);
+    snprintf(url, sizeof url, "redis://:wrong@127.0.0.1:%d/%d", redis.port, db);
     assert_true(it_service_start(&svc, url, env));
     assert_int_equal(get_status(&svc, "/readyz"), 503);
     assert_int_equal(it_service_stop(&svc), 0);
@@ -208,6 +229,9 @@ static void password_and_database_from_url(void **state) {
 
 static void unix_socket_url(void **state) {
     (void)state;
+    it_skip_in_cluster(
+        "a cluster's nodes name each other by host:port (CLUSTER SLOTS), and this "
+        "test's database 1 does not exist in a cluster");
     it_redis_t redis;
     it_service_t svc;
     char sock[300];
@@ -269,6 +293,7 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(starts_without_redis_and_connects_later),
         cmocka_unit_test(redis_restart_heals_without_service_restart),
+        cmocka_unit_test(idle_connections_closed_by_redis_are_remade),
         cmocka_unit_test(stalled_redis_costs_at_most_the_timeout),
         cmocka_unit_test(password_and_database_from_url),
         cmocka_unit_test(unix_socket_url),

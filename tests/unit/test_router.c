@@ -26,19 +26,20 @@ static void h_deep(api_req_t *r) { (void)r; }
 static void h_options(api_req_t *r) { (void)r; }
 
 static const api_route_t routes[] = {
-    {API_GET, "/", h_root, API_BODY_NONE},
-    {API_GET, "/health", h_health, API_BODY_NONE},
-    {API_GET, "/clients", h_list, API_BODY_NONE},
-    {API_POST, "/clients", h_create, API_BODY_JSON},
-    {API_GET, "/clients/stats", h_stats, API_BODY_NONE}, /* literal: wins for "stats" */
-    {API_GET, "/clients/{id}", h_get, API_BODY_NONE},
-    {API_DELETE, "/clients/{id}", h_delete, API_BODY_NONE},
-    {API_POST, "/clients/{id}/heartbeat", h_heartbeat, API_BODY_NONE},
-    {API_PUT, "/clients/{id}/image", h_image_put, API_BODY_IMAGE},
-    {API_GET, "/clients/{id}/image", h_image_get, API_BODY_NONE},
-    {API_PATCH, "/rooms/{room}/members/{user}", h_pair, API_BODY_JSON},
-    {API_GET, "/a/{p1}/{p2}/{p3}/{p4}/b/c/d", h_deep, API_BODY_NONE},
-    {API_OPTIONS, "/cors", h_options, API_BODY_NONE},
+    {API_GET, "/", h_root, API_BODY_NONE, API_RUN_LOOP},
+    {API_GET, "/health", h_health, API_BODY_NONE, API_RUN_LOOP},
+    {API_GET, "/clients", h_list, API_BODY_NONE, API_RUN_LOOP},
+    {API_POST, "/clients", h_create, API_BODY_JSON, API_RUN_LOOP},
+    {API_GET, "/clients/stats", h_stats, API_BODY_NONE,
+     API_RUN_LOOP}, /* literal: wins for "stats" */
+    {API_GET, "/clients/{id}", h_get, API_BODY_NONE, API_RUN_LOOP},
+    {API_DELETE, "/clients/{id}", h_delete, API_BODY_NONE, API_RUN_LOOP},
+    {API_POST, "/clients/{id}/heartbeat", h_heartbeat, API_BODY_NONE, API_RUN_LOOP},
+    {API_PUT, "/clients/{id}/image", h_image_put, API_BODY_IMAGE, API_RUN_LOOP},
+    {API_GET, "/clients/{id}/image", h_image_get, API_BODY_NONE, API_RUN_LOOP},
+    {API_PATCH, "/rooms/{room}/members/{user}", h_pair, API_BODY_JSON, API_RUN_LOOP},
+    {API_GET, "/a/{p1}/{p2}/{p3}/{p4}/b/c/d", h_deep, API_BODY_NONE, API_RUN_LOOP},
+    {API_OPTIONS, "/cors", h_options, API_BODY_NONE, API_RUN_LOOP},
 };
 #define NROUTES (sizeof routes / sizeof routes[0])
 
