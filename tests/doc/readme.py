@@ -22,7 +22,9 @@ continuation lines):
   `items [{...}]` is the shape of each element of `items`.
 A read (no -X, no -d) whose answer differs is asked again for up to 8 s, as a
 person would look again (the road segments are computed in the background).
-A `curl -N` stream is cut after 2 s, as a person presses Ctrl-C.
+A `curl -N` stream is cut after 2 s, as a person presses Ctrl-C. A block
+that starts an instance of its own (`make run`, `build/rtstate`) must be
+skipped: the test fails it rather than run it.
 
 DOC_PACE=N waits N seconds before each command, as a person typing does
 (`DOC_PACE=6 make doc-test`: longer than the default client timeout and
@@ -449,6 +451,10 @@ def main():
         session = Session(tmp, port)
         pace = float(os.environ.get("DOC_PACE", "0"))
         for cmd in todo:
+            if re.search(r"(^|[;&|]\s*)(\S+=\S+\s+)*(make|build/rtstate)\b", cmd["text"], re.M):
+                verdict(False, "README.md:%d starts another instance: put <!-- doc-test: skip REASON -->"
+                        " before its block" % cmd["line"])
+                continue
             time.sleep(pace)
             deadline = time.time() + 8
             while True:
