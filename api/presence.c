@@ -111,7 +111,7 @@ void api_presence_get(api_req_t *r) {
 void api_presence_list(api_req_t *r) {
     int limit;
     const char *cursor;
-    if (!api_query_int(r, "limit", 100, 1, 1000, &limit) || !api_query_id(r, "cursor", &cursor))
+    if (!api_query_page(r, &limit, &cursor))
         return;
     store_page_t page;
     store_status_t st = store_presence_list(cursor, limit, core_now_ms(), &page);
@@ -119,7 +119,7 @@ void api_presence_list(api_req_t *r) {
         api_problem_store(r, st, "the online user list");
         return;
     }
-    api_reply_page(r, "count", page.total, "users", page.items, page.n, sizeof(store_presence_t),
-                   put_listed, page.next_cursor);
+    api_reply_page(r, page.items, page.n, sizeof(store_presence_t), put_listed, page.total,
+                   page.next_cursor);
     store_page_free(&page);
 }

@@ -52,6 +52,7 @@
 
 #include "batch.h"
 #include "keys.h"
+#include "page.h"
 #include "presence.h"
 #include "reply.h"
 #include "rooms.h"
@@ -100,11 +101,15 @@ static store_script_t send_script =
                  "touch_room(KEYS[1], KEYS[3], KEYS[4], ARGV[6], ARGV[9])\n"
                  "return {1, id, msg, redis.call('SMEMBERS', KEYS[1])}\n");
 
-/* KEYS: an offline queue. Reads and empties it in one step. */
+/* KEYS: an offline queue (its head the newest). ARGV: how many to take.
+ * Takes the oldest ones (its tail) in one step; returns {length before,
+ * the messages taken, newest first}. */
 static store_script_t consume_script = STORE_SCRIPT(
-    "local m = redis.call('LRANGE', KEYS[1], 0, -1)\n"
-    "redis.call('DEL', KEYS[1])\n"
-    "return m\n");
+    "local k = tonumber(ARGV[1])\n"
+    "local n = redis.call('LLEN', KEYS[1])\n"
+    "local m = redis.call('LRANGE', KEYS[1], -k, -1)\n"
+    "redis.call('LTRIM', KEYS[1], 0, -k - 1)\n"
+    "return {n, m}\n");
 
 static void copy_field(const cJSON *o, const char *name, char *out, size_t cap) {
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, name);
@@ -132,7 +137,7 @@ static bool decode(const redisReply *r, store_message_t *m) {
 }
 
 /* Decodes the messages of array reply r into out, in reply order or
- * reversed; skips entries that are not messages. */
+ * reversed; skips entries that are not messages. total is how many. */
 static store_status_t read_list(const redisReply *r, bool reverse, store_message_list_t *out) {
     memset(out, 0, sizeof *out);
     size_t n = r && r->type == REDIS_REPLY_ARRAY ? r->elements : 0;
@@ -143,7 +148,16 @@ static store_status_t read_list(const redisReply *r, bool reverse, store_message
         if (decode(store_reply_at(r, reverse ? n - 1 - i : i), &out->items[out->n]))
             out->n++;
     }
+    out->total = out->n;
     return STORE_OK;
+}
+
+static void drop_message(void *m) { free(((store_message_t *)m)->content); }
+
+/* Cuts l down to a page of up to limit messages from index start on. */
+static void cut_page(store_message_list_t *l, int start, int limit) {
+    store_page_cut(l->items, &l->n, sizeof *l->items, start, limit, drop_message, l->next_cursor,
+                   sizeof l->next_cursor);
 }
 
 bool store_message_position(const char *id, int64_t *position) {
@@ -345,22 +359,54 @@ store_status_t store_messages_send(store_message_t *m, int64_t now_ms,
     return st;
 }
 
-store_status_t store_messages_recent(const char *room_id, int64_t before, int64_t now_ms, int ttl_s,
-                                     int limit, store_message_list_t *out) {
-    char max[32], min[32];
+store_status_t store_messages_recent(const char *room_id, int64_t before, int64_t cursor,
+                                     int64_t now_ms, int ttl_s, int limit,
+                                     store_message_list_t *out) {
+    char max[32], min[32], page_max[32];
     int nmax = before == INT64_MAX ? snprintf(max, sizeof max, "+inf")
                                    : snprintf(max, sizeof max, "(%lld", (long long)before);
+    int64_t from = cursor < before ? cursor : before;
+    int npage = from == INT64_MAX ? snprintf(page_max, sizeof page_max, "+inf")
+                                  : snprintf(page_max, sizeof page_max, "(%lld", (long long)from);
     int nmin =
         snprintf(min, sizeof min, "(%lld", (long long)(now_ms - (int64_t)ttl_s * 1000) * 1000);
+    store_batch_t b;
+    store_batch_init(&b, 2);
+    store_args_t *q = store_batch_add(&b);
+    store_args_str(q, "ZCOUNT"); /* the total: every message the filters let through */
+    store_args_key(q, KEY_ROOM_MESSAGES, room_id);
+    store_args_copy(q, min, (size_t)nmin);
+    store_args_copy(q, max, (size_t)nmax);
+    q = store_batch_add(&b);
+    store_args_str(q, "ZREVRANGEBYSCORE"); /* the page, and one more if there is one */
+    store_args_key(q, KEY_ROOM_MESSAGES, room_id);
+    store_args_copy(q, page_max, (size_t)npage);
+    store_args_copy(q, min, (size_t)nmin);
+    store_args_str(q, "LIMIT");
+    store_args_int(q, 0);
+    store_args_int(q, limit + 1);
+    store_status_t st = store_batch_run(&b);
+    if (st == STORE_OK)
+        st = read_list(store_batch_reply(&b, 1), false, out);
+    else
+        memset(out, 0, sizeof *out);
+    if (st == STORE_OK) {
+        cut_page(out, 0, limit);
+        long long total = store_reply_int(store_batch_reply(&b, 0), 0);
+        out->total = total > out->n ? total : out->n; /* a send between the two commands */
+    }
+    store_batch_free(&b);
+    return st;
+}
+
+store_status_t store_messages_offline(const char *user_id, const char *cursor, int limit,
+                                      store_message_list_t *out) {
     store_args_t a;
     store_args_init(&a);
-    store_args_str(&a, "ZREVRANGEBYSCORE");
-    store_args_key(&a, KEY_ROOM_MESSAGES, room_id);
-    store_args_copy(&a, max, (size_t)nmax);
-    store_args_copy(&a, min, (size_t)nmin);
-    store_args_str(&a, "LIMIT");
+    store_args_str(&a, "LRANGE");
+    store_args_key(&a, KEY_USER_OFFLINE, user_id);
     store_args_int(&a, 0);
-    store_args_int(&a, limit);
+    store_args_int(&a, -1);
     redisReply *r;
     store_status_t st = store_cmd(&a, &r);
     store_args_free(&a);
@@ -368,45 +414,36 @@ store_status_t store_messages_recent(const char *room_id, int64_t before, int64_
         memset(out, 0, sizeof *out);
         return st;
     }
-    st = read_list(r, false, out);
+    /* the head is the newest: reversed, oldest first; a cursor no longer in
+     * the queue was trimmed (older than all that is left) or taken, so the
+     * page starts at the oldest */
+    st = read_list(r, true, out);
+    if (st == STORE_OK)
+        cut_page(out, store_page_start(out->items, out->n, sizeof *out->items, cursor, true),
+                 limit);
     freeReplyObject(r);
     return st;
 }
 
-/* Runs the LRANGE of the user's offline queue, or the consume script when
- * take, and decodes the answer oldest first. */
-static store_status_t offline(const char *user_id, bool take, store_message_list_t *out) {
+store_status_t store_messages_offline_take(const char *user_id, int limit,
+                                           store_message_list_t *out) {
     store_args_t a;
     store_args_init(&a);
+    store_script_call(&a, &consume_script, 1);
+    store_args_key(&a, KEY_USER_OFFLINE, user_id);
+    store_args_int(&a, limit);
     redisReply *r;
-    store_status_t st;
-    if (take) {
-        store_script_call(&a, &consume_script, 1);
-        store_args_key(&a, KEY_USER_OFFLINE, user_id);
-        st = store_eval(&consume_script, &a, &r);
-    } else {
-        store_args_str(&a, "LRANGE");
-        store_args_key(&a, KEY_USER_OFFLINE, user_id);
-        store_args_int(&a, 0);
-        store_args_int(&a, -1);
-        st = store_cmd(&a, &r);
-    }
+    store_status_t st = store_eval(&consume_script, &a, &r);
     store_args_free(&a);
     if (st != STORE_OK) {
         memset(out, 0, sizeof *out);
         return st;
     }
-    st = read_list(r, true, out); /* the head is the newest: reversed, oldest first */
+    st = read_list(store_reply_at(r, 1), true, out); /* oldest first */
+    if (st == STORE_OK)
+        out->total = store_reply_int(store_reply_at(r, 0), out->n);
     freeReplyObject(r);
     return st;
-}
-
-store_status_t store_messages_offline(const char *user_id, store_message_list_t *out) {
-    return offline(user_id, false, out);
-}
-
-store_status_t store_messages_offline_take(const char *user_id, store_message_list_t *out) {
-    return offline(user_id, true, out);
 }
 
 store_status_t store_messages_offline_clear(const char *user_id) {

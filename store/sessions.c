@@ -441,14 +441,32 @@ void store_sessions_unindex(int n, const char *const *sockets, const char *const
 
 /* ---- listings ---- */
 
-static int by_socket(const void *a, const void *b) {
-    return strcmp(((const store_session_t *)a)->socket_id, ((const store_session_t *)b)->socket_id);
+/* What a listing reads its sessions against: the set and its owner. */
+typedef struct {
+    store_key_t set; /* KEY_USER_SESSIONS or KEY_REGION_MEMBERS */
+    const char *id;  /* the user or the region */
+} owner_t;
+
+/* The page reader of a listing: each session, kept when it still exists and
+ * still belongs to the set's owner (a moved session leaves its region's set
+ * only on the next write there). */
+static store_status_t read_members(int n, const char *const *ids, void *items, bool *keep,
+                                   const void *ctx) {
+    const owner_t *o = ctx;
+    store_session_t *s = items;
+    store_status_t st = get_sessions(n, ids, s, keep);
+    for (int i = 0; st == STORE_OK && i < n; i++) {
+        const char *owner = o->set == KEY_USER_SESSIONS ? s[i].user_id : s[i].region_id;
+        keep[i] = keep[i] && strcmp(owner, o->id) == 0;
+    }
+    return st;
 }
 
-/* Lists the sessions of set k of id: the entries that have not expired,
- * each checked against its session (user_id or region equal to id). */
-static store_status_t members(store_key_t k, const char *id, int64_t now_ms,
-                              store_session_list_t *out) {
+/* Pages the sessions of set k of id: the entries that have not expired, in
+ * socket id order, each checked against its session. The total is not
+ * counted (-1): only reading every session tells the live ones apart. */
+static store_status_t members(store_key_t k, const char *id, int64_t now_ms, const char *cursor,
+                              int limit, store_page_t *out) {
     memset(out, 0, sizeof *out);
     char min[32];
     store_args_t a;
@@ -469,38 +487,21 @@ static store_status_t members(store_key_t k, const char *id, int64_t now_ms,
     for (size_t i = 0; ids && r->type == REDIS_REPLY_ARRAY && i < r->elements; i++)
         if (store_reply_is_str(r->element[i]) && core_id_valid(r->element[i]->str))
             ids[n++] = r->element[i]->str;
-    out->items = calloc((size_t)(n > 0 ? n : 1), sizeof *out->items);
-    bool *found = calloc((size_t)(n > 0 ? n : 1), sizeof *found);
-    st = ids && out->items && found ? get_sessions(n, ids, out->items, found) : STORE_ERROR;
-    for (int i = 0; st == STORE_OK && i < n; i++) {
-        const store_session_t *s = &out->items[i];
-        const char *owner = k == KEY_USER_SESSIONS ? s->user_id : s->region_id;
-        if (found[i] && strcmp(owner, id) == 0)
-            out->items[out->n++] = *s;
-    }
+    const owner_t owner = {k, id};
+    const store_page_spec_t spec = {
+        .item_size = sizeof(store_session_t), .read = read_members, .ctx = &owner};
+    st = ids ? store_page_ids(&spec, n, ids, cursor, limit, -1, out) : STORE_ERROR;
     free(ids);
-    free(found);
     freeReplyObject(r);
-    if (st != STORE_OK) {
-        store_session_list_free(out);
-        return st;
-    }
-    qsort(out->items, (size_t)out->n, sizeof *out->items, by_socket);
-    return STORE_OK;
+    return st;
 }
 
-store_status_t store_sessions_of_user(const char *user_id, int64_t now_ms,
-                                      store_session_list_t *out) {
-    return members(KEY_USER_SESSIONS, user_id, now_ms, out);
+store_status_t store_sessions_of_user(const char *user_id, int64_t now_ms, const char *cursor,
+                                      int limit, store_page_t *out) {
+    return members(KEY_USER_SESSIONS, user_id, now_ms, cursor, limit, out);
 }
 
-store_status_t store_sessions_in_region(const char *region_id, int64_t now_ms,
-                                        store_session_list_t *out) {
-    return members(KEY_REGION_MEMBERS, region_id, now_ms, out);
-}
-
-void store_session_list_free(store_session_list_t *l) {
-    free(l->items);
-    l->items = NULL;
-    l->n = 0;
+store_status_t store_sessions_in_region(const char *region_id, int64_t now_ms, const char *cursor,
+                                        int limit, store_page_t *out) {
+    return members(KEY_REGION_MEMBERS, region_id, now_ms, cursor, limit, out);
 }

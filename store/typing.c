@@ -68,7 +68,33 @@ store_status_t store_typing_stop(const char *room_id, const char *user_id) {
     return st;
 }
 
-store_status_t store_typing_list(const char *room_id, int64_t now_ms, store_typing_list_t *out) {
+/* The indicators read, sorted by user id: what the page reader looks in. */
+typedef struct {
+    int n;
+    store_typing_t *items;
+} typing_all_t;
+
+static int by_user(const void *a, const void *b) {
+    return strcmp(((const store_typing_t *)a)->user_id, ((const store_typing_t *)b)->user_id);
+}
+
+/* The page reader: each id's indicator, from what was read (ctx). */
+static store_status_t read_typing(int n, const char *const *ids, void *items, bool *keep,
+                                  const void *ctx) {
+    const typing_all_t *all = ctx;
+    store_typing_t *out = items, key = {.expires_at_ms = 0};
+    for (int i = 0; i < n; i++) {
+        snprintf(key.user_id, sizeof key.user_id, "%s", ids[i]);
+        const store_typing_t *t = bsearch(&key, all->items, (size_t)all->n, sizeof key, by_user);
+        keep[i] = t != NULL;
+        if (t)
+            out[i] = *t;
+    }
+    return STORE_OK;
+}
+
+store_status_t store_typing_list(const char *room_id, int64_t now_ms, const char *cursor, int limit,
+                                 store_page_t *out) {
     char min[32];
     memset(out, 0, sizeof *out);
     store_args_t a;
@@ -86,23 +112,28 @@ store_status_t store_typing_list(const char *room_id, int64_t now_ms, store_typi
     if (st != STORE_OK)
         return st;
     size_t n = r->type == REDIS_REPLY_ARRAY ? r->elements / 2 : 0;
-    out->items = n ? calloc(n, sizeof *out->items) : NULL;
-    if (n && !out->items) {
-        freeReplyObject(r);
-        return STORE_ERROR;
+    typing_all_t all = {0, calloc(n ? n : 1, sizeof *all.items)};
+    const char **ids = calloc(n ? n : 1, sizeof *ids);
+    for (size_t i = 0; all.items && ids && i < n; i++) {
+        store_typing_t *t = &all.items[all.n];
+        if (!store_reply_copy(store_reply_at(r, 2 * i), t->user_id, sizeof t->user_id) ||
+            !core_id_valid(t->user_id))
+            continue;
+        t->expires_at_ms = store_reply_int(store_reply_at(r, 2 * i + 1), 0);
+        all.n++;
     }
-    for (size_t i = 0; i < n; i++) {
-        store_reply_copy(store_reply_at(r, 2 * i), out->items[i].user_id,
-                         sizeof out->items[i].user_id);
-        out->items[i].expires_at_ms = store_reply_int(store_reply_at(r, 2 * i + 1), 0);
-    }
-    out->n = (int)n;
     freeReplyObject(r);
-    return STORE_OK;
-}
-
-void store_typing_list_free(store_typing_list_t *l) {
-    free(l->items);
-    l->items = NULL;
-    l->n = 0;
+    if (all.items && ids) {
+        qsort(all.items, (size_t)all.n, sizeof *all.items, by_user);
+        for (int i = 0; i < all.n; i++)
+            ids[i] = all.items[i].user_id;
+        const store_page_spec_t spec = {
+            .item_size = sizeof(store_typing_t), .read = read_typing, .ctx = &all};
+        st = store_page_ids(&spec, all.n, ids, cursor, limit, all.n, out);
+    } else {
+        st = STORE_ERROR;
+    }
+    free(ids);
+    free(all.items);
+    return st;
 }

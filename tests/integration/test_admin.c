@@ -232,10 +232,10 @@ static void nested_prefixes_wipe_apart(void **state) {
     assert_int_equal((int)it_json_num(j, "frame_number"), 1);
     cJSON_Delete(j);
     j = chk_json(&inner, "GET", "/rooms/r1/messages", NULL, 200);
-    assert_int_equal((int)it_json_num(j, "count"), 1);
+    chk_page(j, 1);
     cJSON_Delete(j);
     j = chk_json(&inner, "GET", "/users/u/sessions", NULL, 200);
-    assert_int_equal((int)it_json_num(j, "count"), 1);
+    assert_int_equal(cJSON_GetArraySize(chk_page(j, CHK_TOTAL_NULL)), 1);
     cJSON_Delete(j);
     j = chk_json(&inner, "DELETE", "/admin/ephemeral?confirm=true", NULL, 200);
     assert_int_equal((long long)it_json_num(j, "deleted"), inner_keys);
