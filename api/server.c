@@ -52,6 +52,7 @@
 #include "auth.h"
 #include "conn.h"
 #include "cors.h"
+#include "events.h"
 #include "loop.h"
 #include "metrics.h"
 #include "problem.h"
@@ -572,6 +573,9 @@ void api_server_drain(api_server_t *s, int delay_s, int grace_s) {
     for (int i = 0; i < s->nloops; i++)
         api_loop_quiesce(s->loops[i]);
     close_listener(s);
+    /* now that new connections go elsewhere: every event stream gets its
+     * final event (shutdown) and ends, so its client reconnects elsewhere */
+    api_events_drain();
     int64_t deadline = core_now_ms() + (int64_t)grace_s * 1000;
     while (api_metrics_in_flight() > 0 && core_now_ms() < deadline) {
         struct timespec tick = {0, 20 * 1000000};
