@@ -63,6 +63,11 @@
 #define REPLAY_PER_BUCKET 1000 /* events one reconnect may replay per bucket */
 #define MAX_TOPICS 16
 #define SNDBUF (64 * 1024) /* kernel send buffer of a subscriber's socket */
+/* The callback response's own buffer: libmicrohttpd 0.9.75 allocates it with
+ * each response (calloc) but never uses it for a chunked body, whose chunks
+ * are read straight into the connection's write buffer: 4 kB there were 4 kB
+ * per subscriber for nothing. */
+#define READER_BLOCK 32
 
 /* Classes of events, by the part of their type before the dot. */
 enum {
@@ -113,7 +118,7 @@ typedef struct sub {
     int64_t last_ms; /* last write (monotonic) */
     char *out;       /* to send before anything else: prelude, replay, a cut frame */
     size_t out_len, out_off;
-    topic_t topics[MAX_TOPICS];
+    topic_t *topics; /* NULL: every event */
     int ntopics;
     char *topic_text; /* the topics' ids point into it */
     const char *friends_of;
@@ -121,7 +126,7 @@ typedef struct sub {
     int nfriends;
     int64_t friends_exp;
     store_event_vec_t *floor; /* skip ring events at or before it (NULL: none) */
-    bool suspended, draining, shutdown_sent, drop;
+    bool suspended, draining, shutdown_sent, drop, ping_due;
 } sub_t;
 
 struct loopstate {
@@ -489,7 +494,7 @@ static bool parse_topics(sub_t *s, const char *text, const char **why) {
     };
     if (!text)
         return true;
-    if (!(s->topic_text = strdup(text))) {
+    if (!(s->topic_text = strdup(text)) || !(s->topics = calloc(MAX_TOPICS, sizeof *s->topics))) {
         *why = "out of memory";
         return false;
     }
@@ -652,7 +657,8 @@ static int on_turn(void *arg) {
     while (ls->head && ls->head->last_ms + PING_MS <= now) {
         sub_t *s = ls->head;
         list_remove(s);
-        s->last_ms = now; /* a busy one is writing already */
+        s->last_ms = now; /* a busy one is writing already: no ping */
+        s->ping_due = s->suspended;
         list_append(s);
         resumed |= s->suspended;
         resume(s);
@@ -735,10 +741,11 @@ static ssize_t reader(void *cls, uint64_t at, char *buf, size_t max) {
     if (s->drop)
         return n ? (ssize_t)n : MHD_CONTENT_READER_END_WITH_ERROR;
     int64_t now = core_mono_ms();
-    if (n == 0 && now - s->last_ms >= PING_MS && max >= 8) {
+    if (n == 0 && (s->ping_due || now - s->last_ms >= PING_MS) && max >= 8) {
         memcpy(buf, ": ping\n\n", 8);
         n = 8;
     }
+    s->ping_due = false;
     if (n == 0) {
         s->suspended = true;
         MHD_suspend_connection(s->conn);
@@ -758,6 +765,7 @@ static void sub_free(void *cls) {
     free(s->floor);
     free(s->out);
     free(s->topic_text);
+    free(s->topics);
     free(s);
     atomic_fetch_sub(&subscribers, 1);
 }
@@ -841,7 +849,7 @@ static bool sse_headers(struct MHD_Response *resp) {
 
 static void start_stream(api_req_t *r, sub_t *s) {
     struct MHD_Response *resp =
-        MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 4096, reader, s, sub_free);
+        MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, READER_BLOCK, reader, s, sub_free);
     if (!resp || !sse_headers(resp)) {
         if (resp)
             MHD_destroy_response(resp); /* frees s */

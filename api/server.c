@@ -354,6 +354,9 @@ static enum MHD_Result send_reply(api_req_t *r) {
     if (!r->resp_shared)
         MHD_destroy_response(r->resp);
     r->resp = NULL;
+    /* what the handler read is not needed any more: a reply that goes on
+     * (an event stream) holds only the request's own fields from here on */
+    api_request_release(r);
     return ret;
 }
 

@@ -107,7 +107,7 @@ static const option_t options[] = {
     {"ADMIN_TOKEN_FILE", OPT_STR, F(admin_token_file), "", 0, 4096, "file holding ADMIN_TOKEN"},
     {"CORS_ORIGINS", OPT_STR, F(cors_origins), "", 0, 4096,
      "origins allowed to call from a browser: a comma list, or *"},
-    {"MAX_HEADER_BYTES", OPT_LONG, F(max_header_bytes), "32768", 4096, 1024L * 1024,
+    {"MAX_HEADER_BYTES", OPT_LONG, F(max_header_bytes), "6144", 4096, 1024L * 1024,
      "memory for one connection's request line and headers"},
     {"MAX_CONNECTIONS", OPT_INT, F(max_connections), "1000", 1, 100000,
      "concurrent connections in all"},

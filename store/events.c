@@ -485,11 +485,18 @@ store_status_t store_events_check(const store_event_vec_t *from, const store_eve
         if (r->type == REDIS_REPLY_ERROR) { /* no such key: the stream was deleted */
             kept[b] = STORE_EVENTS_LOST;
         } else {
+            /* The trim (MAXLEN ~) moves the first entry on; XDEL moves
+             * max-deleted-entry-id. Either past p: something after p may be
+             * gone. (So is p's own entry when the first is after it: reset,
+             * to be sure. A stream deleted and made anew, by a wipe, also
+             * starts after p.) */
             store_event_pos_t deleted = pos_of(field(r, "max-deleted-entry-id"));
             store_event_pos_t first = pos_of(field(r, "recorded-first-entry-id"));
-            int dp = store_event_pos_cmp(deleted, p);
-            /* trimmed past p; or p's entry gone without a trim: the stream was made anew */
-            if (dp > 0 || (dp < 0 && store_event_pos_cmp(first, p) > 0))
+            bool from_start = !p.ms && !p.seq; /* the client saw nothing of b */
+            long long added = store_reply_int(field(r, "entries-added"), 0);
+            long long length = store_reply_int(field(r, "length"), 0);
+            if (store_event_pos_cmp(deleted, p) > 0 ||
+                (from_start ? added > length : store_event_pos_cmp(first, p) > 0))
                 kept[b] = STORE_EVENTS_LOST;
         }
         freeReplyObject(reps[i]);
