@@ -55,7 +55,7 @@ static const struct {
     {KEY_NOTIFY_QUEUE_NORMAL, "LLEN %s", QUEUE_MAX},
     {KEY_RATE_MESSAGES, "ZCARD %s", RATE_MAX},
     /* MAXLEN ~ 100 trims whole nodes of stream-node-max-entries (100) */
-    {KEY_EVENTS, "XLEN %s", 100 + 100},
+    {KEY_EVENTS, "XLEN %s", 100 + 2 * 100},
 };
 
 static bool is_reaped(store_key_t k) {
