@@ -45,7 +45,11 @@ static void call(const it_service_t *svc, const char *method, const char *path, 
     it_resp_free(&r);
 }
 
-/* The next event must be type, and its data must hold each of the NULL-
+/* The end of expect()'s list of fragments (a typed null pointer: a plain
+ * NULL through "..." need not be one). */
+#define END ((const char *)0)
+
+/* The next event must be type, and its data must hold each of the END-
  * terminated "key":value fragments. Returns the data parsed (caller frees). */
 static cJSON *expect(it_sse_t *s, const char *type, ...) {
     it_sse_event_t ev;
@@ -84,19 +88,19 @@ static void stream_and_headers(void **state) {
     assert_non_null(strcasestr(s.head, "\r\nX-Content-Type-Options: nosniff"));
     assert_non_null(strcasestr(s.head, "\r\nX-Request-Id: "));
     call(&it_fx.svc, "POST", "/clients", "{\"id\":\"cam1\"}", 201);
-    cJSON_Delete(expect(&s, "client.registered", "\"client_id\":\"cam1\"", NULL));
+    cJSON_Delete(expect(&s, "client.registered", "\"client_id\":\"cam1\"", END));
     assert_int_equal(s.retry_ms, 2000);
     const char *h[] = {"Content-Type: image/png", NULL};
     it_resp_t r = it_http(&it_fx.svc, "PUT", "/clients/cam1/image", h, "\x89PNG\r\n\x1a\n0000", 12);
     char etag[64];
     assert_true(it_header(&r, "ETag", etag, sizeof etag));
     it_resp_free(&r);
-    cJSON *j = expect(&s, "client.frame", "\"frame_number\":1", "\"format\":\"png\"", NULL);
+    cJSON *j = expect(&s, "client.frame", "\"frame_number\":1", "\"format\":\"png\"", END);
     assert_string_equal(it_json_str(j, "etag"), etag); /* what If-None-Match takes */
     assert_null(cJSON_GetObjectItem(j, "data"));       /* never the bytes */
     cJSON_Delete(j);
     call(&it_fx.svc, "DELETE", "/clients/cam1", NULL, 204);
-    cJSON_Delete(expect(&s, "client.removed", "\"reason\":\"request\"", NULL));
+    cJSON_Delete(expect(&s, "client.removed", "\"reason\":\"request\"", END));
     it_sse_close(&s);
     /* HEAD: the same headers, no stream */
     r = it_http(&it_fx.svc, "HEAD", "/events", NULL, NULL, 0);
@@ -132,19 +136,19 @@ static void topics_and_order(void **state) {
     call(&it_fx.svc, "POST", "/users/bob/notifications", "{\"title\":\"t\",\"body\":\"b\"}", 201);
     call(&it_fx.svc, "POST", "/users/carl/notifications", "{\"title\":\"t\",\"body\":\"c\"}", 201);
     call(&it_fx.svc, "PUT", "/online-users/dora", NULL, 200);
-    cJSON_Delete(expect(&room, "room.joined", "\"user_id\":\"alice\"", NULL));
-    cJSON_Delete(expect(&room, "room.joined", "\"user_id\":\"bob\"", NULL));
-    cJSON_Delete(expect(&room, "typing.started", "\"user_id\":\"alice\"", NULL));
+    cJSON_Delete(expect(&room, "room.joined", "\"user_id\":\"alice\"", END));
+    cJSON_Delete(expect(&room, "room.joined", "\"user_id\":\"bob\"", END));
+    cJSON_Delete(expect(&room, "typing.started", "\"user_id\":\"alice\"", END));
     for (int i = 0; i < 5; i++) {
         char frag[32];
         snprintf(frag, sizeof frag, "\"content\":\"m%d\"", i);
-        cJSON_Delete(expect(&room, "message.posted", frag, "\"sender_id\":\"alice\"", NULL));
+        cJSON_Delete(expect(&room, "message.posted", frag, "\"sender_id\":\"alice\"", END));
     }
-    cJSON_Delete(expect(&room, "typing.stopped", "\"reason\":\"request\"", NULL));
-    cJSON_Delete(expect(&room, "room.left", "\"user_id\":\"bob\"", "\"room_ended\":false", NULL));
+    cJSON_Delete(expect(&room, "typing.stopped", "\"reason\":\"request\"", END));
+    cJSON_Delete(expect(&room, "room.left", "\"user_id\":\"bob\"", "\"room_ended\":false", END));
     expect_none(&room, 300);
-    cJSON_Delete(expect(&users, "notification.created", "\"user_id\":\"bob\"", NULL));
-    cJSON_Delete(expect(&users, "presence.online", "\"user_id\":\"dora\"", NULL));
+    cJSON_Delete(expect(&users, "notification.created", "\"user_id\":\"bob\"", END));
+    cJSON_Delete(expect(&users, "presence.online", "\"user_id\":\"dora\"", END));
     expect_none(&users, 200);
     it_sse_close(&room);
     it_sse_close(&users);
@@ -160,10 +164,10 @@ static void across_instances(void **state) {
     open_stream(&b, &second, "/events?topics=sessions", NULL);
     call(&it_fx.svc, "POST", "/sessions", "{\"socket_id\":\"s1\",\"user_id\":\"u1\"}", 201);
     call(&second, "DELETE", "/sessions/s1", NULL, 204);
-    cJSON_Delete(expect(&b, "session.started", "\"socket_id\":\"s1\"", NULL));
-    cJSON_Delete(expect(&b, "session.ended", "\"reason\":\"request\"", NULL));
-    cJSON_Delete(expect(&a, "session.started", "\"user_id\":\"u1\"", NULL));
-    cJSON_Delete(expect(&a, "session.ended", "\"socket_id\":\"s1\"", NULL));
+    cJSON_Delete(expect(&b, "session.started", "\"socket_id\":\"s1\"", END));
+    cJSON_Delete(expect(&b, "session.ended", "\"reason\":\"request\"", END));
+    cJSON_Delete(expect(&a, "session.started", "\"user_id\":\"u1\"", END));
+    cJSON_Delete(expect(&a, "session.ended", "\"socket_id\":\"s1\"", END));
     it_sse_close(&a);
     it_sse_close(&b);
     assert_int_equal(it_service_stop(&second), 0);
@@ -183,12 +187,12 @@ static void friends_presence(void **state) {
     open_stream(&s, &it_fx.svc, "/events?topics=friends:bob", NULL);
     call(&it_fx.svc, "PUT", "/online-users/mallory", NULL, 200);
     call(&it_fx.svc, "PUT", "/online-users/alice", NULL, 200);
-    cJSON_Delete(expect(&s, "presence.online", "\"user_id\":\"alice\"", NULL));
+    cJSON_Delete(expect(&s, "presence.online", "\"user_id\":\"alice\"", END));
     call(&it_fx.svc, "PUT", "/users/bob/friends", "{\"friends\":[\"mallory\"]}", 200);
-    cJSON_Delete(expect(&s, "friends.changed", "\"friends\":[\"mallory\"]", NULL));
+    cJSON_Delete(expect(&s, "friends.changed", "\"friends\":[\"mallory\"]", END));
     call(&it_fx.svc, "DELETE", "/online-users/alice", NULL, 204);
     call(&it_fx.svc, "DELETE", "/online-users/mallory", NULL, 204);
-    cJSON_Delete(expect(&s, "presence.offline", "\"user_id\":\"mallory\"", NULL));
+    cJSON_Delete(expect(&s, "presence.offline", "\"user_id\":\"mallory\"", END));
     expect_none(&s, 300);
     it_sse_close(&s);
     r = it_json_req(&it_fx.svc, "PUT", "/users/bob/friends", "{\"friends\":[\"a b\"]}");
@@ -220,10 +224,10 @@ static void devices(void **state) {
     it_resp_free(&r);
     call(&it_fx.svc, "DELETE", "/online-users/ann/devices/phone", NULL, 404);
     call(&it_fx.svc, "DELETE", "/online-users/ann/devices/laptop", NULL, 204);
-    cJSON_Delete(expect(&s, "presence.online", "\"device_id\":\"phone\"", NULL));
-    cJSON_Delete(expect(&s, "presence.device_online", "\"device_id\":\"laptop\"", NULL));
-    cJSON_Delete(expect(&s, "presence.device_offline", "\"device_id\":\"phone\"", NULL));
-    cJSON_Delete(expect(&s, "presence.offline", "\"reason\":\"request\"", NULL));
+    cJSON_Delete(expect(&s, "presence.online", "\"device_id\":\"phone\"", END));
+    cJSON_Delete(expect(&s, "presence.device_online", "\"device_id\":\"laptop\"", END));
+    cJSON_Delete(expect(&s, "presence.device_offline", "\"device_id\":\"phone\"", END));
+    cJSON_Delete(expect(&s, "presence.offline", "\"reason\":\"request\"", END));
     it_sse_close(&s);
     r = it_http(&it_fx.svc, "GET", "/online-users/ann", NULL, NULL, 0);
     assert_non_null(strstr(r.body, "\"online\":false"));
@@ -256,11 +260,11 @@ static void resume_and_reset(void **state) {
     call(&svc, "POST", "/users/u1/notifications", "{\"title\":\"t\",\"body\":\"n3\"}", 201);
     const char *h[] = {last, NULL};
     open_stream(&s, &svc, "/events?topics=notifications", h);
-    cJSON_Delete(expect(&s, "notification.created", "\"body\":\"n1\"", NULL));
-    cJSON_Delete(expect(&s, "notification.created", "\"body\":\"n2\"", NULL));
-    cJSON_Delete(expect(&s, "notification.created", "\"body\":\"n3\"", NULL));
+    cJSON_Delete(expect(&s, "notification.created", "\"body\":\"n1\"", END));
+    cJSON_Delete(expect(&s, "notification.created", "\"body\":\"n2\"", END));
+    cJSON_Delete(expect(&s, "notification.created", "\"body\":\"n3\"", END));
     call(&svc, "POST", "/users/u1/notifications", "{\"title\":\"t\",\"body\":\"live\"}", 201);
-    cJSON_Delete(expect(&s, "notification.created", "\"body\":\"live\"", NULL));
+    cJSON_Delete(expect(&s, "notification.created", "\"body\":\"live\"", END));
     expect_none(&s, 200);
     it_sse_close(&s);
     /* u1's bucket gets far more than it keeps (EVENTS_RETAIN_PER_BUCKET=100) */
@@ -296,10 +300,10 @@ static void expiry_announced_once(void **state) {
     call(&it_fx.svc, "PUT", "/rooms/rx/participants/eve", NULL, 201);
     call(&it_fx.svc, "PUT", "/rooms/rx/typing/eve", NULL, 200);
     call(&it_fx.svc, "POST", "/clients", "{\"id\":\"cam-x\"}", 201);
-    cJSON_Delete(expect(&s, "presence.online", "\"user_id\":\"eve\"", NULL));
-    cJSON_Delete(expect(&s, "room.joined", "\"user_id\":\"eve\"", NULL));
-    cJSON_Delete(expect(&s, "typing.started", "\"user_id\":\"eve\"", NULL));
-    cJSON_Delete(expect(&s, "client.registered", "\"client_id\":\"cam-x\"", NULL));
+    cJSON_Delete(expect(&s, "presence.online", "\"user_id\":\"eve\"", END));
+    cJSON_Delete(expect(&s, "room.joined", "\"user_id\":\"eve\"", END));
+    cJSON_Delete(expect(&s, "typing.started", "\"user_id\":\"eve\"", END));
+    cJSON_Delete(expect(&s, "client.registered", "\"client_id\":\"cam-x\"", END));
     int typing = 0, offline = 0, removed = 0;
     it_sse_event_t ev;
     while ((typing < 1 || offline < 1 || removed < 1) && it_sse_next(&s, &ev, 5000)) {
