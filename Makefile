@@ -90,14 +90,14 @@ test:
 	@scripts/deps.sh test
 	@$(MAKE) --no-print-directory $(BIN) $(UNIT_BIN) $(IT_BIN) $(TEST_EXTRA_BUILD)
 	@mongo=$$(scripts/mongo-server.sh) && MONGO_SERVER_BIN=$$mongo RTSTATE_BIN=$(BIN) \
-	  scripts/test.sh $(UNIT_BIN) -- $(IT_BIN) $(TEST_EXTRA_RUN)
+	  scripts/test.sh --cluster $(UNIT_BIN) -- $(IT_BIN) $(TEST_EXTRA_RUN)
 
 unit: deps $(UNIT_BIN)
 	@scripts/test.sh $(UNIT_BIN) --
 
 integration: deps $(BIN) $(IT_BIN)
 	@mongo=$$(scripts/mongo-server.sh) && MONGO_SERVER_BIN=$$mongo RTSTATE_BIN=$(BIN) \
-	  scripts/test.sh -- $(IT_BIN)
+	  scripts/test.sh --cluster -- $(IT_BIN)
 
 format:
 	@scripts/deps.sh lint

@@ -15,10 +15,13 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include "../core/ids.h"
 #include "../core/timefmt.h"
 #include "../mongo/doc.h"
 #include "../mongo/pool.h"
 #include "../store/conn.h"
+#include "../store/health.h"
+#include "../store/lease.h"
 #include "../store/stats.h"
 #include "events.h"
 #include "handlers.h"
@@ -39,6 +42,8 @@ static atomic_ulong *histogram; /* [route][bucket] */
 static atomic_ullong *sum_us;   /* [route] */
 static atomic_long in_flight;
 static int64_t started_ms;
+/* this process among the instances: its claim on the exporter lease */
+static char instance[128];
 
 void api_metrics_init(const api_route_t *routes, size_t n) {
     table = routes;
@@ -47,6 +52,14 @@ void api_metrics_init(const api_route_t *routes, size_t n) {
     histogram = calloc((n + 1) * NBUCKET, sizeof *histogram);
     sum_us = calloc(n + 1, sizeof *sum_us);
     started_ms = core_now_ms();
+    char host[64] = "";
+    if (gethostname(host, sizeof host) != 0)
+        host[0] = '\0';
+    host[sizeof host - 1] = '\0';
+    char rnd[16];
+    if (!core_random_id(rnd, sizeof rnd, "", 12))
+        snprintf(rnd, sizeof rnd, "%ld", (long)getpid());
+    snprintf(instance, sizeof instance, "%s/%d/%s", host, (int)getpid(), rnd);
 }
 
 static int method_index(api_method_t m) {
@@ -176,15 +189,100 @@ static unsigned long count_status(unsigned status) {
     return n;
 }
 
-static void dependency_metrics(out_t *o) {
-    store_stats_t st;
-    bool redis = store_stats_get(core_now_ms(), &st) == STORE_OK;
-    header(o, "redis_up", "gauge", "1 when Redis answered this scrape.");
-    put(o, "redis_up %d\n", redis);
+/* A label value as the exposition format wants it: \ " and newline escaped. */
+static const char *label(const char *v, char *out, size_t cap) {
+    size_t n = 0;
+    for (; *v && n + 2 < cap; v++) {
+        if (*v == '\\' || *v == '"' || *v == '\n')
+            out[n++] = '\\';
+        out[n++] = *v == '\n' ? 'n' : *v;
+    }
+    out[n] = '\0';
+    return out;
+}
+
+/* This instance's view of Redis: the probe of every bucket, and in a
+ * cluster the cluster's state and each node's. Every instance exports these
+ * (each sees Redis from where it is): aggregate them with max or min, never
+ * sum. */
+static void redis_metrics(out_t *o, store_status_t st, const store_health_t *h) {
+    header(o, "redis_up", "gauge",
+           "1 when every bucket's Redis server (every master of a cluster) answered this scrape.");
+    put(o, "redis_up %d\n", st == STORE_OK && h->buckets_down == 0);
     header(o, "redis_command_errors_total", "counter", "Redis commands that failed.");
     put(o, "redis_command_errors_total %lu\n", store_conn_errors());
     header(o, "redis_reconnects_total", "counter", "Redis connections made again after a loss.");
     put(o, "redis_reconnects_total %lu\n", store_conn_reconnects());
+    const store_cluster_info_t *info = h->info;
+    if (info->mode != STORE_MODE_CLUSTER)
+        return;
+    header(o, "redis_cluster_state_ok", "gauge", "1 when CLUSTER INFO says cluster_state:ok.");
+    put(o, "redis_cluster_state_ok %d\n", info->have_info && strcmp(info->state, "ok") == 0);
+    header(o, "redis_cluster_slots", "gauge", "Hash slots by state, as CLUSTER INFO counts them.");
+    put(o, "redis_cluster_slots{state=\"ok\"} %ld\n", info->slots_ok);
+    put(o, "redis_cluster_slots{state=\"pfail\"} %ld\n", info->slots_pfail);
+    put(o, "redis_cluster_slots{state=\"fail\"} %ld\n", info->slots_fail);
+    header(o, "redis_cluster_slots_served", "gauge",
+           "Hash slots this instance routes to a master that is up.");
+    put(o, "redis_cluster_slots_served %d\n", info->slots_up);
+    header(o, "redis_node_up", "gauge",
+           "Per cluster node: 1 unless it failed to answer or the cluster marks it failing.");
+    for (int i = 0; i < info->nnodes; i++) {
+        const store_node_info_t *n = &info->nodes[i];
+        char a[STORE_ADDR_MAX * 2];
+        put(o, "redis_node_up{node=\"%s\",role=\"%s\"} %d\n", label(n->addr, a, sizeof a),
+            n->role[0] ? n->role : "master", !(n->state == STORE_NODE_DOWN || n->failing));
+    }
+    header(o, "redis_node_slots", "gauge",
+           "Per cluster node: hash slots this instance routes to it.");
+    for (int i = 0; i < info->nnodes; i++) {
+        char a[STORE_ADDR_MAX * 2];
+        put(o, "redis_node_slots{node=\"%s\"} %d\n", label(info->nodes[i].addr, a, sizeof a),
+            info->nodes[i].slots);
+    }
+}
+
+/* The figures every instance would read from Redis alike: exported by the
+ * one instance that holds the exporter lease (store/lease.h), so that a sum
+ * over the instances counts them once; and only when every bucket's
+ * counters could be read (absent rather than short). */
+static void redis_wide_metrics(out_t *o, store_status_t st) {
+    bool exporter = false;
+    if (st == STORE_OK && store_lease_hold(KEY_METRICS_EXPORTER, instance,
+                                           api_config()->metrics_lease_ms, &exporter) != STORE_OK)
+        exporter = false;
+    header(o, "rtstate_metrics_exporter", "gauge",
+           "1 on the one instance that exports the rtstate_* figures read from Redis.");
+    put(o, "rtstate_metrics_exporter %d\n", exporter);
+    store_stats_t *s = exporter ? malloc(sizeof *s) : NULL;
+    if (!s || store_stats_get(core_now_ms(), s, NULL) != STORE_OK || s->buckets_missing) {
+        free(s);
+        return;
+    }
+    header(o, "rtstate_clients", "gauge", "Webcam clients connected.");
+    put(o, "rtstate_clients %lld\n", s->total_clients);
+    header(o, "rtstate_online_users", "gauge", "Users online now.");
+    put(o, "rtstate_online_users %lld\n", s->online_users);
+    header(o, "rtstate_notification_queue_length", "gauge",
+           "Notifications waiting for a sender process, by priority.");
+    put(o, "rtstate_notification_queue_length{priority=\"high\"} %lld\n",
+        s->notification_queue_high);
+    put(o, "rtstate_notification_queue_length{priority=\"normal\"} %lld\n",
+        s->notification_queue_normal);
+    header(o, "rtstate_frames_total", "counter", "Frames stored, by every instance.");
+    put(o, "rtstate_frames_total %lld\n", s->total_frames);
+    header(o, "rtstate_inactive_clients_removed_total", "counter",
+           "Silent clients removed by the reaper, by every instance.");
+    put(o, "rtstate_inactive_clients_removed_total %lld\n", s->removed_inactive);
+    free(s);
+}
+
+static void dependency_metrics(out_t *o) {
+    store_health_t h = {.info = malloc(sizeof *h.info)};
+    store_status_t st = h.info ? store_health_probe(&h) : STORE_ERROR;
+    if (h.info)
+        redis_metrics(o, st, &h);
+    free(h.info);
     header(o, "mongodb_up", "gauge", "1 when MongoDB answered its last check (0 if disabled).");
     put(o, "mongodb_up %d\n", mongo_up());
     header(o, "mongodb_schema_errors_total", "counter",
@@ -195,17 +293,7 @@ static void dependency_metrics(out_t *o) {
             mongo_schema_errors(i));
     header(o, "rtstate_rate_limited_total", "counter", "Requests refused with 429.");
     put(o, "rtstate_rate_limited_total %lu\n", count_status(429));
-    if (!redis)
-        return; /* the application's figures live in Redis */
-    header(o, "rtstate_clients", "gauge", "Webcam clients connected.");
-    put(o, "rtstate_clients %lld\n", st.total_clients);
-    header(o, "rtstate_online_users", "gauge", "Users online now.");
-    put(o, "rtstate_online_users %lld\n", st.online_users);
-    header(o, "rtstate_frames_total", "counter", "Frames stored, by every instance.");
-    put(o, "rtstate_frames_total %lld\n", st.total_frames);
-    header(o, "rtstate_inactive_clients_removed_total", "counter",
-           "Silent clients removed by the reaper, by every instance.");
-    put(o, "rtstate_inactive_clients_removed_total %lld\n", st.removed_inactive);
+    redis_wide_metrics(o, st);
 }
 
 /* ---- the event stream (GET /events, api/events.c): this instance's ---- */

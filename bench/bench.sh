@@ -14,7 +14,8 @@
 # BENCH_CONNECTIONS (wrk and the open-loop runs of the side-by-side sections, 32),
 # BENCH_OTHER_CONNECTIONS (wrk in the probes, expiry and RSS sections, 8), BENCH_WRK_THREADS (1),
 # BENCH_PIPELINE (the pipelined limit's depth, 16), BENCH_RSS_SECONDS (45),
-# BENCH_MODES (the Redis set-ups of the side-by-side sections: tcp, unix; "tcp"),
+# BENCH_MODES (the Redis set-ups of the side-by-side sections: tcp, unix, cluster;
+# "tcp cluster"; cluster compares with tcp, so tcp should come first),
 # BENCH_SCENARIOS (which of them: livez heartbeat client image put online stats),
 # BENCH_WEBDIS_POOL (webdis's Redis connections per thread, 1),
 # BENCH_ONLY (some of: livez endpoints probes cleanup expiry rss events).
@@ -34,7 +35,7 @@ conns=${BENCH_OTHER_CONNECTIONS:-8}    # probes, expiry, RSS: what their targets
 wrk_threads=${BENCH_WRK_THREADS:-1}
 depth=${BENCH_PIPELINE:-16}
 rss_seconds=${rss_seconds:-${BENCH_RSS_SECONDS:-45}}
-modes=${BENCH_MODES:-tcp}
+modes=${BENCH_MODES:-tcp cluster}
 webdis_pool=${BENCH_WEBDIS_POOL:-1}
 frame=40000     # bytes of one frame ("40 kB")
 nclients=10000  # registered webcam clients
@@ -51,8 +52,10 @@ tmp=$(mktemp -d "${TMPDIR:-/tmp}/rtstate-bench-XXXXXX")
 pids=()
 svc=""
 wdpid=""
+cluster_dir=""
 cleanup() {
   set +e
+  [ -n "$cluster_dir" ] && scripts/redis-cluster.sh stop "$cluster_dir"
   [ -n "$svc" ] && kill -TERM "$svc" 2>/dev/null
   [ -n "$wdpid" ] && kill -TERM "$wdpid" 2>/dev/null
   [ -f "$tmp/nginx.pid" ] && kill -QUIT "$(cat "$tmp/nginx.pid")" 2>/dev/null
@@ -406,10 +409,9 @@ check_peers() {
 
 # ---- the Redis set-ups (modes) the side-by-side sections run against ----
 # mode_NAME sets: mode_url (the service's REDIS_URL), mode_rb (redisbench's
-# connection flags), mode_wd (webdis's redis_host and redis_port, "" for no
-# webdis), redis_pids and redis_nodes (whose CPU and INFO count). A Redis
-# Cluster mode would start its nodes and load the data set into them first,
-# then set the same (its nodes' pids, one redis-cli flag set per node).
+# connection flags, "" for no limit rows), mode_wd (webdis's redis_host and
+# redis_port, "" for no webdis), redis_pids and redis_nodes (whose CPU and
+# INFO count).
 mode_tcp() {
   mode_url="redis://127.0.0.1:$rport/0"
   mode_rb="-p $rport"
@@ -423,6 +425,31 @@ mode_unix() {
   mode_wd="$sock 0" # a redis_host starting with / is a unix socket to webdis
   redis_pids=("$rpid")
   redis_nodes=("-s $sock")
+}
+# A Redis Cluster of three masters on loopback (scripts/redis-cluster.sh),
+# loaded once with the same data set through the service. Neither webdis nor
+# the limit's driver speaks to a cluster: its rows are the service's alone,
+# compared with the service's over tcp (the routing's cost).
+mode_cluster() {
+  if [ -z "$cluster_dir" ]; then
+    cluster_dir="$tmp/cluster"
+    cluster_url=$(scripts/redis-cluster.sh start "$cluster_dir" 3 0 | sed -n 's/^REDIS_URL=//p')
+    [ -n "$cluster_url" ] || { echo "bench: the Redis Cluster did not start" >&2; exit 1; }
+    echo "bench: loading the data set into the cluster ($cluster_url)" >&2
+    start_service "$cluster_url"
+    "$tools/httpseq" "$hport" clients cam- 0 "$nclients" > /dev/null
+    "$tools/httpseq" "$hport" frames cam- 0 "$nclients" "$frame" > /dev/null
+    "$tools/httpseq" "$hport" presence user- 0 "$nusers" > /dev/null
+  fi
+  mode_url=$cluster_url
+  mode_rb=""
+  mode_wd=""
+  local f
+  redis_pids=() redis_nodes=()
+  for f in "$cluster_dir"/*/redis.pid; do
+    redis_pids+=("$(cat "$f")")
+    redis_nodes+=("-p $(basename "$(dirname "$f")")")
+  done
 }
 
 # The scenarios: what the service serves, what each peer serves for the same
@@ -462,6 +489,8 @@ median_round() { # ratios... -> the index of the median one
     awk -v m=$(($# / 2)) 'NR == m + 1 { print $2 }'
 }
 declare -A livez_us # mode -> the service's CPU us per /livez in it
+declare -A svc_us   # mode/scenario -> the service's CPU us per request
+declare -A svc_rps  # mode/scenario -> its req/s
 
 # ROUNDS times each side of the scenario (the service, its peers, its limit
 # with one request and with DEPTH in flight per connection), alternated, so
@@ -472,6 +501,7 @@ bench_scenario() { # mode name
   local mode=$1 name=$2 k out wd ng l1 lp half=""
   scenario_def "$name"
   [ -n "$wdpid" ] || s_wd="" # a set-up webdis cannot speak to
+  [ -n "$mode_rb" ] || s_limit="" # nor the driver
   local outs=() wds=() ngs=() l1s=() lps=() ratios=()
   for (( k = 0; k < rounds; k++ )); do
     outs[k]=$(measure "$svc" -- wrk_at "$hport" "$s_method" "$s_svc")
@@ -483,7 +513,11 @@ bench_scenario() { # mode name
     # shellcheck disable=SC2086
     [ -z "$s_limit" ] || lps[k]=$(measure -- limit_at "$depth" $s_limit)
     local peer=${ngs[k]:-${wds[k]:-${l1s[k]:-}}}
-    ratios[k]=$(div "$(jget rps "${outs[k]}")" "$(jget rps "$peer")")
+    if [ -n "$peer" ]; then
+      ratios[k]=$(div "$(jget rps "${outs[k]}")" "$(jget rps "$peer")")
+    else # no peer in this set-up: the median round of the service's own
+      ratios[k]=$(jget rps "${outs[k]}")
+    fi
   done
   k=$(median_round "${ratios[@]}")
   out=${outs[k]} wd=${wds[k]:-} ng=${ngs[k]:-} l1=${l1s[k]:-} lp=${lps[k]:-}
@@ -500,6 +534,9 @@ bench_scenario() { # mode name
 scenario_checks() { # mode name rtstate webdis nginx limit half-peak rounds
   local mode=$1 name=$2 out=$3 wd=$4 ng=$5 l1=$6 half=$7 all=$8 r t="$s_title [$mode]"
   local costs="CPU us per request: service $(jget server_us "$out") + redis $(jget redis_us "$out") + wrk $(jget client_us "$out") (other processes $(jget other_us "$out"))"
+  svc_us[$mode/$name]=$(jget server_us "$out")
+  svc_rps[$mode/$name]=$(jget rps "$out")
+  [ "$mode" != cluster ] || cluster_checks "$name" "$out" "$t" "$all"
   if [ "$name" = livez ]; then
     livez_us[$mode]=$(jget server_us "$out")
     r=$(div "$(jget rps "$out")" "$(jget rps "$ng")")
@@ -535,6 +572,25 @@ scenario_checks() { # mode name rtstate webdis nginx limit half-peak rounds
     check "$t vs its limit" "$r of $(jget rps "$l1")/s" ">= 0.70" "$(le 0.70 "$r" && echo 1 || echo 0)" \
       "limit: redis $(jget redis_us "$l1") us + driver $(jget client_us "$l1") us per request, $(jget redis_calls "$l1" | tr -d '"'); $costs"
   fi
+}
+
+# The cluster against standalone (the tcp mode's row of the same scenario):
+# the service's CPU per request, which is what routing by slot adds. One key,
+# one slot: within 10 %. Endpoints that read every bucket talk to every
+# master instead of one server (three sockets written and read where there
+# was one): shown, no target. /livez does not touch Redis.
+cluster_checks() { # name rtstate title rounds
+  local name=$1 out=$2 t=$3 base=${svc_us[tcp/$1]:-} r
+  [ -n "$base" ] && [ "$name" != livez ] || return 0
+  r=$(div "$(jget server_us "$out")" "$base")
+  local detail="rounds: $4; service $(jget server_us "$out") us per request against $base us over tcp; $(jget rps "$out") req/s against ${svc_rps[tcp/$name]} (on $(nproc) cores the nodes share the cores the service and wrk use: throughput cannot grow with nodes); Redis calls per request: $(jget redis_calls "$out" | tr -d '"')"
+  case $name in
+    online | stats)
+      printf '%s\t%s\t%s\t%s\t%s\n' "$t: service CPU vs standalone" "$r x" \
+        "none: it reads every master" info "$detail" >> "$checks" ;;
+    *) check "$t: service CPU vs standalone (routing)" "$r x" "<= 1.10 x" \
+      "$(le "$r" 1.10 && echo 1 || echo 0)" "$detail" ;;
+  esac
 }
 
 # Every scenario against one Redis set-up: the service, webdis and nginx
@@ -679,6 +735,13 @@ if [ ${#side[@]} -gt 0 ]; then
   for mode in $modes; do bench_mode "$mode" "${side[@]}"; done
   mode_unix # the other sections: the service over the unix socket
   start_service unix
+  if [ -n "$cluster_dir" ]; then # done with: its memory and its nodes' chatter go
+    scripts/redis-cluster.sh stop "$cluster_dir"
+    cluster_dir=""
+    # what routing costs in instructions, which no other process's load blurs
+    echo "bench: the guard's request sequence, one server against a cluster (callgrind)" >&2
+    RTSTATE_BIN=$bin bench/guard.sh --cluster > "$tmp/guard-cluster.txt" 2>&1 || true
+  fi
 fi
 for section in probes cleanup expiry rss events; do
   if selected "$section"; then "section_$section"; fi
@@ -711,7 +774,8 @@ table=$(awk -F'\t' -v depth="$depth" '
     if ($6 != "") line("limit, 1 request in flight", $6, rps0)
     if ($7 != "") line("limit, " depth " in flight", $7, rps0)
     if ($8 != "") line(sprintf("rtstate, open loop at %d/s", j($8, "rps") + 0.5), $8, "")
-  }' "$rows")
+  }' <(awk -F'\t' '!($1 in at) { at[$1] = ++n } { print at[$1] "\t" NR "\t" $0 }' "$rows" |
+         sort -t$'\t' -k1,1n -k2,2n | cut -f3-))
 echo
 echo "$table"
 echo
@@ -724,6 +788,10 @@ CPU every other process spent meanwhile, per request (other sessions' load: it l
 rd/rq: Redis's commands and reads (INFO stats) per request; a read under 1 means requests shared one."
 echo
 awk -F'\t' '{ printf "%-5s %-58s %-34s target %s\n      %s\n", $4, $1, $2, $3, $5 }' "$checks"
+if [ -s "$tmp/guard-cluster.txt" ]; then
+  echo
+  cat "$tmp/guard-cluster.txt"
+fi
 echo
 echo "bench: ${elapsed} s; the machine was ${busy_before}% busy before and ${busy_after}% after, load average $(cut -d' ' -f1-3 /proc/loadavg) at the end (other processes lower every figure)"
 
@@ -748,6 +816,6 @@ awk -F'\t' -v rowsfile="$rows" -v threads="$threads" -v depth="$depth" -v conns=
     }
     printf "\n  ],\n  \"targets\": [\n"
   }
-  { printf "%s    {\"target\": %s, \"measured\": %s, \"goal\": %s, \"ok\": %s, \"detail\": %s}", (NR > 1) ? ",\n" : "", q($1), q($2), q($3), $4 == "ok" ? "true" : "false", q($5) }
+  { printf "%s    {\"target\": %s, \"measured\": %s, \"goal\": %s, \"ok\": %s, \"detail\": %s}", (NR > 1) ? ",\n" : "", q($1), q($2), q($3), $4 == "ok" ? "true" : $4 == "info" ? "null" : "false", q($5) }
   END { printf "\n  ]\n}\n" }' "$checks" > "$out_json"
 echo "bench: wrote $out_json"

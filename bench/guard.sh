@@ -9,6 +9,12 @@
 # Instruction counts do not depend on timing or on how busy the machine is.
 #   bench/guard.sh            check (RTSTATE_BIN names the service)
 #   bench/guard.sh --write    re-measure and write bench/baseline.json
+#   bench/guard.sh --cluster  the same sequence (run once to warm every node's
+#                             script cache, then counted) against a fresh
+#                             redis-server and against a three-master Redis
+#                             Cluster (scripts/redis-cluster.sh): what routing
+#                             by slot costs each handler, in instructions; a
+#                             report (make bench prints it), not a check
 #   GUARD_KEEP=FILE           keeps the callgrind output (callgrind_annotate FILE)
 # Closes with "N passed, N failed".
 set -uo pipefail
@@ -18,18 +24,20 @@ httpseq=$(dirname "$bin")/bench/httpseq
 baseline=bench/baseline.json
 rounds=5
 tolerance=10 # per cent
-write=0
+write=0 cluster=0
 [ "${1:-}" = --write ] && write=1
+[ "${1:-}" = --cluster ] && cluster=1
 
 fail() { echo "guard: $*"; echo "0 passed, 1 failed"; exit 1; }
 command -v valgrind > /dev/null || fail "valgrind: not installed (scripts/deps.sh sanitize)"
 [ -x "$bin" ] && [ -x "$httpseq" ] || fail "missing $bin or $httpseq (make bench-guard-build)"
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/rtstate-guard-XXXXXX")
-rpid="" spid=""
+rpid="" spid="" cdir=""
 cleanup() {
   [ -n "$spid" ] && kill -KILL "$spid" 2> /dev/null
   [ -n "$rpid" ] && kill -KILL "$rpid" 2> /dev/null
+  [ -n "$cdir" ] && scripts/redis-cluster.sh stop "$cdir"
   wait 2> /dev/null
   rm -rf "$tmp"
 }
@@ -51,52 +59,89 @@ for _ in $(seq 200); do
 done
 [ $up = 1 ] || { tail -5 "$tmp/redis.log"; fail "redis-server did not start"; }
 
-# What is counted: every instruction of the process, start-up and shutdown
-# included. Handlers run on coroutines whose stacks callgrind cannot follow
-# with --toggle-collect (a switch looks like a return from the toggled
-# function), and start-up, the few watchdog ticks and shutdown are the same
-# every run.
-# THREADS=1: one event loop, one Redis connection, the same path every run;
-# the reaper never runs (an hour's interval); a Redis timeout long enough for
-# a service slowed down by callgrind; the log goes to a file.
-hport=$(free_port)
-started=$(date +%s%N)
-env PORT="$hport" BIND=127.0.0.1 REDIS_URL="redis://127.0.0.1:$rport/0" THREADS=1 \
-  REDIS_TIMEOUT_MS=10000 CLEANUP_INTERVAL_MS=3600000 CLIENT_TIMEOUT_MS=86400000 \
-  valgrind --tool=callgrind --callgrind-out-file="$tmp/callgrind.out" \
-  "$bin" > "$tmp/service.log" 2>&1 &
-spid=$!
-# Connections refused before it listens never reach a handler: exactly one
-# /livez is counted, however long start-up takes.
-ready=0
-for _ in $(seq 300); do
-  if "$httpseq" "$hport" repeat GET /livez 1 200 > /dev/null 2>&1; then ready=1; break; fi
-  kill -0 "$spid" 2> /dev/null || break
-  sleep 0.1
-done
-[ $ready = 1 ] || { grep -v '^==' "$tmp/service.log" | tail -5; fail "the service did not start under callgrind"; }
+# measure REDIS_URL [warm]: the sequence against it, under callgrind; sets
+# total, requests, took, and $tmp/handlers (each handler's inclusive
+# instructions). warm: the sequence runs once before the counters are zeroed
+# (callgrind_control -z), so that what is counted is the steady state: every
+# script already in every node's cache.
+measure() {
+  # What is counted: every instruction of the process, start-up and shutdown
+  # included (with warm: from the zeroing on). Handlers run on coroutines
+  # whose stacks callgrind cannot follow with --toggle-collect (a switch looks
+  # like a return from the toggled function), and start-up, the few watchdog
+  # ticks and shutdown are the same every run.
+  # THREADS=1: one event loop, one Redis connection, the same path every run;
+  # the reaper never runs (an hour's interval); a Redis timeout long enough for
+  # a service slowed down by callgrind; the log goes to a file.
+  hport=$(free_port)
+  started=$(date +%s%N)
+  env PORT="$hport" BIND=127.0.0.1 REDIS_URL="$1" THREADS=1 \
+    REDIS_TIMEOUT_MS=10000 CLEANUP_INTERVAL_MS=3600000 CLIENT_TIMEOUT_MS=86400000 \
+    valgrind --tool=callgrind --callgrind-out-file="$tmp/callgrind.out" \
+    "$bin" > "$tmp/service.log" 2>&1 &
+  spid=$!
+  # Connections refused before it listens never reach a handler: exactly one
+  # /livez is counted, however long start-up takes.
+  ready=0
+  for _ in $(seq 300); do
+    if "$httpseq" "$hport" repeat GET /livez 1 200 > /dev/null 2>&1; then ready=1; break; fi
+    kill -0 "$spid" 2> /dev/null || break
+    sleep 0.1
+  done
+  [ $ready = 1 ] || { grep -v '^==' "$tmp/service.log" | tail -5; fail "the service did not start under callgrind"; }
 
-if ! out=$("$httpseq" "$hport" guard "$rounds" 2>&1); then
-  grep -v '"msg":"request"' "$tmp/service.log" | tail -20
-  fail "the request sequence failed: $out"
-fi
-requests=$(( $(sed -n 's/.*"requests": \([0-9]*\).*/\1/p' <<< "$out") + 1 ))
-kill -TERM "$spid"
-wait "$spid" 2> /dev/null
-spid=""
-took=$(( ($(date +%s%N) - started) / 1000000 ))
+  local pass extra=1
+  for pass in ${2:+warm} counted; do
+    if ! out=$("$httpseq" "$hport" guard "$rounds" 2>&1); then
+      grep -v '"msg":"request"' "$tmp/service.log" | tail -20
+      fail "the request sequence failed: $out"
+    fi
+    if [ "$pass" = warm ]; then
+      callgrind_control -z "$spid" > /dev/null 2>&1 || fail "callgrind_control -z failed"
+      extra=0 # the /livez of start-up is gone with the rest
+    fi
+  done
+  requests=$(( $(sed -n 's/.*"requests": \([0-9]*\).*/\1/p' <<< "$out") + extra ))
+  kill -TERM "$spid"
+  wait "$spid" 2> /dev/null
+  spid=""
+  took=$(( ($(date +%s%N) - started) / 1000000 ))
 
-[ -n "${GUARD_KEEP:-}" ] && cp "$tmp/callgrind.out" "$GUARD_KEEP"
-total=$(sed -n 's/^totals: *\([0-9]*\).*/\1/p' "$tmp/callgrind.out" | tail -1)
-[ -n "$total" ] || total=$(sed -n 's/^summary: *\([0-9]*\).*/\1/p' "$tmp/callgrind.out" | tail -1)
-[ -n "$total" ] && [ "$total" -gt 0 ] || fail "no instruction count in the callgrind output"
+  [ -n "${GUARD_KEEP:-}" ] && cp "$tmp/callgrind.out" "$GUARD_KEEP"
+  total=$(sed -n 's/^totals: *\([0-9]*\).*/\1/p' "$tmp/callgrind.out" | tail -1)
+  [ -n "$total" ] || total=$(sed -n 's/^summary: *\([0-9]*\).*/\1/p' "$tmp/callgrind.out" | tail -1)
+  [ -n "$total" ] && [ "$total" -gt 0 ] || fail "no instruction count in the callgrind output"
 
-# Inclusive cost of each handler (api_*), for naming what grew.
-callgrind_annotate --inclusive=yes --threshold=100 "$tmp/callgrind.out" 2> /dev/null |
-  sed -n 's/^ *\([0-9,]*\) ([^)]*) *[^:]*:\(api_[a-z_]*\) .*/\2 \1/p' | tr -d , |
-  awk '$1 != "api_reply" && $1 != "api_reply_json" && !seen[$1]++' | sort > "$tmp/handlers"
+  # Inclusive cost of each handler (api_*), for naming what grew.
+  callgrind_annotate --inclusive=yes --threshold=100 "$tmp/callgrind.out" 2> /dev/null |
+    sed -n 's/^ *\([0-9,]*\) ([^)]*) *[^:]*:\(api_[a-z_]*\) .*/\2 \1/p' | tr -d , |
+    awk '$1 != "api_reply" && $1 != "api_reply_json" && !seen[$1]++' | sort > "$tmp/handlers"
+}
 
+if [ $cluster = 1 ]; then measure "redis://127.0.0.1:$rport/0" warm; else measure "redis://127.0.0.1:$rport/0"; fi
 per_request=$(( total / requests ))
+if [ $cluster = 1 ]; then
+  cp "$tmp/handlers" "$tmp/handlers.standalone"
+  standalone=$per_request
+  cdir="$tmp/cluster"
+  curl=$(scripts/redis-cluster.sh start "$cdir" 3 0 | sed -n 's/^REDIS_URL=//p')
+  [ -n "$curl" ] || fail "the Redis Cluster did not start"
+  measure "$curl" warm
+  per_request=$(( total / requests ))
+  echo "guard: $per_request instructions per request against a three-master cluster, $standalone against one server"
+  # the handlers of one key, and the rest (which read every bucket, or none)
+  join "$tmp/handlers.standalone" "$tmp/handlers" | awk '
+    BEGIN { one["api_clients_create"] = one["api_clients_get"] = one["api_clients_heartbeat"] = 1
+            one["api_images_get"] = one["api_images_put"] = one["api_clients_delete"] = 1 }
+    $2 > 0 { printf "%s %s %d %d %+.1f\n", ($1 in one) ? "one" : "all", $1, $2, $3, ($3 - $2) * 100 / $2 }' |
+    sort -k1,1r -k2,2 > "$tmp/compare"
+  echo "  handler (inclusive instructions, the whole sequence)  one server -> cluster"
+  awk '{ printf "  %-26s %12d -> %12d  %+6.1f%%%s\n", $2, $3, $4, $5, $1 == "one" ? "  (one key)" : "" }' "$tmp/compare" |
+    grep -v ' +0.0%$'
+  echo "guard: the handlers of one key pay the routing alone (a slot, a route, a deadline); the"
+  echo "       others read every bucket (three nodes where there was one) or the cluster's state"
+  exit 0
+fi
 if [ $write = 1 ]; then
   {
     printf '{\n  "instructions": %s,\n  "requests": %s,\n  "tolerance_pct": %s,\n' "$total" "$requests" "$tolerance"

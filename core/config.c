@@ -85,6 +85,9 @@ static const option_t options[] = {
     {"MAX_BODY_BYTES", OPT_LONG, F(max_body_bytes), "65536", 256, 64L * 1024 * 1024,
      "largest accepted JSON body (frames excepted)"},
     {"SERVICE_ID", OPT_STR, F(service_id), RTSTATE_NAME, 0, 128, "serviceId shown by /health"},
+    {"METRICS_LEASE_MS", OPT_INT, F(metrics_lease_ms), "90000", 100, 3600000,
+     "one instance exports the Redis-wide gauges of /metrics, for this long after its last "
+     "scrape (at least twice the scrape interval)"},
     {"MONGODB_URI", OPT_STR, F(mongodb_uri), "", 0, 4096,
      "mongodb://host:port/db; empty disables persistence"},
     {"MONGODB_REQUIRED", OPT_INT, F(mongodb_required), "0", 0, 1,

@@ -43,7 +43,8 @@ typedef struct {
     long max_image_bytes;
     long max_body_bytes;
     char *service_id;
-    char *mongodb_uri; /* "" = persistence disabled */
+    int metrics_lease_ms; /* the exporter lease of /metrics (store/lease.h) */
+    char *mongodb_uri;    /* "" = persistence disabled */
     int mongodb_required;
     int mongodb_timeout_ms;
     long max_batch_bytes;

@@ -21,7 +21,7 @@ export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 out=$(scripts/test.sh $(bins "$dir/tests/unit") -- $(bins "$dir/tests/integration") 2>&1)
 rc=$?
 # cmocka's own summary lines would be counted twice by an outer scripts/test.sh
-out=$(printf '%s\n' "$out" | sed 's/\[  \(PASSED\|FAILED\)  \]/[ \1 ]/')
+out=$(printf '%s\n' "$out" | sed 's/\[  \(PASSED\|FAILED\|SKIPPED\) *\]/[ \1 ]/')
 if [ $rc -eq 0 ]; then # on success the count only: make test has shown these suites already
   echo "sanitize: every suite clean under ASan + UBSan"
   printf '%s\n' "$out" | tail -1

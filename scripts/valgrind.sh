@@ -24,7 +24,7 @@ command -v valgrind > /dev/null || { echo "valgrind: not installed (scripts/deps
   export MONGO_SERVER_BIN=$(scripts/mongo-server.sh)
 out=$(scripts/test.sh -- $(bins "$dir/tests/integration") 2>&1)
 rc=$?
-out=$(printf '%s\n' "$out" | sed 's/\[  \(PASSED\|FAILED\)  \]/[ \1 ]/')
+out=$(printf '%s\n' "$out" | sed 's/\[  \(PASSED\|FAILED\|SKIPPED\) *\]/[ \1 ]/')
 if [ $rc -eq 0 ]; then # on success the count only: make test has shown these suites already
   echo "valgrind: every suite clean under valgrind memcheck"
   printf '%s\n' "$out" | tail -1

@@ -54,6 +54,16 @@ store_status_t store_batch_run(store_batch_t *b) {
     return store_run_scripts(b->n, b->cmds, b->scripts, b->replies);
 }
 
+store_status_t store_batch_run_each(store_batch_t *b, store_status_t *each) {
+    for (int i = 0; i < b->n; i++)
+        each[i] = STORE_ERROR;
+    if (b->failed)
+        return STORE_ERROR;
+    if (b->n == 0)
+        return STORE_OK;
+    return store_run_each(b->n, b->cmds, b->replies, each);
+}
+
 const redisReply *store_batch_reply(const store_batch_t *b, int i) {
     return i >= 0 && i < b->n && b->replies ? b->replies[i] : NULL;
 }

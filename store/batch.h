@@ -48,6 +48,12 @@ store_args_t *store_batch_call(store_batch_t *b, store_script_t *s, int nkeys);
  * failure, and no replies. A batch with no command succeeds at once. */
 store_status_t store_batch_run(store_batch_t *b);
 
+/* store_batch_run with each command's own outcome in each[] (b->n entries;
+ * see store_run_each): the replies of the commands that succeeded are kept,
+ * the others are NULL. For plain commands (a script call's NOSCRIPT is not
+ * answered with its source here). */
+store_status_t store_batch_run_each(store_batch_t *b, store_status_t *each);
+
 /* Reply i of a batch that ran, or NULL. */
 const redisReply *store_batch_reply(const store_batch_t *b, int i);
 

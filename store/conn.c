@@ -231,6 +231,7 @@ static const store_args_t asking = {.argc = 1, .argv = asking_argv, .lens = aski
  * asks for a pause before the next round. */
 static bool round_trip(int n, store_args_t *cmds, redisReply **replies, store_status_t *each,
                        route_t *rt, int budget) {
+    int64_t until = core_mono_ms() + budget;
     int nodes[STORE_MAX_NODES], ng = 0;
     store_link_t *links[STORE_MAX_NODES];
     for (int i = 0; i < n; i++) {
@@ -261,7 +262,11 @@ static bool round_trip(int n, store_args_t *cmds, redisReply **replies, store_st
     bool pause = false;
     for (int g = 0; g < ng; g++) {
         store_link_t *l = links[g];
-        bool ok = l != NULL;
+        /* the nodes are read one after another, but they all work at once:
+         * each waits only for what is left of the round, so that k stalled
+         * nodes cost one timeout, not k */
+        int left = (int)(until - core_mono_ms());
+        bool ok = l != NULL && (g == 0 || store_link_timeout(l, left > 1 ? left : 1));
         for (int i = 0; i < n && ok; i++) {
             if (rt[i].todo != SENT || rt[i].node != nodes[g])
                 continue;

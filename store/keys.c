@@ -53,6 +53,7 @@ static const shape_t shapes[KEY__COUNT] = {
     [KEY_EVENTS] = {"events", 0, ""},
     [KEY_TYPING_EXPIRY] = {"typing:expiry", 0, ""},
     [KEY_FRIENDS] = {"friends", 1, ""},
+    [KEY_METRICS_EXPORTER] = {"metrics:exporter", 0, ""},
 };
 
 void store_keys_set_prefix(const char *p) {

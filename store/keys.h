@@ -25,9 +25,10 @@
  * the ids in it).
  *
  *   clients:{b}               zset  client ids, score 0: paging in id order, counting; reaper
- *   clients:last_seen:{b}     zset  client id -> last activity (ms): the reaper's index
- *   client:{b}:<id>           hash  connected_at, last_seen, status, frame_number (a copy
- *                                   of the frame's); reaper
+ *   clients:last_seen:{b}     zset  client id -> last activity (ms): the client's last_seen,
+ *                                   the reaper's index
+ *   client:{b}:<id>           hash  connected_at, status, frame_number (a copy of the
+ *                                   frame's); reaper
  *   image:{b}:<id>            hash  data (raw bytes), size, format, timestamp,
  *                                   frame_number, etag; reaper, with its client
  *   stats:{b}                 hash  total_frames, removed_inactive: the bucket's counters
@@ -65,6 +66,9 @@
  *                                   oldest at the tail; NOTIFICATION_QUEUE_MAX;
  *                                   TTL NOTIFICATION_QUEUE_TTL_S
  *   notification_queue:normal:{b} list the same, popped after high
+ *   metrics:exporter:{b}      string the id of the instance that exports the
+ *                                   Redis-wide metrics (bucket 0's key only);
+ *                                   TTL METRICS_LEASE_MS, renewed by its holder
  *
  *   events:{b}                stream the bucket's events (store/events.h), appended by
  *                                   the scripts that make the changes; MAXLEN ~
@@ -131,6 +135,8 @@ typedef enum {
     KEY_EVENTS,        /* the bucket's event stream (store/events.h) */
     KEY_TYPING_EXPIRY, /* "<room> <user>" -> indicator expiry (ms): the reaper's index */
     KEY_FRIENDS,       /* a user's friends (set) */
+    KEY_METRICS_EXPORTER, /* bucket 0's only: the lease of the instance that exports
+                           * the Redis-wide metrics (store/lease.h) */
     KEY__COUNT
 } store_key_t;
 

@@ -392,14 +392,22 @@ store_link_t *store_link_open(int node, int timeout_ms) {
     }
     /* a retry with less time left than a full timeout waits only that long;
      * the next full-time use sets the full timeout back */
-    if (l->timeout_ms != timeout_ms) {
-        if (redisSetTimeout(l->ctx, tv_of(timeout_ms)) != REDIS_OK) {
-            store_link_fail(l, "cannot set timeout");
-            return NULL;
-        }
-        l->timeout_ms = timeout_ms;
+    if (!store_link_timeout(l, timeout_ms)) {
+        store_link_fail(l, "cannot set timeout");
+        return NULL;
     }
     return l;
+}
+
+bool store_link_timeout(store_link_t *l, int timeout_ms) {
+    /* a loop's shared link has no socket timeout: every command waits until
+     * the absolute deadline of the open that wrote it */
+    if (l->loop || l->timeout_ms == timeout_ms)
+        return true;
+    if (redisSetTimeout(l->ctx, tv_of(timeout_ms)) != REDIS_OK)
+        return false;
+    l->timeout_ms = timeout_ms;
+    return true;
 }
 
 void store_link_answered(store_link_t *l) { mark(l->node, true, NULL); }

@@ -91,6 +91,13 @@ redisContext *store_link_dial(const char *host, int port, int timeout_ms, bool s
  * (the node is then marked down). */
 store_link_t *store_link_open(int node, int timeout_ms);
 
+/* Sets the link's socket timeout to timeout_ms (at most REDIS_TIMEOUT_MS)
+ * for the reads that follow, without touching its connection (commands may
+ * be in flight on it). false: it could not be set; call store_link_fail.
+ * A loop's shared link is left as it is: its commands wait until the
+ * deadline of the open that wrote them, already absolute. */
+bool store_link_timeout(store_link_t *l, int timeout_ms);
+
 /* Queues one command on the link (large ones are written at once). false:
  * the link failed; call store_link_fail. */
 bool store_link_write(store_link_t *l, const store_args_t *cmd);

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "conn.h"
+#include "link.h"
 #include "reply.h"
 
 #define SCAN_COUNT 1000
@@ -13,6 +14,22 @@ bool store_nodes_cluster(void) { return store_conn_is_cluster(); }
 int store_nodes_masters(int *nodes, int cap) {
     int n = store_masters(nodes, cap);
     return n < cap ? n : cap;
+}
+
+void store_nodes_name(int node, char *out) { store_link_node_name(node, out); }
+
+store_status_t store_nodes_info(store_cluster_info_t *info) {
+    if (store_cluster_mode() != STORE_MODE_STANDALONE)
+        return store_cluster_info(info);
+    info->mode = STORE_MODE_STANDALONE;
+    info->slots_up = 16384;
+    info->slots_down = info->slots_unrouted = 0;
+    info->have_info = false;
+    info->state[0] = '\0';
+    info->slots_assigned = info->slots_ok = info->slots_pfail = info->slots_fail = 0;
+    info->known_nodes = info->size = 0;
+    info->nnodes = 0;
+    return STORE_OK;
 }
 
 store_status_t store_nodes_run(int node, int n, store_args_t *cmds, redisReply **replies) {

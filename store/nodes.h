@@ -14,6 +14,7 @@
 #include <stdbool.h>
 
 #include "args.h"
+#include "cluster.h"
 #include "status.h"
 
 #define STORE_NODES_MAX 64
@@ -24,6 +25,16 @@ bool store_nodes_cluster(void);
 /* The nodes that hold keys into nodes[] (cap entries); returns how many
  * (at most cap; 0 when no server has answered yet). */
 int store_nodes_masters(int *nodes, int cap);
+
+/* Writes node's address for people ("host:port", "[v6]:port" or a socket
+ * path) into out (STORE_ADDR_MAX bytes, link.h). */
+void store_nodes_name(int node, char *out);
+
+/* The cluster's state as this instance sees it (store_cluster_info, which
+ * it returns); for a standalone server (or before the mode is known: see
+ * mode) only the mode and the whole slot space served, without the 32 kB
+ * of an empty node table to clear. */
+store_status_t store_nodes_info(store_cluster_info_t *info);
 
 /* store_run for keyless commands, on one node from store_nodes_masters. */
 store_status_t store_nodes_run(int node, int n, store_args_t *cmds, redisReply **replies);

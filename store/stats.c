@@ -156,25 +156,103 @@ static void take_server(const store_batch_t *batch, int i, bool info, store_stat
         store_stats_parse_info(r->str, out);
 }
 
-/* In a cluster, INFO of the first master and DBSIZE of every master, added
- * up, each asked of its node. */
+void store_stats_human_bytes(long long bytes, char *out, size_t cap) {
+    static const char units[] = "BKMGTPE";
+    double v = (double)bytes;
+    int u = 0;
+    while (v >= 1024 && units[u + 1]) {
+        v /= 1024;
+        u++;
+    }
+    if (u == 0)
+        snprintf(out, cap, "%lldB", bytes);
+    else
+        snprintf(out, cap, "%.2f%c", v, units[u]);
+}
+
+/* Master node's INFO and DBSIZE, parsed into *one, its share copied into
+ * *m; false when it did not answer. */
+static bool master_stats(int node, store_stats_master_t *m, store_stats_t *one) {
+    store_batch_t b;
+    store_batch_init(&b, 2);
+    add_server(&b, true);
+    store_status_t st = b.failed ? STORE_ERROR : store_nodes_run(node, b.n, b.cmds, b.replies);
+    memset(one, 0, sizeof *one);
+    if (st == STORE_OK)
+        take_server(&b, 0, true, one);
+    store_batch_free(&b); /* a failed run left no replies */
+    m->up = st == STORE_OK;
+    memcpy(m->version, one->version, sizeof m->version);
+    m->uptime_s = one->uptime_s;
+    m->connected_clients = one->connected_clients;
+    m->used_memory_bytes = one->used_memory_bytes;
+    m->ops_per_sec = one->ops_per_sec;
+    m->keys = one->keys;
+    return m->up;
+}
+
+/* Adds a master's figures (one) to the cluster's (out). */
+static void add_master(const store_stats_t *one, store_stats_t *out) {
+    if (!out->version[0])
+        memcpy(out->version, one->version, sizeof out->version);
+    if (out->uptime_s == 0 || one->uptime_s < out->uptime_s)
+        out->uptime_s = one->uptime_s;
+    out->connected_clients += one->connected_clients;
+    out->used_memory_bytes += one->used_memory_bytes;
+    out->ops_per_sec += one->ops_per_sec;
+    out->keyspace_hits += one->keyspace_hits;
+    out->keyspace_misses += one->keyspace_misses;
+    out->keys += one->keys;
+}
+
+/* In a cluster, each master's INFO and DBSIZE, one master after another
+ * (one that is down answers at once: see link.h), added up. STORE_OK when
+ * at least one answered. */
 static store_status_t cluster_stats(store_stats_t *out) {
     int nodes[STORE_NODES_MAX];
     int n = store_nodes_masters(nodes, STORE_NODES_MAX);
-    store_status_t st = STORE_OK;
-    for (int i = 0; st == STORE_OK && i < n; i++) {
-        store_batch_t b;
-        store_batch_init(&b, 2);
-        add_server(&b, i == 0);
-        st = b.failed ? STORE_ERROR : store_nodes_run(nodes[i], b.n, b.cmds, b.replies);
-        if (st == STORE_OK)
-            take_server(&b, 0, i == 0, out);
-        store_batch_free(&b); /* a failed run left no replies */
+    store_stats_t *one = malloc(sizeof *one);
+    if (!one)
+        return STORE_ERROR;
+    out->cluster = true;
+    for (int i = 0; i < n && i < STORE_STATS_MASTERS; i++) {
+        store_stats_master_t *m = &out->masters[out->nmasters++];
+        store_nodes_name(nodes[i], m->addr);
+        if (master_stats(nodes[i], m, one))
+            add_master(one, out);
+        else
+            out->masters_down++;
     }
+    free(one);
+    store_stats_human_bytes(out->used_memory_bytes, out->used_memory_human,
+                            sizeof out->used_memory_human);
+    return out->nmasters > out->masters_down ? STORE_OK : STORE_UNAVAILABLE;
+}
+
+/* Adds up the buckets whose commands all succeeded; counts the others. */
+static void sum_buckets(const store_batch_t *batch, const store_status_t *each,
+                        store_stats_t *out) {
+    for (int b = 0; b < STORE_BUCKETS; b++) {
+        bool all = true;
+        for (int i = 0; i < PER_BUCKET; i++)
+            all &= each[b * PER_BUCKET + i] == STORE_OK;
+        if (all)
+            sum_bucket(batch, b, out);
+        else
+            out->buckets_missing++;
+    }
+}
+
+static store_status_t stats_get(int64_t now_ms, store_stats_t *out);
+
+store_status_t store_stats_get(int64_t now_ms, store_stats_t *out, store_cluster_info_t *info) {
+    store_status_t st = stats_get(now_ms, out);
+    if (info)
+        store_nodes_info(info);
     return st;
 }
 
-store_status_t store_stats_get(int64_t now_ms, store_stats_t *out) {
+static store_status_t stats_get(int64_t now_ms, store_stats_t *out) {
     memset(out, 0, sizeof *out);
     /* one server: INFO and DBSIZE go with the counters, one round trip */
     bool single = !store_nodes_cluster();
@@ -187,13 +265,20 @@ store_status_t store_stats_get(int64_t now_ms, store_stats_t *out) {
     store_batch_init(&batch, STORE_BUCKETS * PER_BUCKET + 2);
     for (int b = 0; b < STORE_BUCKETS; b++)
         add_bucket(&batch, b, min, minlen);
-    if (single)
+    if (single) {
         add_server(&batch, true);
-    st = store_batch_run(&batch);
-    for (int b = 0; st == STORE_OK && b < STORE_BUCKETS; b++)
-        sum_bucket(&batch, b, out);
-    if (st == STORE_OK && single)
-        take_server(&batch, STORE_BUCKETS * PER_BUCKET, true, out);
+        st = store_batch_run(&batch);
+        for (int b = 0; st == STORE_OK && b < STORE_BUCKETS; b++)
+            sum_bucket(&batch, b, out);
+        if (st == STORE_OK)
+            take_server(&batch, STORE_BUCKETS * PER_BUCKET, true, out);
+    } else {
+        /* a master that is down costs its buckets only */
+        store_status_t each[STORE_BUCKETS * PER_BUCKET];
+        store_batch_run_each(&batch, each);
+        sum_buckets(&batch, each, out);
+        st = batch.failed ? STORE_ERROR : STORE_OK;
+    }
     store_batch_free(&batch);
     return st;
 }

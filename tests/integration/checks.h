@@ -20,13 +20,10 @@
 
 /* The integer answer of a Redis command on the fixture's Redis. */
 static inline long long chk_int(const char *fmt, ...) {
-    redisContext *c = it_redis_connect(&it_fx.redis);
-    assert_non_null(c);
     va_list ap;
     va_start(ap, fmt);
-    redisReply *r = redisvCommand(c, fmt, ap);
+    redisReply *r = it_redis_vcmd(&it_fx.redis, fmt, ap);
     va_end(ap);
-    redisFree(c);
     assert_non_null(r);
     if (r->type != REDIS_REPLY_INTEGER)
         fail_msg("'%s' answered type %d, not an integer", fmt, r->type);

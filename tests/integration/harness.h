@@ -12,18 +12,30 @@
 
 #include <cjson/cJSON.h>
 #include <hiredis/hiredis.h>
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <sys/types.h>
 
 #include "../../store/keys.h"
 
+struct it_cluster;
+
+/* A Redis the tests run against: one redis-server, or (IT_REDIS=cluster, see
+ * it_cluster_mode) a Redis Cluster of three masters standing in for it, so
+ * that every test runs unchanged against both. For a cluster, port, dir and
+ * pid are the first node's, url names every master (a REDIS_URL the service
+ * takes), and the it_redis_* calls below act on the whole cluster: a command
+ * goes to the master of its key's slot, a command without a key to every
+ * master (see it_redis_cmd), kill and restart take every node. */
 typedef struct {
     pid_t pid;
     int port;
     char dir[256];
-    char url[64];             /* redis://127.0.0.1:PORT/0 */
-    const char *const *extra; /* more redis-server arguments, NULL-terminated */
+    char url[160];              /* redis://127.0.0.1:PORT/0, or every master's host:port then /0 */
+    const char *const *extra;   /* more redis-server arguments, NULL-terminated */
+    int db;                     /* the database the harness's commands use (it_redis_select) */
+    struct it_cluster *cluster; /* the cluster this stands for, or NULL */
 } it_redis_t;
 
 /* A MongoDB-compatible server: $MONGO_SERVER_BIN (a mongod, or FerretDB on
@@ -53,20 +65,52 @@ typedef struct {
 /* A free TCP port on 127.0.0.1. */
 int it_free_port(void);
 
-/* Starts redis-server on a free port in a fresh temp dir; waits for PING. */
+/* True when IT_REDIS=cluster: it_redis_start (and so every test group's
+ * fixture) starts a three-master Redis Cluster instead of one server. */
+bool it_cluster_mode(void);
+/* In cluster mode, skips the running test (cmocka's skip) after printing
+ * why it cannot apply to a cluster; does nothing otherwise. */
+void it_skip_in_cluster(const char *why);
+
+/* Starts redis-server on a free port in a fresh temp dir; waits for PING.
+ * In cluster mode, a three-master cluster (it_cluster_start), each node run
+ * with the same extra arguments. */
 bool it_redis_start(it_redis_t *r);
-/* Same, with more redis-server arguments (NULL-terminated, must outlive r). */
+/* Same, with more redis-server arguments (NULL-terminated, must outlive r).
+ * With --requirepass, the harness's own connections authenticate. */
 bool it_redis_start_with(it_redis_t *r, const char *const *extra);
-/* Kills it (SIGKILL) without removing its dir: it_redis_restart brings it back. */
+/* Kills it (SIGKILL; a cluster: every node) without removing its dir:
+ * it_redis_restart brings it back. */
 void it_redis_kill(it_redis_t *r);
-/* Kills it (SIGKILL when hard) and removes its dir unless keep_dir. */
+/* Kills it and removes its dir (a cluster: every node's). */
 void it_redis_stop(it_redis_t *r);
-/* Stops and starts it again on the same port (same data dir, nothing saved). */
+/* Stops and starts it again on the same port (same data dir, nothing saved
+ * but what SAVE wrote). A cluster: every node, then waits until it serves
+ * every slot again. */
 bool it_redis_restart(it_redis_t *r);
-/* A new hiredis connection to it (caller frees with redisFree). */
+/* Makes the harness's commands on r use database db, and returns the
+ * database a test should name in a URL: db for a server, 0 for a cluster
+ * (which has no other). */
+int it_redis_select(it_redis_t *r, int db);
+/* A new hiredis connection to it (a cluster: to its first node; AUTH and
+ * SELECT done as set up), caller frees with redisFree. */
 redisContext *it_redis_connect(const it_redis_t *r);
-/* Runs a command on a fresh connection and returns the reply (caller frees). */
+/* How many masters hold its keys (1 for a server), and a connection to
+ * master i (0 .. n - 1) as it_redis_connect makes them: for what must watch
+ * every master (MONITOR). */
+int it_redis_masters(const it_redis_t *r);
+redisContext *it_redis_connect_master(const it_redis_t *r, int i);
+/* Runs a command on a fresh connection and returns the reply (caller frees;
+ * NULL when it could not be run). On a cluster, a command with a key goes to
+ * the master of the key's slot (following MOVED and ASK); one without a key
+ * (FLUSHALL, DBSIZE, KEYS, INFO, CONFIG, DEBUG, CLIENT, SAVE, ACL ...) to
+ * every master at once, and the answers are merged: integers added, arrays
+ * joined, different strings joined (INFO: the masters' texts one after
+ * another), else the first; any error or missing answer wins. SCAN walks the
+ * masters one after another behind one cursor ("<cursor>.<master>" until the
+ * last, then "0"). */
 redisReply *it_redis_cmd(const it_redis_t *r, const char *fmt, ...);
+redisReply *it_redis_vcmd(const it_redis_t *r, const char *fmt, va_list ap);
 
 /* Key names, from store/keys.c itself (tests never spell one out): under
  * the prefix of it_key_prefix ("" until set; set it to the KEY_PREFIX the
@@ -96,10 +140,12 @@ long long it_state_keys(const it_redis_t *r);
  * (the slots of the other masters keep being served while one master is
  * down: the setting a deployment wants, see README). */
 #define IT_CLUSTER_MAX 12
-typedef struct {
+typedef struct it_cluster {
     int n;
     it_redis_t nodes[IT_CLUSTER_MAX];
     char url[IT_CLUSTER_MAX * 24]; /* redis://127.0.0.1:P1,127.0.0.1:P2,... (every node) */
+    const char *args[40];          /* every node's extra redis-server arguments */
+    signed char owner[16384];      /* slot -> node, as last learnt (-1: ask) */
 } it_cluster_t;
 
 /* Starts the nodes, creates the cluster, waits for it (it_cluster_wait). */
@@ -220,6 +266,10 @@ cJSON *it_body_json(const it_resp_t *r);
 /* Asserts the response is problem+json with the given status, the four
  * RFC 9457 members, and a detail containing detail_part (if not NULL). */
 void it_assert_problem(const it_resp_t *r, long status, const char *detail_part);
+
+/* True when r is the 503 the API promises when a store is unavailable:
+ * problem+json (status 503, a detail) with Retry-After. */
+bool it_is_unavailable(const it_resp_t *r);
 
 /* JSON helpers for assertions. */
 const char *it_json_str(const cJSON *o, const char *name);

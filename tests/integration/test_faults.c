@@ -9,7 +9,9 @@
  *   thread's requests succeed again within 1 s, and it is the same service
  *   process throughout, which still stops cleanly.
  * - Redis stalled (CLIENT PAUSE): every request returns within the command
- *   timeout (503 while paused), /livez keeps answering, and all recovers.
+ *   timeout (503 while paused; a cluster's masters stalled all at once: one
+ *   timeout per master at most, see the test), /livez keeps answering, and
+ *   all recovers.
  * - Redis out of memory: 503 (the retryable kind), not 500.
  * - Malformed HTTP over raw sockets: truncated requests, bad chunked encoding,
  *   header floods, a 1 MB header line, a 1 MB URL, pipelined garbage, a bad
@@ -61,18 +63,6 @@ static void create_client(const it_service_t *s, const char *id) {
     it_resp_free(&r);
 }
 
-/* True when r is the 503 the API promises: problem+json with Retry-After. */
-static bool is_unavailable_problem(const it_resp_t *r) {
-    char ct[64], ra[16];
-    if (r->status != 503 || !it_header(r, "Content-Type", ct, sizeof ct) ||
-        strcmp(ct, "application/problem+json") != 0 || !it_header(r, "Retry-After", ra, sizeof ra))
-        return false;
-    cJSON *j = it_body_json(r);
-    bool ok = j && (int)it_json_num(j, "status") == 503 && it_json_str(j, "detail");
-    cJSON_Delete(j);
-    return ok;
-}
-
 /* ---- client threads sending frames and heartbeats ---- */
 
 /* A request counts for a phase when it started and ended in it; CHANGING
@@ -105,7 +95,7 @@ static void record(loader_t *l, const it_resp_t *r, int started_in) {
     } else if (r->status == 503) {
         if (settled)
             l->unavailable[p]++;
-        if (!is_unavailable_problem(r))
+        if (!it_is_unavailable(r))
             l->bad_problems++;
     } else {
         l->other++;
@@ -270,17 +260,24 @@ static void redis_stall_is_bounded_by_the_timeout(void **state) {
     it_sleep_ms((int)(1000 * k));
     stop_loaders(l, t);
 
+    /* A stalled server costs a request the command timeout, and then fails
+     * fast for every worker but the one that tries it again. A cluster's
+     * masters are tried again each on its own: a worker thread that took
+     * several requests at once may try one stalled master for the first and
+     * another for the next, so the next waits behind one timeout per
+     * stalled master at most (event loops, which park a waiting request,
+     * would not). */
+    double bound = (it_redis_masters(&redis) * TIMEOUT_S + 0.2) * k;
     printf("  /livez while stalled: %d probes, slowest %.3f s\n", livez_n, livez_max);
     for (int i = 0; i < LOADERS; i++) {
         printf("  %s: 503 %d while stalled, slowest %.3f s, back after %.3f s\n", l[i].id,
                l[i].unavailable[DOWN], l[i].slowest[DOWN], l[i].first_ok_back);
-        /* a stalled Redis costs a request the command timeout, not more */
         assert_true(l[i].unavailable[DOWN] > 0);
-        assert_true(l[i].slowest[DOWN] < (TIMEOUT_S + 0.2) * k);
+        assert_true(l[i].slowest[DOWN] < bound);
         assert_true(l[i].first_ok_back >= 0 && l[i].first_ok_back <= 1.0 * k);
     }
-    /* with every worker waiting on Redis, /livez waits at most for one of them */
-    assert_true(livez_max < (TIMEOUT_S + 0.2) * k);
+    /* with every worker waiting on Redis, /livez waits at most for them */
+    assert_true(livez_max < bound);
     assert_int_equal(it_service_stop(&svc), 0);
     it_redis_stop(&redis);
 }
@@ -296,10 +293,10 @@ static void redis_out_of_memory_is_503_not_500(void **state) {
     freeReplyObject(r);
     const char *h[] = {"Content-Type: image/jpeg", NULL};
     it_resp_t resp = it_http(&svc, "PUT", "/clients/cam/image", h, "\xff\xd8\xff\xe0", 4);
-    assert_true(is_unavailable_problem(&resp));
+    assert_true(it_is_unavailable(&resp));
     it_resp_free(&resp);
     resp = it_json_req(&svc, "POST", "/clients", "{\"id\":\"new\"}");
-    assert_true(is_unavailable_problem(&resp));
+    assert_true(it_is_unavailable(&resp));
     it_resp_free(&resp);
     probe(&svc, "/livez", 200, 0.2 * it_time_scale());
     r = it_redis_cmd(&redis, "CONFIG SET maxmemory 0");

@@ -67,7 +67,33 @@ static void health_format(void **state) {
     cJSON *services = cJSON_GetObjectItem(j, "services");
     assert_string_equal(it_json_str(services, "redis"), "connected");
     assert_string_equal(it_json_str(services, "mongodb"), "disabled");
+    assert_null(cJSON_GetObjectItem(j, "output")); /* nothing to say */
+    /* a cluster: every node serving its slots, and the whole */
+    cJSON *slots = cJSON_GetObjectItem(cJSON_GetObjectItem(j, "checks"), "redis:slots");
+    if (it_cluster_mode()) {
+        assert_int_equal(cJSON_GetArraySize(slots), 1 + it_redis_masters(&it_fx.redis));
+        int sum = 0;
+        cJSON_ArrayForEach(c, slots) {
+            assert_string_equal(it_json_str(c, "status"), "pass");
+            assert_string_equal(it_json_str(c, "observedUnit"), "slots");
+            bool whole = strcmp(it_json_str(c, "componentId"), "cluster") == 0;
+            assert_int_equal(it_json_num(c, "observedValue") > 0, 1);
+            sum += whole ? 0 : (int)it_json_num(c, "observedValue");
+            if (whole)
+                assert_int_equal((int)it_json_num(c, "observedValue"), 16384);
+        }
+        assert_int_equal(sum, 16384);
+    } else {
+        assert_null(slots);
+    }
     cJSON_Delete(j);
+    it_resp_free(&r);
+
+    r = it_http(&it_fx.svc, "GET", "/readyz?verbose", NULL, NULL, 0);
+    assert_int_equal(r.status, 200);
+    assert_memory_equal(r.body, "[+]redis ok\n", 12);
+    assert_non_null(strstr(r.body, "readyz check passed\n"));
+    assert_null(strstr(r.body, "[-]"));
     it_resp_free(&r);
 }
 
@@ -86,9 +112,7 @@ static void redis_health_and_stats(void **state) {
     j = it_body_json(&r);
     cJSON *rd = cJSON_GetObjectItem(j, "redis"), *app = cJSON_GetObjectItem(j, "app");
     assert_true(cJSON_IsTrue(cJSON_GetObjectItem(rd, "connected")));
-    char want[80];
-    snprintf(want, sizeof want, "redis://127.0.0.1:%d/0", it_fx.redis.port);
-    assert_string_equal(it_json_str(rd, "url"), want);
+    assert_string_equal(it_json_str(rd, "url"), it_fx.redis.url); /* no password to hide */
     assert_memory_equal(it_json_str(rd, "version"), "7.", 2);
     const char *nums[] = {"uptime_s",    "connected_clients", "used_memory_bytes",
                           "ops_per_sec", "keyspace_hits",     "keyspace_misses",
@@ -97,9 +121,30 @@ static void redis_health_and_stats(void **state) {
         assert_true(it_json_num(rd, nums[i]) >= 0);
     assert_true(it_json_num(rd, "used_memory_bytes") > 0);
     assert_non_null(it_json_str(rd, "used_memory_human"));
-    const char *counters[] = {"total_clients", "online_users", "total_frames", "removed_inactive"};
-    for (size_t i = 0; i < 4; i++)
+    const char *counters[] = {"total_clients", "online_users", "total_frames", "removed_inactive",
+                              "missing_buckets"};
+    for (size_t i = 0; i < 5; i++)
         assert_int_equal((int)it_json_num(app, counters[i]), 0);
+    cJSON *cluster = cJSON_GetObjectItem(j, "cluster");
+    if (!it_cluster_mode()) {
+        assert_true(cJSON_IsNull(cluster));
+    } else { /* every master listed, up, with its own figures, which add up */
+        assert_string_equal(it_json_str(cluster, "state"), "ok");
+        assert_int_equal((int)it_json_num(cluster, "slots_served"), 16384);
+        assert_int_equal((int)it_json_num(cluster, "masters_down"), 0);
+        int masters = 0;
+        double clients = 0;
+        cJSON *n;
+        cJSON_ArrayForEach(n, cJSON_GetObjectItem(cluster, "nodes")) {
+            assert_string_equal(it_json_str(n, "state"), "up");
+            assert_string_equal(it_json_str(n, "role"), "master");
+            assert_true(cJSON_IsNull(cJSON_GetObjectItem(n, "last_error")));
+            clients += it_json_num(cJSON_GetObjectItem(n, "server"), "connected_clients");
+            masters++;
+        }
+        assert_int_equal(masters, it_redis_masters(&it_fx.redis));
+        assert_int_equal((int)clients, (int)it_json_num(rd, "connected_clients"));
+    }
     cJSON_Delete(j);
     it_resp_free(&r);
 }
