@@ -23,6 +23,14 @@ void api_presence_put(api_req_t *r);
 void api_presence_delete(api_req_t *r);
 void api_presence_get(api_req_t *r);
 void api_presence_list(api_req_t *r);
+void api_presence_delete_device(api_req_t *r);
+
+/* api/friends.c */
+void api_friends_put(api_req_t *r);
+void api_friends_get(api_req_t *r);
+
+/* api/events.c */
+void api_events_get(api_req_t *r);
 
 /* api/sessions.c */
 void api_sessions_create(api_req_t *r);

@@ -23,6 +23,7 @@
 #include "../store/health.h"
 #include "../store/lease.h"
 #include "../store/stats.h"
+#include "events.h"
 #include "handlers.h"
 #include "problem.h"
 
@@ -295,6 +296,22 @@ static void dependency_metrics(out_t *o) {
     redis_wide_metrics(o, st);
 }
 
+/* ---- the event stream (GET /events, api/events.c): this instance's ---- */
+
+static void events_metrics(out_t *o) {
+    header(o, "rtstate_events_subscribers", "gauge", "GET /events streams open on this instance.");
+    put(o, "rtstate_events_subscribers %ld\n", api_events_subscribers());
+    header(o, "rtstate_events_dropped_total", "counter",
+           "Event streams this instance closed because their client fell EVENTS_MAX_LAG behind.");
+    put(o, "rtstate_events_dropped_total %lu\n", api_events_dropped());
+    header(o, "rtstate_events_read_total", "counter",
+           "Events this instance's pump read from the streams (published by every instance).");
+    put(o, "rtstate_events_read_total %lu\n", store_events_read_total());
+    header(o, "rtstate_events_delivered_total", "counter",
+           "Events this instance wrote to its subscribers (one per subscriber and event).");
+    put(o, "rtstate_events_delivered_total %lu\n", api_events_delivered());
+}
+
 static void process_metrics(out_t *o) {
     long pages = 0, rss = 0;
     FILE *f = fopen("/proc/self/statm", "r");
@@ -329,6 +346,7 @@ void api_metrics_get(api_req_t *r) {
     out_t o = {0};
     http_metrics(&o);
     dependency_metrics(&o);
+    events_metrics(&o);
     process_metrics(&o);
     if (!o.buf) {
         api_problem(r, 500, "out of memory while writing metrics");

@@ -388,6 +388,17 @@ void api_reply_header(api_req_t *r, const char *name, const char *value) {
         MHD_add_response_header(r->resp, name, value);
 }
 
+void api_request_release(api_req_t *r) {
+    free(r->kv);
+    free(r->body);
+    free(r->path);
+    r->kv = NULL;
+    r->nkv = 0;
+    r->body = r->path = NULL;
+    r->body_len = r->body_cap = 0;
+    r->nparams = 0;
+}
+
 void api_request_free(api_req_t *r) {
     if (r->resp && !r->resp_shared)
         MHD_destroy_response(r->resp);

@@ -63,6 +63,10 @@ struct api_req {
  * api_query). False when out of memory. */
 bool api_request_capture(api_req_t *r);
 
+/* Frees what r's handler read (headers and query copies, body, path and
+ * its params), once its reply is queued. */
+void api_request_release(api_req_t *r);
+
 /* Frees r and all it owns (its reply, body, path and copies). */
 void api_request_free(api_req_t *r);
 

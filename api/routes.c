@@ -30,6 +30,12 @@ const api_route_t api_routes[] = {
     {API_GET, "/online-users/{userId}", api_presence_get, API_BODY_NONE, API_RUN_LOOP},
     {API_PUT, "/online-users/{userId}", api_presence_put, API_BODY_JSON, API_RUN_LOOP},
     {API_DELETE, "/online-users/{userId}", api_presence_delete, API_BODY_NONE, API_RUN_LOOP},
+    {API_DELETE, "/online-users/{userId}/devices/{deviceId}", api_presence_delete_device,
+     API_BODY_NONE, API_RUN_LOOP},
+    {API_PUT, "/users/{userId}/friends", api_friends_put, API_BODY_JSON, API_RUN_LOOP},
+    {API_GET, "/users/{userId}/friends", api_friends_get, API_BODY_NONE, API_RUN_LOOP},
+
+    {API_GET, "/events", api_events_get, API_BODY_NONE, API_RUN_LOOP},
 
     {API_POST, "/sessions", api_sessions_create, API_BODY_JSON, API_RUN_LOOP},
     {API_GET, "/sessions/{socketId}", api_sessions_get, API_BODY_NONE, API_RUN_LOOP},

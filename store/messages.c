@@ -51,6 +51,7 @@
 #include <string.h>
 
 #include "batch.h"
+#include "events.h"
 #include "keys.h"
 #include "page.h"
 #include "presence.h"
@@ -75,15 +76,17 @@ static store_script_t rate_script = STORE_SCRIPT(
     "redis.call('PEXPIRE', KEYS[1], window)\n"
     "return {1}\n");
 
-/* KEYS: participants, messages, rooms:active:{b}, rooms:expiry:{b}.
- * ARGV: sender, the id's random part, now (ms), now (ISO 8601), content,
- * room, cache max, cache TTL (ms), the room's new end (ms).
+/* KEYS: participants, messages, rooms:active:{b}, rooms:expiry:{b},
+ * events:{b}. ARGV: sender, the id's random part, now (ms), now (ISO 8601),
+ * content, room, cache max, cache TTL (ms), the room's new end (ms),
+ * retention. The message is announced (message.posted, its JSON) in the
+ * same step.
  * Returns {-1} for a sender who is no participant (nothing written), else
  * {1, id, the message JSON, participants}. The message keeps its room alive
  * (touch_room, rooms_lua.h). Positions go to Redis as strings made by %.0f:
  * a Lua number would be written with 14 digits and lose the last ones. */
 static store_script_t send_script =
-    STORE_SCRIPT(STORE_ROOMS_LUA
+    STORE_SCRIPT(STORE_ROOMS_LUA STORE_EVENTS_LUA
                  "if redis.call('SISMEMBER', KEYS[1], ARGV[1]) == 0 then return {-1} end\n"
                  "local now = tonumber(ARGV[3])\n"
                  "local pos = now * 1000\n"
@@ -99,6 +102,7 @@ static store_script_t send_script =
                  "           string.format('%.0f', (now - tonumber(ARGV[8])) * 1000))\n"
                  "redis.call('PEXPIRE', KEYS[2], ARGV[8])\n"
                  "touch_room(KEYS[1], KEYS[3], KEYS[4], ARGV[6], ARGV[9])\n"
+                 "emit_json('message.posted', msg)\n"
                  "return {1, id, msg, redis.call('SMEMBERS', KEYS[1])}\n");
 
 /* KEYS: an offline queue (its head the newest). ARGV: how many to take.
@@ -245,11 +249,12 @@ static store_status_t write_message(store_message_t *m, const char *token, int64
                                     redisReply **r) {
     store_args_t a;
     store_args_init(&a);
-    store_script_call(&a, &send_script, 4);
+    store_script_call(&a, &send_script, 5);
     store_args_key(&a, KEY_ROOM_PARTICIPANTS, m->room_id);
     store_args_key(&a, KEY_ROOM_MESSAGES, m->room_id);
     store_args_key(&a, KEY_ROOMS_ACTIVE, m->room_id);
     store_args_key(&a, KEY_ROOMS_EXPIRY, m->room_id);
+    store_events_key(&a, m->room_id);
     store_args_str(&a, m->sender_id);
     store_args_str(&a, token);
     store_args_int(&a, now_ms);
@@ -259,6 +264,7 @@ static store_status_t write_message(store_message_t *m, const char *token, int64
     store_args_int(&a, lim->cache_max);
     store_args_int(&a, (long long)lim->cache_ttl_s * 1000);
     store_args_int(&a, ends);
+    store_events_arg(&a);
     store_status_t st = store_eval(&send_script, &a, r);
     store_args_free(&a);
     return st;

@@ -26,21 +26,26 @@
 
 #include "../core/jsonout.h"
 #include "batch.h"
+#include "events.h"
 #include "keys.h"
 #include "page.h"
 #include "reply.h"
 #include "script.h"
 
-/* KEYS: the user's list, the priority's queue. ARGV: JSON, then for the
- * list and for the queue each: keep max, TTL (ms). Both have the newest at
- * the head, so the trim drops the oldest. */
-static store_script_t create_script = STORE_SCRIPT(
-    "for i, key in ipairs(KEYS) do\n"
-    "  redis.call('LPUSH', key, ARGV[1])\n"
-    "  redis.call('LTRIM', key, 0, tonumber(ARGV[2 * i]) - 1)\n"
-    "  redis.call('PEXPIRE', key, ARGV[2 * i + 1])\n"
-    "end\n"
-    "return 1\n");
+/* KEYS: the user's list, the priority's queue, events:{b}. ARGV: JSON,
+ * then for the list and for the queue each: keep max, TTL (ms); the
+ * retention. Both have the newest at the head, so the trim drops the
+ * oldest. The notification is announced (notification.created) in the
+ * same step. */
+static store_script_t create_script =
+    STORE_SCRIPT(STORE_EVENTS_LUA
+                 "for i = 1, 2 do\n"
+                 "  redis.call('LPUSH', KEYS[i], ARGV[1])\n"
+                 "  redis.call('LTRIM', KEYS[i], 0, tonumber(ARGV[2 * i]) - 1)\n"
+                 "  redis.call('PEXPIRE', KEYS[i], ARGV[2 * i + 1])\n"
+                 "end\n"
+                 "emit_json('notification.created', ARGV[1])\n"
+                 "return 1\n");
 
 /* Pop rounds (lengths, then pops) before a pop settles for what it has. */
 #define POP_ROUNDS 4
@@ -105,14 +110,16 @@ store_status_t store_notifications_create(const store_notification_t *n,
     bool high = strcmp(n->priority, "high") == 0;
     store_args_t a;
     store_args_init(&a);
-    store_script_call(&a, &create_script, 2);
+    store_script_call(&a, &create_script, 3);
     store_args_key(&a, KEY_USER_NOTIFICATIONS, n->user_id);
     store_args_key(&a, high ? KEY_NOTIFY_QUEUE_HIGH : KEY_NOTIFY_QUEUE_NORMAL, n->user_id);
+    store_events_key(&a, n->user_id);
     store_args_str(&a, json);
     store_args_int(&a, lim->list_max);
     store_args_int(&a, (long long)lim->list_ttl_s * 1000);
     store_args_int(&a, lim->queue_max);
     store_args_int(&a, (long long)lim->queue_ttl_s * 1000);
+    store_events_arg(&a);
     redisReply *r;
     store_status_t st = store_eval(&create_script, &a, &r);
     store_args_free(&a);

@@ -37,7 +37,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../core/timefmt.h"
+
 #include "batch.h"
+#include "events.h"
 #include "keys.h"
 #include "page.h"
 #include "presence.h"
@@ -45,27 +48,40 @@
 #include "rooms_lua.h"
 #include "script.h"
 
-/* KEYS: participants, rooms:active:{b}, rooms:expiry:{b}. ARGV: room, user,
- * until (ms). Returns {1 when new, participants}. */
-static store_script_t join_script =
-    STORE_SCRIPT(STORE_ROOMS_LUA
-                 "local new = redis.call('SADD', KEYS[1], ARGV[2])\n"
-                 "touch_room(KEYS[1], KEYS[2], KEYS[3], ARGV[1], ARGV[3])\n"
-                 "return {new, redis.call('SMEMBERS', KEYS[1])}\n");
+/* KEYS: participants, rooms:active:{b}, rooms:expiry:{b}, events:{b}. ARGV:
+ * room, user, until (ms), retention. Returns {1 when new, participants}; a
+ * new participant is announced (room.joined). */
+static store_script_t join_script = STORE_SCRIPT(
+    STORE_ROOMS_LUA STORE_EVENTS_LUA
+    "local new = redis.call('SADD', KEYS[1], ARGV[2])\n"
+    "touch_room(KEYS[1], KEYS[2], KEYS[3], ARGV[1], ARGV[3])\n"
+    "if new == 1 then emit('room.joined', {room_id = ARGV[1], user_id = ARGV[2]}) end\n"
+    "return {new, redis.call('SMEMBERS', KEYS[1])}\n");
 
 /* KEYS: participants, rooms:active:{b}, rooms:expiry:{b}, typing index,
- * typing:{b}:<room>:<user>, messages. ARGV: room, user.
- * Returns -1 when the user was no participant, else the participants left. */
+ * typing:{b}:<room>:<user>, messages, typing:expiry:{b}, events:{b}. ARGV:
+ * room, user, now (ms), retention. Returns -1 when the user was no
+ * participant, else the participants left. Announces the end of the
+ * user's typing indicator (reason "left") and room.left, with room_ended
+ * when it was the last participant. */
 static store_script_t leave_script = STORE_SCRIPT(
+    STORE_EVENTS_LUA
     "if redis.call('SREM', KEYS[1], ARGV[2]) == 0 then return -1 end\n"
+    "local was = tonumber(redis.call('ZSCORE', KEYS[7], ARGV[1] .. ' ' .. ARGV[2]) or '0')\n"
     "redis.call('ZREM', KEYS[4], ARGV[2])\n"
     "redis.call('DEL', KEYS[5])\n"
+    "redis.call('ZREM', KEYS[7], ARGV[1] .. ' ' .. ARGV[2])\n"
+    "if was > 0 then\n"
+    "  emit('typing.stopped', {room_id = ARGV[1], user_id = ARGV[2],\n"
+    "       reason = was > tonumber(ARGV[3]) and 'left' or 'expired'})\n"
+    "end\n"
     "local left = redis.call('SCARD', KEYS[1])\n"
     "if left == 0 then\n"
     "  redis.call('DEL', KEYS[4], KEYS[6])\n"
     "  redis.call('ZREM', KEYS[2], ARGV[1])\n"
     "  redis.call('ZREM', KEYS[3], ARGV[1])\n"
     "end\n"
+    "emit('room.left', {room_id = ARGV[1], user_id = ARGV[2], room_ended = left == 0})\n"
     "return left\n");
 
 /* The participants set and the two indexes, the first keys of join and leave. */
@@ -206,11 +222,13 @@ store_status_t store_rooms_join(const char *room_id, const char *user_id, int64_
     if (st == STORE_OK) {
         store_args_t a;
         store_args_init(&a);
-        store_script_call(&a, &join_script, 3);
+        store_script_call(&a, &join_script, 4);
         add_room_keys(&a, room_id);
+        store_events_key(&a, room_id);
         store_args_str(&a, room_id);
         store_args_str(&a, user_id);
         store_args_int(&a, ends);
+        store_events_arg(&a);
         st = store_eval(&join_script, &a, &r);
         store_args_free(&a);
     }
@@ -240,13 +258,17 @@ store_status_t store_rooms_join(const char *room_id, const char *user_id, int64_
 store_status_t store_rooms_leave(const char *room_id, const char *user_id) {
     store_args_t a;
     store_args_init(&a);
-    store_script_call(&a, &leave_script, 6);
+    store_script_call(&a, &leave_script, 8);
     add_room_keys(&a, room_id);
     store_args_key(&a, KEY_ROOM_TYPING, room_id);
     store_args_key2(&a, KEY_TYPING, room_id, user_id);
     store_args_key(&a, KEY_ROOM_MESSAGES, room_id);
+    store_args_key(&a, KEY_TYPING_EXPIRY, room_id);
+    store_events_key(&a, room_id);
     store_args_str(&a, room_id);
     store_args_str(&a, user_id);
+    store_args_int(&a, core_now_ms());
+    store_events_arg(&a);
     store_status_t st = store_eval_count(&leave_script, &a, 0, STORE_NOT_FOUND);
     store_args_free(&a);
     if (st != STORE_OK)

@@ -39,6 +39,7 @@
 #include <string.h>
 
 #include "batch.h"
+#include "events.h"
 #include "keys.h"
 #include "reply.h"
 #include "script.h"
@@ -46,12 +47,14 @@
 #define NFIELDS 8
 
 /* Every writing script has KEYS session, heartbeat, sessions:expiry:{b},
- * sessions:owner:{b} and ARGV socket id, now (ISO 8601), session expiry
- * (ms), heartbeat expiry (ms), then its own. fields() is the shape the
+ * sessions:owner:{b}, events:{b} and ARGV socket id, now (ISO 8601),
+ * session expiry (ms), heartbeat expiry (ms), then its own, then the
+ * retention (store/events.h: session.started, session.ended). fields() is the shape the
  * scripts answer with: socket_id, user_id, region ('' when none), latitude,
  * longitude ('' when no location), connected_at, last_activity_at,
  * user_agent ('' when none). */
 #define PRELUDE                                                                                    \
+    STORE_EVENTS_LUA                                                                               \
     "local function opt(v) if type(v) == 'string' then return v end return '' end\n"               \
     "local function fields(s)\n"                                                                   \
     "  local lat, lon = '', ''\n"                                                                  \
@@ -95,6 +98,7 @@ static store_script_t create_script = STORE_SCRIPT(
     "end\n"
     "if ARGV[9] ~= '' then s.user_agent = ARGV[9] end\n"
     "save(s)\n"
+    "emit('session.started', {socket_id = ARGV[1], user_id = ARGV[5], region_id = ARGV[6]})\n"
     "return {1, fields(s)}\n");
 
 /* Returns false when there is no session, else {the region before, fields}. */
@@ -119,14 +123,16 @@ static store_script_t move_script =
                  "return {old, fields(s)}\n");
 
 /* Returns false when there is no session, else {user, region}. */
-static store_script_t delete_script =
-    STORE_SCRIPT(PRELUDE
-                 "local s = load(KEYS[1])\n"
-                 "if not s then return false end\n"
-                 "redis.call('DEL', KEYS[1], KEYS[2])\n"
-                 "redis.call('ZREM', KEYS[3], ARGV[1])\n"
-                 "redis.call('HDEL', KEYS[4], ARGV[1])\n"
-                 "return {s.user_id, opt(s.current_region_id)}\n");
+static store_script_t delete_script = STORE_SCRIPT(
+    PRELUDE
+    "local s = load(KEYS[1])\n"
+    "if not s then return false end\n"
+    "redis.call('DEL', KEYS[1], KEYS[2])\n"
+    "redis.call('ZREM', KEYS[3], ARGV[1])\n"
+    "redis.call('HDEL', KEYS[4], ARGV[1])\n"
+    "emit('session.ended', {socket_id = ARGV[1], user_id = s.user_id,\n"
+    "                       region_id = opt(s.current_region_id), reason = 'request'})\n"
+    "return {s.user_id, opt(s.current_region_id)}\n");
 
 static void read_session(const redisReply *r, size_t off, store_session_t *s) {
     char lat[40], lon[40];
@@ -266,11 +272,12 @@ static store_status_t write_entries(const entry_t *e, int n, const char *socket,
 static void add_head(store_args_t *a, store_script_t *s, const char *socket_id, int64_t now_ms,
                      const store_session_ttls_t *ttl, char now[CORE_ISO8601_LEN]) {
     core_iso8601(now_ms, now);
-    store_script_call(a, s, 4);
+    store_script_call(a, s, 5);
     store_args_key(a, KEY_SESSION, socket_id);
     store_args_key(a, KEY_HEARTBEAT, socket_id);
     store_args_key(a, KEY_SESSIONS_EXPIRY, socket_id);
     store_args_key(a, KEY_SESSIONS_OWNER, socket_id);
+    store_events_key(a, socket_id);
     store_args_str(a, socket_id);
     store_args_str(a, now);
     store_args_int(a, now_ms + (int64_t)(ttl ? ttl->session_ttl_s : 0) * 1000);
@@ -285,8 +292,10 @@ static void add_location(store_args_t *a, double lat, double lon) {
     store_args_copy(a, buf, (size_t)n);
 }
 
-/* Runs the call a of script s and frees a; *r is its reply (NULL: none). */
+/* Runs the call a of script s (the retention added last) and frees a; *r is
+ * its reply (NULL: none). */
 static store_status_t run(store_script_t *s, store_args_t *a, redisReply **r) {
+    store_events_arg(a);
     store_status_t st = store_eval(s, a, r);
     store_args_free(a);
     if (st != STORE_OK)

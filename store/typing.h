@@ -13,6 +13,7 @@
 #include <stdint.h>
 
 #include "../core/ids.h"
+#include "batch.h"
 #include "page.h"
 #include "status.h"
 
@@ -28,6 +29,11 @@ store_status_t store_typing_start(const char *room_id, const char *user_id, int6
 
 /* Clears the indicator (a no-op when there is none). */
 store_status_t store_typing_stop(const char *room_id, const char *user_id);
+
+/* Adds to b the script call that clears the indicator, announcing it
+ * stopped for reason ("request", "offline") when it was there. */
+void store_typing_stop_call(store_batch_t *b, const char *room_id, const char *user_id,
+                            const char *reason);
 
 /* Up to limit of who is typing in room_id at now_ms, after cursor ("" or
  * NULL: from the start), in user id order: a page of store_typing_t

@@ -33,6 +33,10 @@ static inline long long chk_int(const char *fmt, ...) {
     return v;
 }
 
+/* The keys the state takes on the fixture's Redis (DBSIZE without the
+ * event streams: it_state_keys). */
+static inline long long chk_keys(void) { return it_state_keys(&it_fx.redis); }
+
 /* Asserts key exists with the given TYPE ("string", "set", "zset", "hash",
  * "list") and a TTL from ttl_min to ttl_max seconds; ttl_max 0 means no TTL
  * at all. */

@@ -54,7 +54,7 @@ static void join_writes_the_documented_keys(void **state) {
     long long expiretime = chk_int("PEXPIRETIME %s", it_key(KEY_ROOM_PARTICIPANTS, "r1"));
     assert_int_equal(expiry, expiretime);
     /* joined is read from presence, not stored: the five keys, and alice's presence entry */
-    assert_int_equal(chk_int("DBSIZE"), 5 + 3);
+    assert_int_equal(chk_keys(), 5 + 3);
 }
 
 static void participants_and_user_rooms(void **state) {
@@ -158,7 +158,7 @@ static void concurrent_last_leaves_leave_nothing_behind(void **state) {
         run_all(calls, N);
         for (int i = 0; i < N; i++)
             assert_int_equal(calls[i].status, 204);
-        assert_int_equal(chk_int("DBSIZE"), 0);
+        assert_int_equal(chk_keys(), 0);
     }
     /* leaves and joins racing: the room ends with exactly the joiners, and is active */
     call_t calls[2 * N];
@@ -420,7 +420,7 @@ static void bad_input(void **state) {
     chk_problem("POST", "/rooms/r/participants/u", NULL, 405, "not allowed");
     chk_problem("DELETE", "/rooms/r/participants", NULL, 405, "not allowed");
     chk_problem("DELETE", "/rooms/r/participants/u", NULL, 404, "participant 'u' of room 'r'");
-    assert_int_equal(chk_int("DBSIZE"), 0);
+    assert_int_equal(chk_keys(), 0);
 }
 
 int main(void) {

@@ -54,7 +54,7 @@ static void create_with_location_writes_every_key(void **state) {
     v = it_redis_cmd(&it_fx.redis, "HGET %s s1", it_key(KEY_SESSIONS_OWNER, "s1"));
     assert_string_equal(v->str, "alice u4pruy");
     freeReplyObject(v);
-    assert_int_equal(chk_int("DBSIZE"), 6);
+    assert_int_equal(chk_keys(), 6);
 }
 
 static void generated_id_and_no_location(void **state) {
@@ -72,7 +72,7 @@ static void generated_id_and_no_location(void **state) {
     assert_string_equal(it_json_str(got, "socket_id"), id);
     cJSON_Delete(got);
     cJSON_Delete(j);
-    assert_int_equal(chk_int("DBSIZE"), 5); /* no region set */
+    assert_int_equal(chk_keys(), 5); /* no region set */
 }
 
 static void duplicate_socket_is_409_and_changes_nothing(void **state) {
@@ -153,7 +153,7 @@ static void delete_removes_everything(void **state) {
     assert_int_equal(it_index_sum(&it_fx.redis, "ZCARD %s", KEY_SESSIONS_EXPIRY), 1);
     assert_int_equal(chk_int("HEXISTS %s d1", it_key(KEY_SESSIONS_OWNER, "d1")), 0);
     assert_int_equal(chk_status("DELETE", "/sessions/d2", NULL), 204);
-    assert_int_equal(chk_int("DBSIZE"), 0);
+    assert_int_equal(chk_keys(), 0);
     chk_problem("DELETE", "/sessions/d2", NULL, 404, "session 'd2' not found");
 }
 
@@ -328,7 +328,7 @@ static void bad_input_writes_nothing(void **state) {
     assert_true(it_header(&r, "Allow", allow, sizeof allow));
     assert_non_null(strstr(allow, "POST"));
     it_resp_free(&r);
-    assert_int_equal(chk_int("DBSIZE"), 0);
+    assert_int_equal(chk_keys(), 0);
 }
 
 int main(void) {
