@@ -157,17 +157,19 @@ static pthread_mutex_t vec_lock = PTHREAD_MUTEX_INITIALIZER;
 static store_event_vec_t published; /* the positions handed on so far (vec_lock) */
 static bool all_known;
 
+/* why may point into r->c (its errstr): it is copied before r->c is freed. */
 static void close_reader(reader_t *r, const char *why) {
+    bool tell = why && !r->down_why[0];
+    if (tell)
+        snprintf(r->down_why, sizeof r->down_why, "%s", why);
     if (r->c)
         redisFree(r->c);
     r->c = NULL;
     r->pending = false;
     r->retry_ms = core_mono_ms() + RETRY_MS;
-    if (why && !r->down_why[0]) {
-        snprintf(r->down_why, sizeof r->down_why, "%s", why);
+    if (tell)
         log_event(LOG_WARN, "events: lost the stream of %d bucket(s) from bucket %d: %s",
-                  r->nbuckets, r->buckets[0], why);
-    }
+                  r->nbuckets, r->buckets[0], r->down_why);
 }
 
 /* The node serving bucket b's stream now, or -1. */

@@ -100,10 +100,12 @@ void store_typing_stop_call(store_batch_t *b, const char *room_id, const char *u
     store_args_key2(q, KEY_TYPING, room_id, user_id);
     store_args_key(q, KEY_TYPING_EXPIRY, room_id);
     store_events_key(q, room_id);
-    store_args_str(q, user_id);
-    store_args_str(q, room_id);
+    /* copied, not borrowed: the call runs later, after a caller's buffers
+     * (a loop's room id, say) were reused */
+    store_args_copy(q, user_id, strlen(user_id));
+    store_args_copy(q, room_id, strlen(room_id));
     store_args_int(q, core_now_ms());
-    store_args_str(q, reason);
+    store_args_str(q, reason); /* a literal */
     store_events_arg(q);
 }
 

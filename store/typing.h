@@ -30,8 +30,9 @@ store_status_t store_typing_start(const char *room_id, const char *user_id, int6
 /* Clears the indicator (a no-op when there is none). */
 store_status_t store_typing_stop(const char *room_id, const char *user_id);
 
-/* Adds to b the script call that clears the indicator, announcing it
- * stopped for reason ("request", "offline") when it was there. */
+/* Adds to b the script call that clears the indicator (copying the ids),
+ * announcing it stopped for reason (a literal: "request", "offline") when it
+ * was there. */
 void store_typing_stop_call(store_batch_t *b, const char *room_id, const char *user_id,
                             const char *reason);
 
