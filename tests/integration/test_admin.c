@@ -265,18 +265,30 @@ typedef struct {
     int seen;
 } row_t;
 
+/* The next cell separator '|' at or after p, skipping Markdown's escaped
+ * "\|" (a pipe inside a cell); NULL when there is none. */
+static const char *next_bar(const char *p) {
+    for (; *p; p++) {
+        if (*p == '\\' && p[1] == '|')
+            p++;
+        else if (*p == '|')
+            return p;
+    }
+    return NULL;
+}
+
 /* Copies cell n (from 0) of a "| a | b |" table line into out, trimmed and
  * without backticks; "" when the line has no such cell. */
 static void cell(const char *line, int n, char *out, size_t cap) {
     const char *begin = line;
     out[0] = '\0';
     for (int i = 0; i <= n; i++) {
-        begin = strchr(begin, '|');
+        begin = next_bar(begin);
         if (!begin)
             return;
         begin++;
     }
-    const char *end = strchr(begin, '|');
+    const char *end = next_bar(begin);
     if (!end)
         return;
     while (begin < end && *begin == ' ')
@@ -378,7 +390,7 @@ static void every_key_matches_the_documented_layout(void **state) {
             check_documented(rows, n, page->element[1]->element[i]->str);
         freeReplyObject(page);
     } while (strcmp(cursor, "0") != 0);
-    assert_int_equal(total, chk_keys());
+    assert_int_equal(total, chk_int("DBSIZE")); /* every key, event streams too */
     const char *expected[] = {
         "clients:{<tag>}",
         "clients:last_seen:{<tag>}",
