@@ -111,7 +111,9 @@ typedef struct {
 typedef struct loopstate loopstate_t;
 
 typedef struct sub {
-    struct sub *prev, *next; /* the loop's list, oldest write first */
+    struct sub *prev, *next;   /* the loop's list, oldest write first */
+    struct sub *older, *newer; /* the loop's list by age, when streams end (max_stream_ms) */
+    int64_t end_ms;            /* when it ends, with max_stream_ms (monotonic) */
     loopstate_t *home;
     struct MHD_Connection *conn;
     uint64_t pos;    /* the next ring event to look at */
@@ -132,6 +134,7 @@ typedef struct sub {
 struct loopstate {
     core_evloop_t *ev;
     sub_t *head, *tail;
+    sub_t *oldest, *newest; /* by age: the next to end first (max_stream_ms) */
     atomic_bool wake_pending;
     atomic_bool drain_pending;
 };
@@ -145,6 +148,7 @@ static atomic_long subscribers;
 static atomic_ulong dropped, delivered;
 static atomic_bool draining, started;
 static int max_lag = 1024;
+static int64_t max_stream_ms; /* EVENTS_MAX_STREAM_S; 0: streams never end */
 
 long api_events_subscribers(void) { return atomic_load(&subscribers); }
 unsigned long api_events_dropped(void) { return atomic_load(&dropped); }
@@ -498,8 +502,9 @@ static bool parse_topics(sub_t *s, const char *text, const char **why) {
         *why = "out of memory";
         return false;
     }
-    for (char *save = NULL, *t = strtok_r(s->topic_text, ",", &save); t;
-         t = strtok_r(NULL, ",", &save)) {
+    for (char *t = s->topic_text, *next; t; t = next) { /* "a,,b": an empty one, refused */
+        if ((next = strchr(t, ',')))
+            *next++ = '\0';
         char *colon = strchr(t, ':');
         if (colon)
             *colon++ = '\0';
@@ -581,6 +586,31 @@ static void list_append(sub_t *s) {
     ls->tail = s;
 }
 
+/* The age list: streams end in the order they began (all last as long). */
+static void age_append(sub_t *s) {
+    loopstate_t *ls = s->home;
+    s->older = ls->newest;
+    s->newer = NULL;
+    if (ls->newest)
+        ls->newest->newer = s;
+    else
+        ls->oldest = s;
+    ls->newest = s;
+}
+
+static void age_remove(sub_t *s) {
+    loopstate_t *ls = s->home;
+    if (s->older)
+        s->older->newer = s->newer;
+    else if (ls->oldest == s)
+        ls->oldest = s->newer;
+    if (s->newer)
+        s->newer->older = s->older;
+    else if (ls->newest == s)
+        ls->newest = s->older;
+    s->older = s->newer = NULL;
+}
+
 static void resume(sub_t *s) {
     if (!s->suspended)
         return;
@@ -649,11 +679,19 @@ static void on_drain(void *arg) {
     }
 }
 
-/* Each turn: the subscribers quiet for PING_MS get a ping. */
+/* Each turn: the streams past their end get their final event (as on a
+ * drain), and the subscribers quiet for PING_MS get a ping. */
 static int on_turn(void *arg) {
     loopstate_t *ls = arg;
     int64_t now = core_mono_ms();
     bool resumed = false;
+    while (ls->oldest && ls->oldest->end_ms <= now) {
+        sub_t *s = ls->oldest;
+        age_remove(s);
+        s->draining = true;
+        resumed |= s->suspended;
+        resume(s);
+    }
     while (ls->head && ls->head->last_ms + PING_MS <= now) {
         sub_t *s = ls->head;
         list_remove(s);
@@ -665,7 +703,10 @@ static int on_turn(void *arg) {
     }
     if (resumed)
         return 0;
-    return ls->head ? (int)(ls->head->last_ms + PING_MS - now) : -1;
+    int64_t wait = ls->head ? ls->head->last_ms + PING_MS - now : -1;
+    if (ls->oldest && (wait < 0 || ls->oldest->end_ms - now < wait))
+        wait = ls->oldest->end_ms - now;
+    return (int)wait;
 }
 
 static loopstate_t *loop_here(void) {
@@ -759,8 +800,10 @@ static ssize_t reader(void *cls, uint64_t at, char *buf, size_t max) {
 
 static void sub_free(void *cls) {
     sub_t *s = cls;
-    if (s->home)
+    if (s->home) {
         list_remove(s);
+        age_remove(s);
+    }
     friends_free(s);
     free(s->floor);
     free(s->out);
@@ -861,6 +904,10 @@ static void start_stream(api_req_t *r, sub_t *s) {
     s->conn = r->conn;
     s->last_ms = core_mono_ms();
     list_append(s);
+    if (max_stream_ms > 0) {
+        s->end_ms = s->last_ms + max_stream_ms;
+        age_append(s);
+    }
     const union MHD_ConnectionInfo *ci =
         MHD_get_connection_info(r->conn, MHD_CONNECTION_INFO_CONNECTION_FD);
     int sndbuf = SNDBUF;
@@ -951,6 +998,7 @@ void api_events_get(api_req_t *r) {
 
 bool api_events_start(const config_t *cfg) {
     max_lag = cfg->events_max_lag < RING / 2 ? cfg->events_max_lag : RING / 2;
+    max_stream_ms = (int64_t)cfg->events_max_stream_s * 1000;
     store_events_configure(cfg->events_retain_per_bucket, cfg->redis_timeout_ms);
     if (!store_events_start(on_entry, on_batch, NULL, NULL)) {
         log_event(LOG_ERROR, "cannot start the event pump thread");

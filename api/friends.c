@@ -40,7 +40,7 @@ static bool read_list(api_req_t *r, const cJSON *body, const char *user, const c
             return false;
         }
         if (strcmp(v->valuestring, user) == 0) {
-            api_problem(r, 400, "field 'friends' may not name the user themselves");
+            api_problem(r, 422, "field 'friends' may not name the user themselves");
             return false;
         }
         ids[(*n)++] = v->valuestring;

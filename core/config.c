@@ -80,6 +80,9 @@ static const option_t options[] = {
      "events kept per bucket stream for resuming (16 buckets): the retention window"},
     {"EVENTS_MAX_LAG", OPT_INT, F(events_max_lag), "1024", 16, 65536,
      "events a /events subscriber may fall behind before it is dropped"},
+    {"EVENTS_MAX_STREAM_S", OPT_INT, F(events_max_stream_s), "0", 0, 86400 * 7,
+     "a /events stream ends after this long with event: shutdown, and its client reconnects "
+     "(with Last-Event-ID, to any instance: streams spread again after a scale-out); 0: never"},
     {"MAX_IMAGE_BYTES", OPT_LONG, F(max_image_bytes), "2097152", 1, 512L * 1024 * 1024,
      "largest accepted frame"},
     {"MAX_BODY_BYTES", OPT_LONG, F(max_body_bytes), "65536", 256, 64L * 1024 * 1024,

@@ -40,6 +40,7 @@ typedef struct {
     int friends_ttl_s;
     int events_retain_per_bucket;
     int events_max_lag;
+    int events_max_stream_s;
     long max_image_bytes;
     long max_body_bytes;
     char *service_id;

@@ -105,7 +105,10 @@ base=http://127.0.0.1:$port
 token() { "$py" -c 'import secrets; print(secrets.token_hex(16))'; }
 CONTRACT_READ_TOKEN=$(token) CONTRACT_API_TOKEN=$(token) CONTRACT_ADMIN_TOKEN=$(token)
 export CONTRACT_READ_TOKEN CONTRACT_API_TOKEN CONTRACT_ADMIN_TOKEN
+# EVENTS_MAX_STREAM_S=1: Schemathesis reads a response to its end, and an event
+# stream has none; a second of events, then event: shutdown, is one it can check
 PORT=$port BIND=127.0.0.1 REDIS_URL=redis://127.0.0.1:$rport/0 MONGODB_URI=$mongo_uri THREADS=4 \
+  EVENTS_MAX_STREAM_S=1 \
   READ_TOKEN=$CONTRACT_READ_TOKEN API_TOKEN=$CONTRACT_API_TOKEN ADMIN_TOKEN=$CONTRACT_ADMIN_TOKEN \
   "$bin" > "$tmp/service.log" 2>&1 &
 svc_pid=$!

@@ -48,15 +48,18 @@ pids+=($!)
 # service NAME ENV...: starts the service with those settings on a free port,
 # its log in $tmp/NAME.log, and sets $base to it
 service() {
-  local name=$1 port
+  local name=$1 port try
   shift
-  port=$(h free_port)
-  base=http://127.0.0.1:$port
-  env PORT="$port" BIND=127.0.0.1 REDIS_URL="redis://127.0.0.1:$rport/0" THREADS=4 \
-    "$@" "$bin" > "$tmp/$name.log" 2>&1 &
-  pids+=($!)
-  h wait_http "$base/livez" && h wait_http "$base/readyz" && return
-  tail -20 "$tmp/$name.log" "$tmp/redis.log"
+  for try in 1 2 3; do # a free port may be taken by another program before we bind it
+    port=$(h free_port)
+    base=http://127.0.0.1:$port
+    env PORT="$port" BIND=127.0.0.1 REDIS_URL="redis://127.0.0.1:$rport/0" THREADS=4 \
+      "$@" "$bin" > "$tmp/$name.log" 2>&1 &
+    pids+=($!)
+    h wait_http "$base/livez" && h wait_http "$base/readyz" && return
+    grep -q "cannot start the HTTP server" "$tmp/$name.log" || break
+  done
+  tail -n 20 "$tmp/$name.log" "$tmp/redis.log"
   bad "the service ($name) becomes ready"
   finish
 }

@@ -109,9 +109,13 @@ static void stream_and_headers(void **state) {
     assert_true(it_header(&r, "Content-Type", ct, sizeof ct));
     assert_string_equal(ct, "text/event-stream");
     it_resp_free(&r);
-    r = it_http(&it_fx.svc, "GET", "/events?topics=nope", NULL, NULL, 0);
-    it_assert_problem(&r, 400, "topics");
-    it_resp_free(&r);
+    const char *bad[] = {"/events?topics=nope", "/events?topics=clients,,presence",
+                         "/events?topics=", "/events?topics=room:a%20b"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        r = it_http(&it_fx.svc, "GET", bad[i], NULL, NULL, 0);
+        it_assert_problem(&r, 400, "topics");
+        it_resp_free(&r);
+    }
 }
 
 /* Topics narrow the stream; a room's events come in the order they were
@@ -197,6 +201,13 @@ static void friends_presence(void **state) {
     it_sse_close(&s);
     r = it_json_req(&it_fx.svc, "PUT", "/users/bob/friends", "{\"friends\":[\"a b\"]}");
     it_assert_problem(&r, 400, "friends[0]");
+    it_resp_free(&r);
+    r = it_json_req(&it_fx.svc, "PUT", "/users/bob/friends", "{\"friends\":[\"alice\",\"bob\"]}");
+    it_assert_problem(&r, 422, "themselves"); /* nothing stored: still mallory alone */
+    it_resp_free(&r);
+    r = it_http(&it_fx.svc, "GET", "/users/bob/friends", NULL, NULL, 0);
+    assert_non_null(strstr(r.body, "\"count\":1"));
+    assert_non_null(strstr(r.body, "mallory"));
     it_resp_free(&r);
 }
 
@@ -416,6 +427,34 @@ static void drain(void **state) {
     assert_int_equal(it_service_stop(&svc), 0);
 }
 
+/* With EVENTS_MAX_STREAM_S a stream ends after that long, as on a drain:
+ * its events first, then shutdown; the client resumes where it was. */
+static void streams_end_after_max(void **state) {
+    (void)state;
+    it_service_t svc;
+    const char *e[] = {"EVENTS_MAX_STREAM_S=1", "CLIENT_TIMEOUT_MS=60000", NULL};
+    assert_true(it_service_start(&svc, it_fx.redis.url, e));
+    it_sse_t s;
+    open_stream(&s, &svc, "/events?topics=clients", NULL);
+    call(&svc, "POST", "/clients", "{\"id\":\"cam-m\"}", 201);
+    cJSON_Delete(expect(&s, "client.registered", "\"client_id\":\"cam-m\"", END));
+    it_sse_event_t ev;
+    assert_true(it_sse_next(&s, &ev, 3000)); /* about 1 s after it began */
+    assert_string_equal(ev.type, "shutdown");
+    it_sse_event_free(&ev);
+    assert_false(it_sse_next(&s, &ev, 3000));
+    assert_true(s.ended);
+    it_sse_close(&s);
+    /* a second stream, and the service still serves */
+    open_stream(&s, &svc, "/events?topics=clients", NULL);
+    call(&svc, "DELETE", "/clients/cam-m", NULL, 204);
+    cJSON_Delete(expect(&s, "client.removed", "\"client_id\":\"cam-m\"", END));
+    assert_true(it_sse_wait(&s, "shutdown", &ev, 3000));
+    it_sse_event_free(&ev);
+    it_sse_close(&s);
+    assert_int_equal(it_service_stop(&svc), 0);
+}
+
 /* GET /events writes nothing to Redis. */
 static void reading_writes_nothing(void **state) {
     (void)state;
@@ -437,6 +476,7 @@ int main(void) {
         cmocka_unit_test_setup(resume_and_reset, it_flush),
         cmocka_unit_test_setup(expiry_announced_once, it_flush),
         cmocka_unit_test_setup(slow_consumer, it_flush),
+        cmocka_unit_test_setup(streams_end_after_max, it_flush),
         cmocka_unit_test_setup(auth_and_cors, it_flush),
         cmocka_unit_test_setup(reading_writes_nothing, it_flush),
         cmocka_unit_test_setup(drain, it_flush),
