@@ -71,6 +71,9 @@ $(BUILD)/tests/integration/%: tests/integration/%.c $(IT_LIB) $(BUILD)/core/base
 	@echo "  LINK  $@"
 	@$(CC) $(CFLAGS) -o $@ $(filter %.c %.o,$^) $(LDLIBS) $(TESTLIBS)
 
+# the cluster events test finds a bucket's slot (core/crc16.c)
+$(BUILD)/tests/integration/test_cluster_events: $(BUILD)/core/crc16.o
+
 # test_reads walks the route table itself (api_routes[]), so it links the service's code.
 $(BUILD)/tests/integration/test_reads: $(LIB_OBJ)
 

@@ -85,7 +85,7 @@ void api_clients_create(api_req_t *r) {
 void api_clients_list(api_req_t *r) {
     int limit;
     const char *cursor;
-    if (!api_query_int(r, "limit", 100, 1, 1000, &limit) || !api_query_id(r, "cursor", &cursor))
+    if (!api_query_page(r, &limit, &cursor))
         return;
     store_page_t page;
     store_status_t st = store_clients_list(cursor, limit, &page);
@@ -93,8 +93,8 @@ void api_clients_list(api_req_t *r) {
         api_problem_store(r, st, "the client list");
         return;
     }
-    api_reply_page(r, "total", page.total, "clients", page.items, page.n, sizeof(store_client_t),
-                   put_client, page.next_cursor);
+    api_reply_page(r, page.items, page.n, sizeof(store_client_t), put_client, page.total,
+                   page.next_cursor);
     store_page_free(&page);
 }
 

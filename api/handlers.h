@@ -23,6 +23,14 @@ void api_presence_put(api_req_t *r);
 void api_presence_delete(api_req_t *r);
 void api_presence_get(api_req_t *r);
 void api_presence_list(api_req_t *r);
+void api_presence_delete_device(api_req_t *r);
+
+/* api/friends.c */
+void api_friends_put(api_req_t *r);
+void api_friends_get(api_req_t *r);
+
+/* api/events.c */
+void api_events_get(api_req_t *r);
 
 /* api/sessions.c */
 void api_sessions_create(api_req_t *r);
@@ -61,12 +69,12 @@ void api_notifications_pop(api_req_t *r);
 void api_admin_cleanup(api_req_t *r);
 void api_admin_ephemeral(api_req_t *r);
 
-/* api/users.c */
-void api_users_create(api_req_t *r);
-void api_users_list(api_req_t *r);
-void api_users_get(api_req_t *r);
-void api_users_update(api_req_t *r);
-void api_users_delete(api_req_t *r);
+/* api/accounts.c */
+void api_accounts_create(api_req_t *r);
+void api_accounts_list(api_req_t *r);
+void api_accounts_get(api_req_t *r);
+void api_accounts_update(api_req_t *r);
+void api_accounts_delete(api_req_t *r);
 
 /* api/observations.c */
 void api_observations_create(api_req_t *r);

@@ -59,6 +59,11 @@ void api_loop_progress(void) {
         self->progress = true;
 }
 
+void api_loop_resumed(void) {
+    if (self)
+        self->resumed = true;
+}
+
 static void on_daemon(void *arg, uint32_t events) {
     (void)events;
     run_mhd(arg);

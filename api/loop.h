@@ -33,10 +33,11 @@
  * handler on the blocking pool (core_evloop_blocking), their coroutine
  * parked meanwhile, so a slow MongoDB never stalls a loop.
  *
- * A connection that waits for something other than its handler (issue 15's
- * Server-Sent Events) would hold no coroutine and no thread: a suspended
- * connection costs its libmicrohttpd record alone, and a loop resumes it
- * when an eventfd or a Redis reply says it has something to send.
+ * A connection that waits for something other than its handler (the
+ * Server-Sent Events of GET /events, api/events.c) holds no coroutine and
+ * no thread: it is suspended from its response's content reader, costs its
+ * libmicrohttpd record alone, and the loop resumes it when the event pump
+ * posts that it has something to send (api_loop_resumed).
  */
 #ifndef API_LOOP_H
 #define API_LOOP_H
@@ -79,5 +80,9 @@ bool api_loop_poll(api_req_t *r);
 /* The access handler or a callback did something for a connection other
  * than calling a waiting handler again (see above). */
 void api_loop_progress(void);
+
+/* Something on this loop's thread resumed a connection outside a handler
+ * (the event stream, api/events.c): libmicrohttpd runs again this turn. */
+void api_loop_resumed(void);
 
 #endif

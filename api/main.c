@@ -19,6 +19,7 @@
 #include "../store/reaper.h"
 #include "auth.h"
 #include "cors.h"
+#include "events.h"
 #include "metrics.h"
 #include "routes.h"
 #include "server.h"
@@ -114,8 +115,15 @@ int main(int argc, char **argv) {
         config_free(&cfg);
         return 1;
     }
+    if (!api_events_start(&cfg)) {
+        mongo_aggregator_stop();
+        store_reaper_stop();
+        config_free(&cfg);
+        return 1;
+    }
     api_server_t *server = api_server_start(&cfg, api_routes, api_routes_count);
     if (!server) {
+        api_events_stop();
         mongo_aggregator_stop();
         store_reaper_stop();
         config_free(&cfg);
@@ -146,6 +154,7 @@ int main(int argc, char **argv) {
     sigwait(&stop, &sig);
     log_event(LOG_INFO, "signal %d: shutting down", sig);
     api_server_drain(server, cfg.shutdown_delay_s, cfg.shutdown_grace_s);
+    api_events_stop(); /* no more wakes for the loops, which stop next */
     api_server_stop(server);
     store_reaper_stop();
     mongo_aggregator_stop();

@@ -3,7 +3,9 @@
  * chat messages (rate-limited per sender), reading a room's recent messages,
  * and reading, consuming or clearing a user's offline queue. Reading (GET,
  * HEAD) never changes the queue: consuming is POST .../consume, which needs
- * the API token like every other write. The state is store/messages.c.
+ * the API token like every other write, and takes the oldest ?limit= of it.
+ * Every list is a page (api_reply_page) whose cursor is a message id. The
+ * state is store/messages.c.
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -24,25 +26,24 @@ static cJSON *message_json(const store_message_t *m) {
     return o;
 }
 
-/* Replies {"count","messages"} and frees the list. With a page size (not
- * 0), adds "next_before": the id of the last message of a full page, to pass
- * as ?before= for the next one, or null when there is no more. */
-static void reply_list(api_req_t *r, store_message_list_t *l, int page) {
-    cJSON *o = cJSON_CreateObject();
-    cJSON_AddNumberToObject(o, "count", l->n);
-    cJSON *arr = cJSON_AddArrayToObject(o, "messages");
-    for (int i = 0; i < l->n; i++)
-        cJSON_AddItemToArray(arr, message_json(&l->items[i]));
-    if (page && l->n == page)
-        cJSON_AddStringToObject(o, "next_before", l->items[l->n - 1].id);
-    else if (page)
-        cJSON_AddNullToObject(o, "next_before");
-    store_message_list_free(l);
-    api_reply_json(r, 200, o);
+/* One message of a page. */
+static void put_message(core_jsonw_t *w, const void *item) {
+    core_jsonw_take_tree(w, message_json(item));
 }
 
-/* ?before=: an ISO 8601 time (messages sent before it) or a message id
- * (messages older than that one); *position INT64_MAX when absent. */
+/* Replies a page of messages (or the failure) and frees it. */
+static void reply_list(api_req_t *r, store_status_t st, store_message_list_t *l, const char *w) {
+    if (st != STORE_OK) {
+        api_problem_store(r, st, w);
+        return;
+    }
+    api_reply_page(r, l->items, l->n, sizeof(store_message_t), put_message, l->total,
+                   l->next_cursor);
+    store_message_list_free(l);
+}
+
+/* ?before=: an ISO 8601 time, messages sent before it; *position INT64_MAX
+ * when absent. */
 static bool query_before(api_req_t *r, int64_t *position) {
     const char *v = api_query(r, "before");
     int64_t ms;
@@ -53,9 +54,22 @@ static bool query_before(api_req_t *r, int64_t *position) {
         *position = ms * 1000;
         return true;
     }
-    if (store_message_position(v, position))
+    api_problem(r, 400,
+                "query parameter 'before' must be an ISO 8601 date-time (to page, pass a "
+                "page's next_cursor as 'cursor')");
+    return false;
+}
+
+/* ?limit= and ?cursor=, a message id (a page's next_cursor), for the lists of
+ * messages; *cursor NULL when absent. */
+static bool query_message_page(api_req_t *r, int *limit, const char **cursor) {
+    int64_t position;
+    if (!api_query_int(r, "limit", API_PAGE_DEFAULT, 1, API_PAGE_MAX, limit))
+        return false;
+    *cursor = api_query(r, "cursor");
+    if ((!*cursor && !api_query_has(r, "cursor")) || store_message_position(*cursor, &position))
         return true;
-    api_problem(r, 400, "query parameter 'before' must be an ISO 8601 date-time or a message id");
+    api_problem(r, 400, "query parameter 'cursor' must be a message id (a page's next_cursor)");
     return false;
 }
 
@@ -96,36 +110,22 @@ void api_messages_send(api_req_t *r) {
 }
 
 void api_messages_list(api_req_t *r) {
-    const char *room = api_param_id(r, 0, "room id");
+    const char *room = api_param_id(r, 0, "room id"), *cursor;
     int limit;
-    int64_t before;
-    if (!room || !api_query_int(r, "limit", 100, 1, 1000, &limit) || !query_before(r, &before))
+    int64_t before, from = INT64_MAX;
+    if (!room || !query_message_page(r, &limit, &cursor) || !query_before(r, &before))
         return;
+    if (cursor)
+        store_message_position(cursor, &from);
     store_message_list_t l;
-    store_status_t st =
-        store_messages_recent(room, before, core_now_ms(), api_config()->message_ttl_s, limit, &l);
-    if (st != STORE_OK) {
-        api_problem_store(r, st, "the room's messages");
-        return;
-    }
-    reply_list(r, &l, limit);
-}
-
-/* Replies the user's offline queue, oldest first; take empties it in the
- * same step. */
-static void reply_offline(api_req_t *r, const char *user, bool take) {
-    store_message_list_t l;
-    store_status_t st =
-        take ? store_messages_offline_take(user, &l) : store_messages_offline(user, &l);
-    if (st != STORE_OK) {
-        api_problem_store(r, st, "the offline messages");
-        return;
-    }
-    reply_list(r, &l, 0);
+    store_status_t st = store_messages_recent(room, before, from, core_now_ms(),
+                                              api_config()->message_ttl_s, limit, &l);
+    reply_list(r, st, &l, "the room's messages");
 }
 
 void api_messages_offline_get(api_req_t *r) {
-    const char *user = api_param_id(r, 0, "user id");
+    const char *user = api_param_id(r, 0, "user id"), *cursor;
+    int limit;
     if (!user)
         return;
     if (api_query_has(r, "consume")) { /* a GET never consumes: say where that went */
@@ -137,13 +137,21 @@ void api_messages_offline_get(api_req_t *r) {
         api_problem(r, 400, detail);
         return;
     }
-    reply_offline(r, user, false);
+    if (!query_message_page(r, &limit, &cursor))
+        return;
+    store_message_list_t l;
+    store_status_t st = store_messages_offline(user, cursor, limit, &l);
+    reply_list(r, st, &l, "the offline messages");
 }
 
 void api_messages_offline_consume(api_req_t *r) {
     const char *user = api_param_id(r, 0, "user id");
-    if (user)
-        reply_offline(r, user, true);
+    int limit;
+    if (!user || !api_query_int(r, "limit", API_PAGE_DEFAULT, 1, API_PAGE_MAX, &limit))
+        return;
+    store_message_list_t l;
+    store_status_t st = store_messages_offline_take(user, limit, &l);
+    reply_list(r, st, &l, "the offline messages");
 }
 
 void api_messages_offline_clear(api_req_t *r) {

@@ -33,6 +33,7 @@
 #include "../store/health.h"
 #include "../store/lease.h"
 #include "../store/stats.h"
+#include "events.h"
 #include "exposition.h"
 #include "handlers.h"
 #include "problem.h"
@@ -311,6 +312,26 @@ static void dependency_metrics(api_expo_t *x) {
     redis_wide_metrics(x, st);
 }
 
+/* ---- the event stream (GET /events, api/events.c): this instance's ---- */
+
+static void events_metrics(api_expo_t *x) {
+    api_expo_family(x, "rtstate_events_subscribers", "gauge",
+                    "GET /events streams open on this instance.");
+    api_expo_put(x, "rtstate_events_subscribers %ld\n", api_events_subscribers());
+    api_expo_family(
+        x, "rtstate_events_dropped_total", "counter",
+        "Event streams this instance closed because their client fell EVENTS_MAX_LAG behind.");
+    api_expo_put(x, "rtstate_events_dropped_total %lu\n", api_events_dropped());
+    api_expo_family(
+        x, "rtstate_events_read_total", "counter",
+        "Events this instance's pump read from the streams (published by every instance).");
+    api_expo_put(x, "rtstate_events_read_total %lu\n", store_events_read_total());
+    api_expo_family(
+        x, "rtstate_events_delivered_total", "counter",
+        "Events this instance wrote to its subscribers (one per subscriber and event).");
+    api_expo_put(x, "rtstate_events_delivered_total %lu\n", api_events_delivered());
+}
+
 static void process_metrics(api_expo_t *x) {
     long pages = 0, rss = 0;
     FILE *f = fopen("/proc/self/statm", "r");
@@ -350,6 +371,7 @@ void api_metrics_get(api_req_t *r) {
     build_info(&x);
     http_metrics(&x);
     dependency_metrics(&x);
+    events_metrics(&x);
     process_metrics(&x);
     size_t len;
     char *text = api_expo_finish(&x, &len);

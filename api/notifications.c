@@ -26,16 +26,21 @@ static cJSON *notification_json(const store_notification_t *n) {
     return o;
 }
 
-/* Replies {"count","notifications"}, count being the list's total, and
- * frees the list. */
-static void reply_list(api_req_t *r, store_notification_list_t *l) {
-    cJSON *o = cJSON_CreateObject();
-    cJSON_AddNumberToObject(o, "count", (double)l->total);
-    cJSON *arr = cJSON_AddArrayToObject(o, "notifications");
-    for (int i = 0; i < l->n; i++)
-        cJSON_AddItemToArray(arr, notification_json(&l->items[i]));
+/* One notification of a page. */
+static void put_notification(core_jsonw_t *w, const void *item) {
+    core_jsonw_take_tree(w, notification_json(item));
+}
+
+/* Replies a page of notifications (or the failure) and frees it. */
+static void reply_list(api_req_t *r, store_status_t st, store_notification_list_t *l,
+                       const char *w) {
+    if (st != STORE_OK) {
+        api_problem_store(r, st, w);
+        return;
+    }
+    api_reply_page(r, l->items, l->n, sizeof(store_notification_t), put_notification, l->total,
+                   l->next_cursor);
     store_notification_list_free(l);
-    api_reply_json(r, 200, o);
 }
 
 void api_notifications_create(api_req_t *r) {
@@ -72,22 +77,22 @@ void api_notifications_create(api_req_t *r) {
 }
 
 void api_notifications_of_user(api_req_t *r) {
-    const char *user = api_param_id(r, 0, "user id");
+    const char *user = api_param_id(r, 0, "user id"), *cursor;
     int limit;
-    if (!user || !api_query_int(r, "limit", 100, 1, 1000, &limit))
+    if (!user || !api_query_page(r, &limit, &cursor))
         return;
     store_notification_list_t l;
-    store_status_t st = store_notifications_of_user(user, limit, &l);
-    if (st != STORE_OK) {
-        api_problem_store(r, st, "the user's notifications");
-        return;
-    }
-    reply_list(r, &l);
+    store_status_t st = store_notifications_of_user(user, cursor, limit, &l);
+    reply_list(r, st, &l, "the user's notifications");
 }
 
 void api_notifications_pop(api_req_t *r) {
-    int count;
-    if (!api_query_int(r, "count", 10, 1, 1000, &count))
+    int limit;
+    if (api_query_has(r, "count")) { /* renamed: every list says limit */
+        api_problem(r, 400, "query parameter 'count' is now 'limit'");
+        return;
+    }
+    if (!api_query_int(r, "limit", 10, 1, API_PAGE_MAX, &limit))
         return;
     const char *priority = api_query(r, "priority");
     if ((priority || api_query_has(r, "priority")) &&
@@ -96,10 +101,6 @@ void api_notifications_pop(api_req_t *r) {
         return;
     }
     store_notification_list_t l;
-    store_status_t st = store_notifications_pop(priority, count, &l);
-    if (st != STORE_OK) {
-        api_problem_store(r, st, "the notification queues");
-        return;
-    }
-    reply_list(r, &l);
+    store_status_t st = store_notifications_pop(priority, limit, &l);
+    reply_list(r, st, &l, "the notification queues");
 }

@@ -247,6 +247,11 @@ void api_observations_get(api_req_t *r) {
     api_reply_json(r, 200, observation_json(&o));
 }
 
+/* One observation of a page. */
+static void put_observation(core_jsonw_t *w, const void *item) {
+    core_jsonw_take_tree(w, observation_json(item));
+}
+
 void api_observations_list(api_req_t *r) {
     mongo_obs_query_t q = {0};
     const char *user_id;
@@ -255,7 +260,7 @@ void api_observations_list(api_req_t *r) {
         !api_query_oid(r, "user_id", &user_id) ||
         !api_query_time(r, "since", &q.has_since, &q.since_ms) ||
         !api_query_time(r, "until", &q.has_until, &q.until_ms) ||
-        !api_query_int(r, "limit", 100, 1, 1000, &q.limit))
+        !api_query_int(r, "limit", API_PAGE_DEFAULT, 1, API_PAGE_MAX, &q.limit))
         return;
     if (user_id) {
         snprintf(user, sizeof user, "%s", user_id);
@@ -273,14 +278,8 @@ void api_observations_list(api_req_t *r) {
         api_problem_mongo(r, st, "the observation list");
         return;
     }
-    cJSON *o = cJSON_CreateObject();
-    cJSON *arr = cJSON_AddArrayToObject(o, "observations");
-    for (int i = 0; i < page.n; i++)
-        cJSON_AddItemToArray(arr, observation_json(&page.items[i]));
-    if (page.next_cursor[0])
-        cJSON_AddStringToObject(o, "next_cursor", page.next_cursor);
-    else
-        cJSON_AddNullToObject(o, "next_cursor");
+    /* no total: counting the matches is a pass over all of them */
+    api_reply_page(r, page.items, page.n, sizeof(mongo_observation_t), put_observation, -1,
+                   page.next_cursor);
     mongo_obs_page_free(&page);
-    api_reply_json(r, 200, o);
 }

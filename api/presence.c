@@ -1,7 +1,9 @@
 /*
- * /online-users: presence. PUT marks a user online for PRESENCE_TTL_S (each
- * PUT refreshes it), DELETE marks them offline, GETs read one user or page
- * through everyone online. The state is store/presence.c.
+ * /online-users: presence. PUT marks a user online on a device for
+ * PRESENCE_TTL_S (each PUT refreshes that device), DELETE marks them offline
+ * (on every device, or on one: /devices/{deviceId}), GETs read one user with
+ * their devices or page through everyone online. The state is
+ * store/presence.c.
  */
 #include <stdio.h>
 
@@ -14,8 +16,10 @@
 static const char *const statuses[] = {"online", "away", "busy", NULL};
 
 /* One entry; detail adds "online" and "expires_at" (the single-user
- * answers). Written, not built as a tree: a page holds up to 1 000. */
-static void put_presence(core_jsonw_t *w, const store_presence_t *p, bool detail) {
+ * answers), devices (when not NULL) the devices. Written, not built as a
+ * tree: a page holds up to 1 000. */
+static void put_presence(core_jsonw_t *w, const store_presence_t *p, bool detail,
+                         const store_device_list_t *devices) {
     core_jsonw_object(w);
     core_jsonw_key(w, "id");
     core_jsonw_string(w, p->id);
@@ -35,16 +39,57 @@ static void put_presence(core_jsonw_t *w, const store_presence_t *p, bool detail
         core_jsonw_key(w, "expires_at");
         core_jsonw_string(w, ts);
     }
+    if (devices) {
+        core_jsonw_key(w, "devices");
+        core_jsonw_array(w);
+        for (int i = 0; i < devices->n; i++) {
+            const store_device_t *d = &devices->items[i];
+            char ts[CORE_ISO8601_LEN];
+            core_iso8601(d->expires_at_ms, ts);
+            core_jsonw_object(w);
+            core_jsonw_key(w, "device_id");
+            core_jsonw_string(w, d->device_id);
+            core_jsonw_key(w, "status");
+            core_jsonw_string(w, d->status);
+            core_jsonw_key(w, "last_seen");
+            core_jsonw_string(w, d->last_seen);
+            core_jsonw_key(w, "expires_at");
+            core_jsonw_string(w, ts);
+            core_jsonw_end(w);
+        }
+        core_jsonw_end(w);
+    }
     core_jsonw_end(w);
 }
 
 /* One entry of a page. */
-static void put_listed(core_jsonw_t *w, const void *item) { put_presence(w, item, false); }
+static void put_listed(core_jsonw_t *w, const void *item) { put_presence(w, item, false, NULL); }
 
-static void reply_presence(api_req_t *r, const store_presence_t *p) {
+/* The user's entry with their devices, read again: the answer to a GET and
+ * to a PUT. */
+static void reply_presence(api_req_t *r, const char *id) {
+    store_presence_t p;
+    store_device_list_t devices;
+    store_status_t st = store_presence_devices(id, core_now_ms(), &p, &devices);
     core_jsonw_t w;
     core_jsonw_init(&w);
-    put_presence(&w, p, true);
+    if (st == STORE_NOT_FOUND) { /* offline is a state, not a missing resource */
+        core_jsonw_object(&w);
+        core_jsonw_key(&w, "id");
+        core_jsonw_string(&w, id);
+        core_jsonw_key(&w, "online");
+        core_jsonw_bool(&w, false);
+        core_jsonw_key(&w, "devices");
+        core_jsonw_array(&w);
+        core_jsonw_end(&w);
+        core_jsonw_end(&w);
+    } else if (st == STORE_OK) {
+        put_presence(&w, &p, true, &devices);
+    } else {
+        core_jsonw_discard(&w);
+        api_problem_store(r, st, "the presence entry");
+        return;
+    }
     api_reply_jsonw(r, 200, &w);
 }
 
@@ -68,7 +113,7 @@ void api_presence_put(api_req_t *r) {
         api_problem_store(r, st, "the presence entry");
         return;
     }
-    reply_presence(r, &p);
+    reply_presence(r, id);
 }
 
 void api_presence_delete(api_req_t *r) {
@@ -85,33 +130,27 @@ void api_presence_delete(api_req_t *r) {
 
 void api_presence_get(api_req_t *r) {
     const char *id = api_param_id(r, 0, "user id");
-    if (!id)
+    if (id)
+        reply_presence(r, id);
+}
+
+void api_presence_delete_device(api_req_t *r) {
+    const char *id = api_param_id(r, 0, "user id");
+    const char *device = id ? api_param_id(r, 1, "device id") : NULL;
+    if (!device)
         return;
-    store_presence_t p;
-    store_status_t st = store_presence_get(id, core_now_ms(), &p);
-    if (st == STORE_NOT_FOUND) { /* offline is a state, not a missing resource */
-        core_jsonw_t w;
-        core_jsonw_init(&w);
-        core_jsonw_object(&w);
-        core_jsonw_key(&w, "id");
-        core_jsonw_string(&w, id);
-        core_jsonw_key(&w, "online");
-        core_jsonw_bool(&w, false);
-        core_jsonw_end(&w);
-        api_reply_jsonw(r, 200, &w);
-        return;
-    }
+    store_status_t st = store_presence_clear_device(id, device);
     if (st != STORE_OK) {
-        api_problem_store(r, st, "the presence entry");
+        api_problem_store(r, st, "the user's presence on that device");
         return;
     }
-    reply_presence(r, &p);
+    api_reply_empty(r, 204);
 }
 
 void api_presence_list(api_req_t *r) {
     int limit;
     const char *cursor;
-    if (!api_query_int(r, "limit", 100, 1, 1000, &limit) || !api_query_id(r, "cursor", &cursor))
+    if (!api_query_page(r, &limit, &cursor))
         return;
     store_page_t page;
     store_status_t st = store_presence_list(cursor, limit, core_now_ms(), &page);
@@ -119,7 +158,7 @@ void api_presence_list(api_req_t *r) {
         api_problem_store(r, st, "the online user list");
         return;
     }
-    api_reply_page(r, "count", page.total, "users", page.items, page.n, sizeof(store_presence_t),
-                   put_listed, page.next_cursor);
+    api_reply_page(r, page.items, page.n, sizeof(store_presence_t), put_listed, page.total,
+                   page.next_cursor);
     store_page_free(&page);
 }

@@ -156,6 +156,11 @@ bool api_query_id(api_req_t *r, const char *name, const char **out) {
     return true;
 }
 
+bool api_query_page(api_req_t *r, int *limit, const char **cursor) {
+    return api_query_int(r, "limit", API_PAGE_DEFAULT, 1, API_PAGE_MAX, limit) &&
+           api_query_id(r, "cursor", cursor);
+}
+
 /* Parses a whole string as a finite double. */
 static bool parse_double(const char *s, double *out) {
     char *end;
@@ -349,19 +354,23 @@ void api_reply_jsonw(api_req_t *r, unsigned status, core_jsonw_t *w) {
     reply_json_text(r, status, text, len);
 }
 
-void api_reply_page(api_req_t *r, const char *total_key, long long total, const char *items_key,
-                    const void *items, int n, size_t item_size,
-                    void (*put)(core_jsonw_t *w, const void *item), const char *next_cursor) {
+void api_reply_page(api_req_t *r, const void *items, int n, size_t item_size, api_put_item_fn put,
+                    long long total, const char *next_cursor) {
     core_jsonw_t w;
     core_jsonw_init(&w);
     core_jsonw_object(&w);
-    core_jsonw_key(&w, total_key);
-    core_jsonw_int(&w, total);
-    core_jsonw_key(&w, items_key);
+    core_jsonw_key(&w, "items");
     core_jsonw_array(&w);
     for (int i = 0; i < n; i++)
         put(&w, (const char *)items + (size_t)i * item_size);
     core_jsonw_end(&w);
+    core_jsonw_key(&w, "count");
+    core_jsonw_int(&w, n);
+    core_jsonw_key(&w, "total");
+    if (total >= 0)
+        core_jsonw_int(&w, total);
+    else
+        core_jsonw_null(&w);
     core_jsonw_key(&w, "next_cursor");
     core_jsonw_string_or_null(&w, next_cursor);
     core_jsonw_end(&w);
@@ -377,6 +386,17 @@ void api_reply_empty(api_req_t *r, unsigned status) {
 void api_reply_header(api_req_t *r, const char *name, const char *value) {
     if (r->resp && !r->resp_shared)
         MHD_add_response_header(r->resp, name, value);
+}
+
+void api_request_release(api_req_t *r) {
+    free(r->kv);
+    free(r->body);
+    free(r->path);
+    r->kv = NULL;
+    r->nkv = 0;
+    r->body = r->path = NULL;
+    r->body_len = r->body_cap = 0;
+    r->nparams = 0;
 }
 
 void api_request_free(api_req_t *r) {

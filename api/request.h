@@ -63,6 +63,10 @@ struct api_req {
  * api_query). False when out of memory. */
 bool api_request_capture(api_req_t *r);
 
+/* Frees what r's handler read (headers and query copies, body, path and
+ * its params), once its reply is queued. */
+void api_request_release(api_req_t *r);
+
 /* Frees r and all it owns (its reply, body, path and copies). */
 void api_request_free(api_req_t *r);
 
@@ -88,6 +92,10 @@ const char *api_query(const api_req_t *r, const char *name);
 
 /* True when the query has the argument at all ("?verbose"). */
 bool api_query_has(const api_req_t *r, const char *name);
+
+/* The items of a page (api_reply_page) that are at most this many. */
+#define API_PAGE_MAX 1000
+#define API_PAGE_DEFAULT 100
 
 /* An integer query argument in [min, max], def when absent. On a bad value
  * replies 400 naming it and returns false. */
@@ -127,13 +135,25 @@ void api_reply_json(api_req_t *r, unsigned status, cJSON *body);
  * pages of long lists. */
 void api_reply_jsonw(api_req_t *r, unsigned status, core_jsonw_t *w);
 
-/* Replies 200 with one page of a long list, written front to back:
- * {"<total_key>": total, "<items_key>": [each of the n items, written by
- * put], "next_cursor": next_cursor, or null when it is empty}. items is an
- * array of n elements of item_size bytes. */
-void api_reply_page(api_req_t *r, const char *total_key, long long total, const char *items_key,
-                    const void *items, int n, size_t item_size,
-                    void (*put)(core_jsonw_t *w, const void *item), const char *next_cursor);
+/* Writes one item of a list (api_reply_page). */
+typedef void (*api_put_item_fn)(core_jsonw_t *w, const void *item);
+
+/* Replies 200 with one page of a list, in the one shape every list of the
+ * service has, written front to back:
+ *   {"items": [each of the n items, written by put],
+ *    "count": n,
+ *    "total": total (every item the list holds, not just this page), or null
+ *             when total < 0: a list that cannot count itself cheaply,
+ *    "next_cursor": next_cursor, or null when it is NULL or empty (the last
+ *                   page)}
+ * items is an array of n elements of item_size bytes, the caller's. */
+void api_reply_page(api_req_t *r, const void *items, int n, size_t item_size, api_put_item_fn put,
+                    long long total, const char *next_cursor);
+
+/* ?limit= (1 to 1000, 100 when absent) and ?cursor= (an id, NULL when
+ * absent): the paging arguments of every list whose cursor is an id. On a
+ * bad value replies 400 naming it and returns false. */
+bool api_query_page(api_req_t *r, int *limit, const char **cursor);
 
 /* Replies with a copy of len bytes of data and the given Content-Type. */
 void api_reply_data(api_req_t *r, unsigned status, const char *content_type, const void *data,

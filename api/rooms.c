@@ -1,6 +1,7 @@
 /*
  * /rooms, /rooms/{roomId}/participants[/{userId}] and /users/{userId}/rooms:
- * joining and leaving chat rooms, and reading who is in them. A room exists
+ * joining and leaving chat rooms, and reading who is in them (three lists,
+ * each a page: api_reply_page). A room exists
  * while it has participants, and ends ROOM_TTL_S after its last join or
  * message; "joined" are the participants online now (presence). Parsing and
  * validation here; the state is store/rooms.c.
@@ -12,19 +13,39 @@
 #include "handlers.h"
 #include "problem.h"
 
-static cJSON *id_array(const store_id_list_t *l) {
-    cJSON *arr = cJSON_CreateArray();
-    for (int i = 0; i < l->n; i++)
-        cJSON_AddItemToArray(arr, cJSON_CreateString(l->ids[i]));
-    return arr;
-}
-
 static cJSON *room_json(const store_room_t *room) {
     cJSON *o = cJSON_CreateObject();
     cJSON_AddStringToObject(o, "id", room->id);
     cJSON_AddNumberToObject(o, "participant_count", (double)room->participants);
     cJSON_AddNumberToObject(o, "joined_count", (double)room->joined);
     return o;
+}
+
+/* One room of a page: its counts. */
+static void put_room(core_jsonw_t *w, const void *item) {
+    core_jsonw_take_tree(w, room_json(item));
+}
+
+/* One participant of a page. */
+static void put_participant(core_jsonw_t *w, const void *item) {
+    const store_participant_t *p = item;
+    core_jsonw_object(w);
+    core_jsonw_key(w, "user_id");
+    core_jsonw_string(w, p->user_id);
+    core_jsonw_key(w, "joined");
+    core_jsonw_bool(w, p->joined);
+    core_jsonw_end(w);
+}
+
+/* Replies a page of rooms (or the failure) and frees it. */
+static void reply_rooms(api_req_t *r, store_status_t st, store_page_t *page, const char *w) {
+    if (st != STORE_OK) {
+        api_problem_store(r, st, w);
+        return;
+    }
+    api_reply_page(r, page->items, page->n, sizeof(store_room_t), put_room, page->total,
+                   page->next_cursor);
+    store_page_free(page);
 }
 
 /* The room and user of /rooms/{roomId}/.../{userId}; on failure has replied. */
@@ -66,63 +87,39 @@ void api_rooms_leave(api_req_t *r) {
 }
 
 void api_rooms_participants(api_req_t *r) {
-    const char *room = api_param_id(r, 0, "room id");
-    if (!room)
+    const char *room = api_param_id(r, 0, "room id"), *cursor;
+    int limit;
+    if (!room || !api_query_page(r, &limit, &cursor))
         return;
-    store_id_list_t participants, joined;
-    store_status_t st = store_rooms_participants(room, core_now_ms(), &participants, &joined);
+    store_page_t page;
+    store_status_t st = store_rooms_participants(room, core_now_ms(), cursor, limit, &page);
     if (st != STORE_OK) {
         char w[160];
         snprintf(w, sizeof w, "room '%s'", room);
         api_problem_store(r, st, w);
         return;
     }
-    cJSON *o = cJSON_CreateObject();
-    cJSON_AddNumberToObject(o, "count", participants.n);
-    cJSON_AddItemToObject(o, "participants", id_array(&participants));
-    cJSON_AddItemToObject(o, "joined", id_array(&joined));
-    store_id_list_free(&participants);
-    store_id_list_free(&joined);
-    api_reply_json(r, 200, o);
+    api_reply_page(r, page.items, page.n, sizeof(store_participant_t), put_participant, page.total,
+                   page.next_cursor);
+    store_page_free(&page);
 }
 
 void api_rooms_list(api_req_t *r) {
     int limit;
     const char *cursor;
-    if (!api_query_int(r, "limit", 100, 1, 1000, &limit) || !api_query_id(r, "cursor", &cursor))
+    if (!api_query_page(r, &limit, &cursor))
         return;
     store_page_t page;
     store_status_t st = store_rooms_list(cursor, limit, core_now_ms(), &page);
-    if (st != STORE_OK) {
-        api_problem_store(r, st, "the room list");
-        return;
-    }
-    cJSON *o = cJSON_CreateObject();
-    cJSON_AddNumberToObject(o, "total", (double)page.total);
-    cJSON *arr = cJSON_AddArrayToObject(o, "rooms");
-    for (int i = 0; i < page.n; i++)
-        cJSON_AddItemToArray(arr, room_json((const store_room_t *)page.items + i));
-    if (page.next_cursor[0])
-        cJSON_AddStringToObject(o, "next_cursor", page.next_cursor);
-    else
-        cJSON_AddNullToObject(o, "next_cursor");
-    store_page_free(&page);
-    api_reply_json(r, 200, o);
+    reply_rooms(r, st, &page, "the room list");
 }
 
 void api_rooms_of_user(api_req_t *r) {
-    const char *user = api_param_id(r, 0, "user id");
-    if (!user)
+    const char *user = api_param_id(r, 0, "user id"), *cursor;
+    int limit;
+    if (!user || !api_query_page(r, &limit, &cursor))
         return;
-    store_id_list_t rooms;
-    store_status_t st = store_rooms_of_user(user, core_now_ms(), &rooms);
-    if (st != STORE_OK) {
-        api_problem_store(r, st, "the user's rooms");
-        return;
-    }
-    cJSON *o = cJSON_CreateObject();
-    cJSON_AddNumberToObject(o, "count", rooms.n);
-    cJSON_AddItemToObject(o, "rooms", id_array(&rooms));
-    store_id_list_free(&rooms);
-    api_reply_json(r, 200, o);
+    store_page_t page;
+    store_status_t st = store_rooms_of_user(user, core_now_ms(), cursor, limit, &page);
+    reply_rooms(r, st, &page, "the user's rooms");
 }

@@ -30,6 +30,12 @@ const api_route_t api_routes[] = {
     {API_GET, "/online-users/{userId}", api_presence_get, API_BODY_NONE, API_RUN_LOOP},
     {API_PUT, "/online-users/{userId}", api_presence_put, API_BODY_JSON, API_RUN_LOOP},
     {API_DELETE, "/online-users/{userId}", api_presence_delete, API_BODY_NONE, API_RUN_LOOP},
+    {API_DELETE, "/online-users/{userId}/devices/{deviceId}", api_presence_delete_device,
+     API_BODY_NONE, API_RUN_LOOP},
+    {API_PUT, "/users/{userId}/friends", api_friends_put, API_BODY_JSON, API_RUN_LOOP},
+    {API_GET, "/users/{userId}/friends", api_friends_get, API_BODY_NONE, API_RUN_LOOP},
+
+    {API_GET, "/events", api_events_get, API_BODY_NONE, API_RUN_LOOP},
 
     {API_POST, "/sessions", api_sessions_create, API_BODY_JSON, API_RUN_LOOP},
     {API_GET, "/sessions/{socketId}", api_sessions_get, API_BODY_NONE, API_RUN_LOOP},
@@ -69,11 +75,11 @@ const api_route_t api_routes[] = {
     {API_POST, "/admin/cleanup", api_admin_cleanup, API_BODY_NONE, API_RUN_LOOP},
     {API_DELETE, "/admin/ephemeral", api_admin_ephemeral, API_BODY_NONE, API_RUN_LOOP},
 
-    {API_POST, "/users", api_users_create, API_BODY_JSON, API_RUN_BLOCKING},
-    {API_GET, "/users", api_users_list, API_BODY_NONE, API_RUN_BLOCKING},
-    {API_GET, "/users/{id}", api_users_get, API_BODY_NONE, API_RUN_BLOCKING},
-    {API_PATCH, "/users/{id}", api_users_update, API_BODY_JSON, API_RUN_BLOCKING},
-    {API_DELETE, "/users/{id}", api_users_delete, API_BODY_NONE, API_RUN_BLOCKING},
+    {API_POST, "/accounts", api_accounts_create, API_BODY_JSON, API_RUN_BLOCKING},
+    {API_GET, "/accounts", api_accounts_list, API_BODY_NONE, API_RUN_BLOCKING},
+    {API_GET, "/accounts/{accountId}", api_accounts_get, API_BODY_NONE, API_RUN_BLOCKING},
+    {API_PATCH, "/accounts/{accountId}", api_accounts_update, API_BODY_JSON, API_RUN_BLOCKING},
+    {API_DELETE, "/accounts/{accountId}", api_accounts_delete, API_BODY_NONE, API_RUN_BLOCKING},
 
     {API_POST, "/observations", api_observations_create, API_BODY_JSON, API_RUN_BLOCKING},
     {API_POST, "/observations/batch", api_observations_batch, API_BODY_BATCH, API_RUN_BLOCKING},

@@ -25,6 +25,11 @@ static cJSON *segment_json(const mongo_segment_t *s) {
     return j;
 }
 
+/* One road segment of a page. */
+static void put_segment(core_jsonw_t *w, const void *item) {
+    core_jsonw_take_tree(w, segment_json(item));
+}
+
 void api_segments_get(api_req_t *r) {
     const char *cell = api_param(r, 0);
     if (!core_geohash_valid(cell, MONGO_SEGMENT_PRECISION)) {
@@ -51,7 +56,7 @@ void api_segments_list(api_req_t *r) {
     int min_count;
     if (!api_query_bbox(r, &q.has_bbox, &q.min_lon, &q.min_lat, &q.max_lon, &q.max_lat) ||
         !api_query_int(r, "min_count", 1, 1, INT_MAX, &min_count) ||
-        !api_query_int(r, "limit", 100, 1, 1000, &q.limit))
+        !api_query_int(r, "limit", API_PAGE_DEFAULT, 1, API_PAGE_MAX, &q.limit))
         return;
     q.min_count = (long long)min_count;
     q.cursor = api_query(r, "cursor");
@@ -66,14 +71,8 @@ void api_segments_list(api_req_t *r) {
         api_problem_mongo(r, st, "the road segment list");
         return;
     }
-    cJSON *o = cJSON_CreateObject();
-    cJSON *arr = cJSON_AddArrayToObject(o, "road_segments");
-    for (int i = 0; i < page.n; i++)
-        cJSON_AddItemToArray(arr, segment_json(&page.items[i]));
-    if (page.next_cursor[0])
-        cJSON_AddStringToObject(o, "next_cursor", page.next_cursor);
-    else
-        cJSON_AddNullToObject(o, "next_cursor");
+    /* no total: counting the matches is a pass over all of them */
+    api_reply_page(r, page.items, page.n, sizeof(mongo_segment_t), put_segment, -1,
+                   page.next_cursor);
     mongo_segment_page_free(&page);
-    api_reply_json(r, 200, o);
 }

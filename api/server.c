@@ -52,6 +52,7 @@
 #include "auth.h"
 #include "conn.h"
 #include "cors.h"
+#include "events.h"
 #include "loop.h"
 #include "metrics.h"
 #include "problem.h"
@@ -353,6 +354,9 @@ static enum MHD_Result send_reply(api_req_t *r) {
     if (!r->resp_shared)
         MHD_destroy_response(r->resp);
     r->resp = NULL;
+    /* what the handler read is not needed any more: a reply that goes on
+     * (an event stream) holds only the request's own fields from here on */
+    api_request_release(r);
     return ret;
 }
 
@@ -572,6 +576,9 @@ void api_server_drain(api_server_t *s, int delay_s, int grace_s) {
     for (int i = 0; i < s->nloops; i++)
         api_loop_quiesce(s->loops[i]);
     close_listener(s);
+    /* now that new connections go elsewhere: every event stream gets its
+     * final event (shutdown) and ends, so its client reconnects elsewhere */
+    api_events_drain();
     int64_t deadline = core_now_ms() + (int64_t)grace_s * 1000;
     while (api_metrics_in_flight() > 0 && core_now_ms() < deadline) {
         struct timespec tick = {0, 20 * 1000000};

@@ -182,33 +182,34 @@ void api_sessions_delete(api_req_t *r) {
     api_id_then_204(r, "socket id", "session", store_sessions_delete);
 }
 
-/* Replies {"count", <member>: [session, ...]} for a listing's result. */
-static void reply_list(api_req_t *r, store_status_t st, store_session_list_t *l, const char *member,
-                       const char *w) {
+/* One session of a page. */
+static void put_session(core_jsonw_t *w, const void *item) {
+    core_jsonw_take_tree(w, session_json(item));
+}
+
+/* Replies a listing's page (or its failure) and frees the page. */
+static void reply_page(api_req_t *r, store_status_t st, store_page_t *page, const char *w) {
     if (st != STORE_OK) {
         api_problem_store(r, st, w);
         return;
     }
-    cJSON *o = cJSON_CreateObject();
-    cJSON_AddNumberToObject(o, "count", l->n);
-    cJSON *arr = cJSON_AddArrayToObject(o, member);
-    for (int i = 0; i < l->n; i++)
-        cJSON_AddItemToArray(arr, session_json(&l->items[i]));
-    store_session_list_free(l);
-    api_reply_json(r, 200, o);
+    api_reply_page(r, page->items, page->n, sizeof(store_session_t), put_session, page->total,
+                   page->next_cursor);
+    store_page_free(page);
 }
 
 void api_sessions_of_user(api_req_t *r) {
-    const char *id = api_param_id(r, 0, "user id");
-    if (!id)
+    const char *id = api_param_id(r, 0, "user id"), *cursor;
+    int limit;
+    if (!id || !api_query_page(r, &limit, &cursor))
         return;
-    store_session_list_t l;
-    store_status_t st = store_sessions_of_user(id, core_now_ms(), &l);
-    reply_list(r, st, &l, "sessions", "the user's sessions");
+    store_page_t page;
+    store_status_t st = store_sessions_of_user(id, core_now_ms(), cursor, limit, &page);
+    reply_page(r, st, &page, "the user's sessions");
 }
 
 void api_sessions_in_region(api_req_t *r) {
-    const char *id = api_param(r, 0);
+    const char *id = api_param(r, 0), *cursor;
     if (!core_geohash_valid(id, REGION_PRECISION)) {
         api_problem(r, 400,
                     "region id must be a geohash of %d characters from "
@@ -216,7 +217,10 @@ void api_sessions_in_region(api_req_t *r) {
                     REGION_PRECISION);
         return;
     }
-    store_session_list_t l;
-    store_status_t st = store_sessions_in_region(id, core_now_ms(), &l);
-    reply_list(r, st, &l, "members", "the region's members");
+    int limit;
+    if (!api_query_page(r, &limit, &cursor))
+        return;
+    store_page_t page;
+    store_status_t st = store_sessions_in_region(id, core_now_ms(), cursor, limit, &page);
+    reply_page(r, st, &page, "the region's members");
 }

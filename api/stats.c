@@ -42,6 +42,8 @@ static void add_app(cJSON *o, const store_stats_t *s) {
     cJSON *queues = cJSON_AddObjectToObject(app, "notification_queues");
     cJSON_AddNumberToObject(queues, "high", (double)s->notification_queue_high);
     cJSON_AddNumberToObject(queues, "normal", (double)s->notification_queue_normal);
+    cJSON_AddNumberToObject(app, "active_sessions", (double)s->active_sessions);
+    cJSON_AddNumberToObject(app, "active_rooms", (double)s->active_rooms);
     cJSON_AddNumberToObject(app, "missing_buckets", s->buckets_missing);
 }
 

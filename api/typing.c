@@ -1,7 +1,7 @@
 /*
  * /rooms/{roomId}/typing[/{userId}]: typing indicators. PUT marks a
  * participant typing for TYPING_TTL_S (each PUT refreshes it), DELETE stops
- * it, GET lists who is typing now. The state is store/typing.c.
+ * it, GET lists who is typing now (a page, in user id order). The state is store/typing.c.
  */
 #include <stdio.h>
 
@@ -51,21 +51,24 @@ void api_typing_stop(api_req_t *r) {
     api_reply_empty(r, 204);
 }
 
+/* One indicator of a page. */
+static void put_typing(core_jsonw_t *w, const void *item) {
+    const store_typing_t *t = item;
+    core_jsonw_take_tree(w, typing_json(NULL, t->user_id, t->expires_at_ms));
+}
+
 void api_typing_list(api_req_t *r) {
-    const char *room = api_param_id(r, 0, "room id");
-    if (!room)
+    const char *room = api_param_id(r, 0, "room id"), *cursor;
+    int limit;
+    if (!room || !api_query_page(r, &limit, &cursor))
         return;
-    store_typing_list_t l;
-    store_status_t st = store_typing_list(room, core_now_ms(), &l);
+    store_page_t page;
+    store_status_t st = store_typing_list(room, core_now_ms(), cursor, limit, &page);
     if (st != STORE_OK) {
         api_problem_store(r, st, "the typing indicators");
         return;
     }
-    cJSON *o = cJSON_CreateObject();
-    cJSON_AddNumberToObject(o, "count", l.n);
-    cJSON *arr = cJSON_AddArrayToObject(o, "users");
-    for (int i = 0; i < l.n; i++)
-        cJSON_AddItemToArray(arr, typing_json(NULL, l.items[i].user_id, l.items[i].expires_at_ms));
-    store_typing_list_free(&l);
-    api_reply_json(r, 200, o);
+    api_reply_page(r, page.items, page.n, sizeof(store_typing_t), put_typing, page.total,
+                   page.next_cursor);
+    store_page_free(&page);
 }

@@ -18,7 +18,7 @@
 # "tcp cluster"; cluster compares with tcp, so tcp should come first),
 # BENCH_SCENARIOS (which of them: livez heartbeat client image put online stats),
 # BENCH_WEBDIS_POOL (webdis's Redis connections per thread, 1),
-# BENCH_ONLY (some of: livez endpoints probes cleanup expiry rss).
+# BENCH_ONLY (some of: livez endpoints probes cleanup expiry rss events).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bin=$(realpath "${RTSTATE_BIN:-build/rtstate}")
@@ -704,6 +704,28 @@ section_rss() {
   stop_service
 }
 
+# ---- the event stream: idle subscribers' memory, fan-out latency ----
+section_events() {
+  echo "bench: events: 10 000 idle /events subscribers, then fan-out to 1 000" >&2
+  rcli flushall > /dev/null
+  ulimit -n 65536 2> /dev/null || ulimit -n "$(ulimit -Hn)"
+  start_service unix MAX_CONNECTIONS=12000 MAX_CONNECTIONS_PER_IP=0
+  local n=${BENCH_SUBSCRIBERS:-10000} out
+  out=$("$tools/sseclients" hold "$hport" "$n" "$svc")
+  echo "events: $out" >&2
+  row "GET /events: $n idle subscribers (RSS)" unix "$out" "" ""
+  check "memory per idle /events subscriber ($n)" "$(jget bytes_per_subscriber "$out") B" "< 10240 B" \
+    "$(le "$(jget bytes_per_subscriber "$out")" 10239 && echo 1 || echo 0)" \
+    "service RSS $(jget rss_before_kb "$out") -> $(jget rss_after_kb "$out") kB with $n streams open (MAX_HEADER_BYTES default)"
+  out=$("$tools/sseclients" fanout "$hport" 1000 "${BENCH_FANOUT_EVENTS:-200}")
+  echo "events: $out" >&2
+  row "POST -> delivered at all 1 000 subscribers" unix "$out" "" ""
+  check "fan-out latency, a write to all of 1 000 subscribers" "p50 $(jget p50_ms "$out") ms, p99 $(jget p99_ms "$out") ms" \
+    "p99 <= 50 ms" "$(le "$(jget p99_ms "$out")" 50 && echo 1 || echo 0)" \
+    "POST /users/fanout/notifications, then every subscriber of notifications:fanout has it; max $(jget max_ms "$out") ms"
+  stop_service
+}
+
 selected() { [ -z "${BENCH_ONLY:-}" ] || [[ " $BENCH_ONLY " == *" $1 "* ]]; }
 side=() # the side-by-side scenarios, run in every mode
 if selected livez; then side+=(livez); fi
@@ -721,7 +743,7 @@ if [ ${#side[@]} -gt 0 ]; then
     RTSTATE_BIN=$bin bench/guard.sh --cluster > "$tmp/guard-cluster.txt" 2>&1 || true
   fi
 fi
-for section in probes cleanup expiry rss; do
+for section in probes cleanup expiry rss events; do
   if selected "$section"; then "section_$section"; fi
 done
 

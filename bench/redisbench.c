@@ -398,15 +398,17 @@ static int load_clients(const char *prefix, int first, int count) {
             snprintf(id, sizeof id, "%s%05d", prefix, first + done + i);
             cmd_start(&cmd, "EVALSHA");
             arg_str(&cmd, s);
-            arg_str(&cmd, "4");
+            arg_str(&cmd, "5");
             arg_key(&cmd, KEY_CLIENT, id);
             arg_key(&cmd, KEY_IMAGE, id);
             arg_key(&cmd, KEY_CLIENTS, id);
             arg_key(&cmd, KEY_CLIENTS_LAST_SEEN, id);
+            arg_key(&cmd, KEY_EVENTS, id); /* each new client is an event (store/events.h) */
             arg_str(&cmd, id);
             arg_str(&cmd, now);
             arg_fmt(&cmd, "%lld", ms);
             arg_str(&cmd, "0");
+            arg_str(&cmd, "10000"); /* the retention, EVENTS_RETAIN_PER_BUCKET's default */
             send_cmd(c, &cmd);
         }
         for (int i = 0; i < n; i++) {

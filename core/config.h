@@ -37,6 +37,9 @@ typedef struct {
     int room_ttl_s;
     int rate_limit_messages;
     int rate_limit_window_s;
+    int friends_ttl_s;
+    int events_retain_per_bucket;
+    int events_max_lag;
     long max_image_bytes;
     long max_body_bytes;
     char *service_id;

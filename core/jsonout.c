@@ -225,6 +225,14 @@ static void put_item(core_jsonw_t *w, const cJSON *item) {
     }
 }
 
+void core_jsonw_take_tree(core_jsonw_t *w, cJSON *item) {
+    if (item)
+        put_item(w, item);
+    else
+        w->failed = true;
+    cJSON_Delete(item);
+}
+
 char *core_json_print(const cJSON *item, size_t *len) {
     if (!item)
         return NULL;

@@ -58,6 +58,11 @@ void core_jsonw_null(core_jsonw_t *w);
  * cursor) */
 void core_jsonw_string_or_null(core_jsonw_t *w, const char *s);
 
+/* Writes the tree item (a value, with its members) where a value may come,
+ * then frees it (cJSON_Delete): the items of a list built as trees. A NULL
+ * item (out of memory while building it) fails the writer. */
+void core_jsonw_take_tree(core_jsonw_t *w, cJSON *item);
+
 /* The text, NUL-terminated, in a malloc()ed buffer the caller frees with
  * free(), its length (without the NUL) in *len when len is not NULL; the
  * writer is spent. NULL (and everything freed) when memory ran out, a

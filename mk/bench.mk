@@ -20,7 +20,7 @@
 # store/clients.c at build time) to register clients in bulk.
 
 BENCH_DIR     := $(BUILD)/bench
-BENCH_TOOLS   := $(BENCH_DIR)/redisbench $(BENCH_DIR)/httpseq
+BENCH_TOOLS   := $(BENCH_DIR)/redisbench $(BENCH_DIR)/httpseq $(BENCH_DIR)/sseclients
 BENCH_SCRIPTS := store/clients.c # its connect script registers clients in bulk
 BENCH_LIBS    := $(shell pkg-config --libs hiredis openssl 2>/dev/null) -pthread
 
@@ -39,6 +39,11 @@ $(BENCH_DIR)/httpseq: bench/httpseq.c
 	@mkdir -p $(dir $@)
 	@echo "  LINK  $@"
 	@$(CC) $(CFLAGS) -o $@ $< -lm
+
+$(BENCH_DIR)/sseclients: bench/sseclients.c
+	@mkdir -p $(dir $@)
+	@echo "  LINK  $@"
+	@$(CC) $(CFLAGS) -o $@ $<
 
 $(BENCH_DIR)/suspend: bench/suspend.c
 	@mkdir -p $(dir $@)

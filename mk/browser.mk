@@ -3,7 +3,7 @@
 # /dashboard, with two webcam clients; tests/browser/dashboard.sh), and CORS
 # as a page on another origin meets it (tests/browser/cors.sh).
 #
-#   make browser   just these tests (DASHBOARD_SCREENSHOT=file.png keeps the screenshot)
+#   make browser   just these tests (the screenshot: build/browser/dashboard.png, or DASHBOARD_SCREENSHOT)
 #   make test      runs them with everything else
 
 .PHONY: browser browser-deps

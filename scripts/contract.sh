@@ -3,8 +3,8 @@
 #
 # Starts a throwaway redis-server, a MongoDB-compatible server when the project
 # has one (MONGO_SERVER_BIN, or what scripts/mongo-server.sh gives), and the
-# service (RTSTATE_BIN, or build/rtstate) on free loopback ports in a temp dir,
-# points Schemathesis at the spec the
+# service (RTSTATE_BIN, or build/rtstate, with its three tokens set) on free
+# loopback ports in a temp dir, points Schemathesis at the spec the
 # service serves (GET /openapi.yaml, compiled into the binary) and runs every
 # phase (examples, coverage, fuzzing, stateful runs through the spec's links)
 # with every check, positive and negative data, and a fixed seed. Then stops
@@ -14,26 +14,24 @@
 #   scripts/contract.sh            bounded: what make test runs (well under 3 min)
 #   scripts/contract.sh --long     make contract: many more examples per operation
 #
-# Schemathesis comes from PyPI into .venv/ (pinned below). Per-operation
+# CONTRACT_SEED sets the seed, CONTRACT_EXAMPLES the examples per operation, and
+# CONTRACT_LOG=file keeps Schemathesis's whole output (warnings included), and
+# CONTRACT_ARGS adds Schemathesis options (e.g. "--include-path-regex typing").
+#
+# Schemathesis comes from PyPI into .venv/ (pinned in scripts/contract-venv.sh). Per-operation
 # exceptions, each with its reason, are in tests/contract/schemathesis.toml.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
-SCHEMATHESIS_VERSION=4.32.5
+# shellcheck source=scripts/contract-venv.sh
+. scripts/contract-venv.sh
 examples=${CONTRACT_EXAMPLES:-100}
 seed=${CONTRACT_SEED:-20250920}
 [ "${1:-}" = "--long" ] && examples=${CONTRACT_EXAMPLES:-1000}
 bin=${RTSTATE_BIN:-build/rtstate}
 case $bin in /*) ;; *) bin=$root/$bin ;; esac
 
-venv=$root/.venv
-if ! "$venv/bin/schemathesis" --version 2>/dev/null | grep -q " $SCHEMATHESIS_VERSION\$"; then
-  echo "installing schemathesis $SCHEMATHESIS_VERSION into .venv/" >&2
-  python3 -m venv "$venv" &&
-    "$venv/bin/pip" install -q "schemathesis==$SCHEMATHESIS_VERSION" >&2 ||
-    { echo "cannot install schemathesis"; echo "0 passed, 1 failed"; exit 1; }
-fi
-py=$venv/bin/python
+contract_venv || { echo "cannot install schemathesis"; echo "0 passed, 1 failed"; exit 1; }
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/rtstate-contract-XXXXXX")
 redis_pid= svc_pid= mongo_pid=
@@ -101,7 +99,14 @@ PY
 fi
 port=$(free_port)
 base=http://127.0.0.1:$port
+# every door closed, each by its own token: Schemathesis sends each operation the
+# weakest token that opens it (tests/contract/schemathesis.toml, [auth.openapi]),
+# and checks that it is refused without one and with a wrong one
+token() { "$py" -c 'import secrets; print(secrets.token_hex(16))'; }
+CONTRACT_READ_TOKEN=$(token) CONTRACT_API_TOKEN=$(token) CONTRACT_ADMIN_TOKEN=$(token)
+export CONTRACT_READ_TOKEN CONTRACT_API_TOKEN CONTRACT_ADMIN_TOKEN
 PORT=$port BIND=127.0.0.1 REDIS_URL=redis://127.0.0.1:$rport/0 MONGODB_URI=$mongo_uri THREADS=4 \
+  READ_TOKEN=$CONTRACT_READ_TOKEN API_TOKEN=$CONTRACT_API_TOKEN ADMIN_TOKEN=$CONTRACT_ADMIN_TOKEN \
   "$bin" > "$tmp/service.log" 2>&1 &
 svc_pid=$!
 wait_http "$base/readyz" || { cat "$tmp/service.log"; fail "the service did not become ready"; }
@@ -114,11 +119,12 @@ echo "contract: schemathesis $SCHEMATHESIS_VERSION, $examples examples per opera
   run "$base/openapi.yaml" --url "$base" --mode all \
   --phases examples,coverage,fuzzing,stateful --max-examples "$examples" --seed "$seed" \
   --workers 1 --request-timeout 10 --report junit --report-junit-path "$tmp/junit.xml" \
-  --output-truncate true --no-color > "$tmp/schemathesis.out" 2>&1)
+  --output-truncate true --no-color ${CONTRACT_ARGS:-} > "$tmp/schemathesis.out" 2>&1)
 rc=$?
 # the summary and any failure, without the progress noise
 sed -n '/^ *\(❌\|✅\|⏭\)/p; /FAILURES/,/WARNINGS\|SUMMARY/p' "$tmp/schemathesis.out" | head -200
 tail -4 "$tmp/schemathesis.out"
+[ -n "${CONTRACT_LOG:-}" ] && cp "$tmp/schemathesis.out" "$CONTRACT_LOG"
 
 kill "$svc_pid"
 wait "$svc_pid"

@@ -14,6 +14,11 @@
  * client that exists (creating nothing for an unknown id), atomically, with
  * no script (which cost Redis three times as much, bench/README). Reading a
  * client, alone or on a page, is an HMGET and a ZSCORE in one round trip.
+ *
+ * A new client and a deleted one are events (store/events.h), appended to
+ * the bucket's stream by the same script: its last key and argument. (The
+ * XADD is spelled out rather than taken from STORE_EVENTS_LUA, so that the
+ * scripts stay plain literals that bench/extract-scripts.awk can copy.)
  */
 #include "clients.h"
 
@@ -22,13 +27,14 @@
 #include <string.h>
 
 #include "batch.h"
+#include "events.h"
 #include "keys.h"
 #include "page.h"
 #include "reply.h"
 #include "script.h"
 
-/* KEYS: client, image, clients:{b}, clients:last_seen:{b}.
- * ARGV: id, now (ISO 8601), now (ms), create only ('1').
+/* KEYS: client, image, clients:{b}, clients:last_seen:{b}, events:{b}.
+ * ARGV: id, now (ISO 8601), now (ms), create only ('1'), the retention.
  * Returns false for an existing id when create only, else
  * {1 when new, status, connected_at, frame_number ('' without a frame)}.
  * A client another program wrote (a hash without frame_number, no index
@@ -44,14 +50,22 @@ static store_script_t connect_script = STORE_SCRIPT(
     "redis.call('ZADD', KEYS[3], 0, ARGV[1])\n"
     "redis.call('ZADD', KEYS[4], ARGV[3], ARGV[1])\n"
     "local c = redis.call('HMGET', KEYS[1], 'status', 'connected_at')\n"
+    "if not exists then\n"
+    "  redis.call('XADD', KEYS[5], 'MAXLEN', '~', ARGV[5], '*', 't', 'client.registered',\n"
+    "             'd', cjson.encode({client_id = ARGV[1], connected_at = c[2]}))\n"
+    "end\n"
     "return {exists and 0 or 1, c[1] or '', c[2] or '', fn or ''}\n");
 
-/* KEYS: as connect. ARGV: id. Returns how many of the hash and the clients
- * entry it removed. */
+/* KEYS: as connect. ARGV: id, the retention. Returns how many of the hash
+ * and the clients entry it removed. */
 static store_script_t delete_script = STORE_SCRIPT(
     "local n = redis.call('DEL', KEYS[1]) + redis.call('ZREM', KEYS[3], ARGV[1])\n"
     "redis.call('UNLINK', KEYS[2])\n"
     "redis.call('ZREM', KEYS[4], ARGV[1])\n"
+    "if n > 0 then\n"
+    "  redis.call('XADD', KEYS[5], 'MAXLEN', '~', ARGV[2], '*', 't', 'client.removed',\n"
+    "             'd', cjson.encode({client_id = ARGV[1], reason = 'request'}))\n"
+    "end\n"
     "return n\n");
 
 /* The keys of the connect and delete scripts, for client id. */
@@ -60,6 +74,7 @@ static void add_client_keys(store_args_t *a, const char *id) {
     store_args_key(a, KEY_IMAGE, id);
     store_args_key(a, KEY_CLIENTS, id);
     store_args_key(a, KEY_CLIENTS_LAST_SEEN, id);
+    store_events_key(a, id);
 }
 
 /* Reads n clients by id, an HMGET and a ZSCORE each, all in one round trip:
@@ -108,12 +123,13 @@ store_status_t store_clients_connect(const char *id, bool create_only, int64_t n
     core_iso8601(now_ms, now);
     store_args_t a;
     store_args_init(&a);
-    store_script_call(&a, &connect_script, 4);
+    store_script_call(&a, &connect_script, 5);
     add_client_keys(&a, id);
     store_args_str(&a, id);
     store_args_str(&a, now);
     store_args_int(&a, now_ms);
     store_args_str(&a, create_only ? "1" : "0");
+    store_events_arg(&a);
     redisReply *r;
     store_status_t st = store_eval_found(&connect_script, &a, STORE_CONFLICT, &r);
     store_args_free(&a);
@@ -175,9 +191,10 @@ store_status_t store_clients_heartbeat(const char *id, int64_t now_ms) {
 store_status_t store_clients_delete(const char *id) {
     store_args_t a;
     store_args_init(&a);
-    store_script_call(&a, &delete_script, 4);
+    store_script_call(&a, &delete_script, 5);
     add_client_keys(&a, id);
     store_args_str(&a, id);
+    store_events_arg(&a);
     store_status_t st = store_eval_count(&delete_script, &a, 1, STORE_NOT_FOUND);
     store_args_free(&a);
     return st;

@@ -24,12 +24,15 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "events.h"
 #include "keys.h"
 #include "reply.h"
 #include "script.h"
 
-/* KEYS: client, image, clients:last_seen:{b}, stats:{b}. ARGV: the bytes,
- * size, format, now (ISO 8601), now (ms), id, the ETag's time part. */
+/* KEYS: client, image, clients:last_seen:{b}, stats:{b}, events:{b}. ARGV:
+ * the bytes, size, format, now (ISO 8601), now (ms), id, the ETag's time
+ * part, the retention. The frame's event (never its bytes) is appended in
+ * the same step (store/events.h; spelled out, as in clients.c). */
 static store_script_t put_script = STORE_SCRIPT(
     "if redis.call('EXISTS', KEYS[1]) == 0 then return false end\n"
     "local fn = redis.call('HINCRBY', KEYS[2], 'frame_number', 1)\n"
@@ -39,6 +42,9 @@ static store_script_t put_script = STORE_SCRIPT(
     "redis.call('HSET', KEYS[1], 'frame_number', fn)\n"
     "redis.call('ZADD', KEYS[3], ARGV[5], ARGV[6])\n"
     "redis.call('HINCRBY', KEYS[4], 'total_frames', 1)\n"
+    "redis.call('XADD', KEYS[5], 'MAXLEN', '~', ARGV[8], '*', 't', 'client.frame', 'd',\n"
+    "           cjson.encode({client_id = ARGV[6], frame_number = fn, etag = etag,\n"
+    "                         size = tonumber(ARGV[2]), format = ARGV[3], timestamp = ARGV[4]}))\n"
     "return {fn, etag}\n");
 
 store_status_t store_images_put(const char *id, const unsigned char *data, size_t n,
@@ -48,11 +54,12 @@ store_status_t store_images_put(const char *id, const unsigned char *data, size_
     snprintf(stamp, sizeof stamp, "%llx", (unsigned long long)now_ms);
     store_args_t a;
     store_args_init(&a);
-    store_script_call(&a, &put_script, 4);
+    store_script_call(&a, &put_script, 5);
     store_args_key(&a, KEY_CLIENT, id);
     store_args_key(&a, KEY_IMAGE, id);
     store_args_key(&a, KEY_CLIENTS_LAST_SEEN, id);
     store_args_key(&a, KEY_STATS, id);
+    store_events_key(&a, id);
     store_args_add(&a, (const char *)data, n);
     store_args_int(&a, (long long)n);
     store_args_str(&a, core_img_name(format));
@@ -60,6 +67,7 @@ store_status_t store_images_put(const char *id, const unsigned char *data, size_
     store_args_int(&a, now_ms);
     store_args_str(&a, id);
     store_args_str(&a, stamp);
+    store_events_arg(&a);
     redisReply *r;
     store_status_t st = store_eval_found(&put_script, &a, STORE_NOT_FOUND, &r);
     store_args_free(&a);

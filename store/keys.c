@@ -50,6 +50,9 @@ static const shape_t shapes[KEY__COUNT] = {
     [KEY_RATE_MESSAGES] = {"ratelimit:messages", 1, ""},
     [KEY_NOTIFY_QUEUE_HIGH] = {"notification_queue:high", 0, ""},
     [KEY_NOTIFY_QUEUE_NORMAL] = {"notification_queue:normal", 0, ""},
+    [KEY_EVENTS] = {"events", 0, ""},
+    [KEY_TYPING_EXPIRY] = {"typing:expiry", 0, ""},
+    [KEY_FRIENDS] = {"friends", 1, ""},
     [KEY_METRICS_EXPORTER] = {"metrics:exporter", 0, ""},
 };
 

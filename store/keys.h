@@ -61,13 +61,23 @@
  *                                   NOTIFICATION_MAX; TTL NOTIFICATION_TTL_S
  *   ratelimit:messages:{b}:<userId> zset the random part of each message id -> send time (ms)
  *                                   within the window; at most RATE_LIMIT_MESSAGES; TTL
- * RATE_LIMIT_WINDOW_S notification_queue:high:{b} list notification JSON of the users of bucket b,
+ *                                   RATE_LIMIT_WINDOW_S
+ *   notification_queue:high:{b} list notification JSON of the users of bucket b,
  *                                   oldest at the tail; NOTIFICATION_QUEUE_MAX;
  *                                   TTL NOTIFICATION_QUEUE_TTL_S
  *   notification_queue:normal:{b} list the same, popped after high
  *   metrics:exporter:{b}      string the id of the instance that exports the
  *                                   Redis-wide metrics (bucket 0's key only);
  *                                   TTL METRICS_LEASE_MS, renewed by its holder
+ *
+ *   events:{b}                stream the bucket's events (store/events.h), appended by
+ *                                   the scripts that make the changes; MAXLEN ~
+ *                                   EVENTS_RETAIN_PER_BUCKET
+ *   typing:expiry:{b}         zset  "<roomId> <userId>" -> indicator expiry (ms), in the
+ *                                   room's bucket: the reaper's index, for typing.stopped
+ *                                   on expiry; reaper
+ *   friends:{b}:<userId>      set   the user's friends' ids; TTL FRIENDS_TTL_S, set by
+ *                                   each PUT of the whole list; at most FRIENDS_MAX
  *
  * The names before this layout (one global key per index, no tags) are the
  * legacy names at the end of this header, which only the migration
@@ -122,6 +132,9 @@ typedef enum {
     KEY_RATE_MESSAGES,
     KEY_NOTIFY_QUEUE_HIGH,
     KEY_NOTIFY_QUEUE_NORMAL,
+    KEY_EVENTS,        /* the bucket's event stream (store/events.h) */
+    KEY_TYPING_EXPIRY, /* "<room> <user>" -> indicator expiry (ms): the reaper's index */
+    KEY_FRIENDS,       /* a user's friends (set) */
     KEY_METRICS_EXPORTER, /* bucket 0's only: the lease of the instance that exports
                            * the Redis-wide metrics (store/lease.h) */
     KEY__COUNT

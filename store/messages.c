@@ -51,7 +51,9 @@
 #include <string.h>
 
 #include "batch.h"
+#include "events.h"
 #include "keys.h"
+#include "page.h"
 #include "presence.h"
 #include "reply.h"
 #include "rooms.h"
@@ -74,15 +76,17 @@ static store_script_t rate_script = STORE_SCRIPT(
     "redis.call('PEXPIRE', KEYS[1], window)\n"
     "return {1}\n");
 
-/* KEYS: participants, messages, rooms:active:{b}, rooms:expiry:{b}.
- * ARGV: sender, the id's random part, now (ms), now (ISO 8601), content,
- * room, cache max, cache TTL (ms), the room's new end (ms).
+/* KEYS: participants, messages, rooms:active:{b}, rooms:expiry:{b},
+ * events:{b}. ARGV: sender, the id's random part, now (ms), now (ISO 8601),
+ * content, room, cache max, cache TTL (ms), the room's new end (ms),
+ * retention. The message is announced (message.posted, its JSON) in the
+ * same step.
  * Returns {-1} for a sender who is no participant (nothing written), else
  * {1, id, the message JSON, participants}. The message keeps its room alive
  * (touch_room, rooms_lua.h). Positions go to Redis as strings made by %.0f:
  * a Lua number would be written with 14 digits and lose the last ones. */
 static store_script_t send_script =
-    STORE_SCRIPT(STORE_ROOMS_LUA
+    STORE_SCRIPT(STORE_ROOMS_LUA STORE_EVENTS_LUA
                  "if redis.call('SISMEMBER', KEYS[1], ARGV[1]) == 0 then return {-1} end\n"
                  "local now = tonumber(ARGV[3])\n"
                  "local pos = now * 1000\n"
@@ -98,13 +102,18 @@ static store_script_t send_script =
                  "           string.format('%.0f', (now - tonumber(ARGV[8])) * 1000))\n"
                  "redis.call('PEXPIRE', KEYS[2], ARGV[8])\n"
                  "touch_room(KEYS[1], KEYS[3], KEYS[4], ARGV[6], ARGV[9])\n"
+                 "emit_json('message.posted', msg)\n"
                  "return {1, id, msg, redis.call('SMEMBERS', KEYS[1])}\n");
 
-/* KEYS: an offline queue. Reads and empties it in one step. */
+/* KEYS: an offline queue (its head the newest). ARGV: how many to take.
+ * Takes the oldest ones (its tail) in one step; returns {length before,
+ * the messages taken, newest first}. */
 static store_script_t consume_script = STORE_SCRIPT(
-    "local m = redis.call('LRANGE', KEYS[1], 0, -1)\n"
-    "redis.call('DEL', KEYS[1])\n"
-    "return m\n");
+    "local k = tonumber(ARGV[1])\n"
+    "local n = redis.call('LLEN', KEYS[1])\n"
+    "local m = redis.call('LRANGE', KEYS[1], -k, -1)\n"
+    "redis.call('LTRIM', KEYS[1], 0, -k - 1)\n"
+    "return {n, m}\n");
 
 static void copy_field(const cJSON *o, const char *name, char *out, size_t cap) {
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, name);
@@ -132,7 +141,7 @@ static bool decode(const redisReply *r, store_message_t *m) {
 }
 
 /* Decodes the messages of array reply r into out, in reply order or
- * reversed; skips entries that are not messages. */
+ * reversed; skips entries that are not messages. total is how many. */
 static store_status_t read_list(const redisReply *r, bool reverse, store_message_list_t *out) {
     memset(out, 0, sizeof *out);
     size_t n = r && r->type == REDIS_REPLY_ARRAY ? r->elements : 0;
@@ -143,7 +152,16 @@ static store_status_t read_list(const redisReply *r, bool reverse, store_message
         if (decode(store_reply_at(r, reverse ? n - 1 - i : i), &out->items[out->n]))
             out->n++;
     }
+    out->total = out->n;
     return STORE_OK;
+}
+
+static void drop_message(void *m) { free(((store_message_t *)m)->content); }
+
+/* Cuts l down to a page of up to limit messages from index start on. */
+static void cut_page(store_message_list_t *l, int start, int limit) {
+    store_page_cut(l->items, &l->n, sizeof *l->items, start, limit, drop_message, l->next_cursor,
+                   sizeof l->next_cursor);
 }
 
 bool store_message_position(const char *id, int64_t *position) {
@@ -231,11 +249,12 @@ static store_status_t write_message(store_message_t *m, const char *token, int64
                                     redisReply **r) {
     store_args_t a;
     store_args_init(&a);
-    store_script_call(&a, &send_script, 4);
+    store_script_call(&a, &send_script, 5);
     store_args_key(&a, KEY_ROOM_PARTICIPANTS, m->room_id);
     store_args_key(&a, KEY_ROOM_MESSAGES, m->room_id);
     store_args_key(&a, KEY_ROOMS_ACTIVE, m->room_id);
     store_args_key(&a, KEY_ROOMS_EXPIRY, m->room_id);
+    store_events_key(&a, m->room_id);
     store_args_str(&a, m->sender_id);
     store_args_str(&a, token);
     store_args_int(&a, now_ms);
@@ -245,6 +264,7 @@ static store_status_t write_message(store_message_t *m, const char *token, int64
     store_args_int(&a, lim->cache_max);
     store_args_int(&a, (long long)lim->cache_ttl_s * 1000);
     store_args_int(&a, ends);
+    store_events_arg(&a);
     store_status_t st = store_eval(&send_script, &a, r);
     store_args_free(&a);
     return st;
@@ -345,22 +365,54 @@ store_status_t store_messages_send(store_message_t *m, int64_t now_ms,
     return st;
 }
 
-store_status_t store_messages_recent(const char *room_id, int64_t before, int64_t now_ms, int ttl_s,
-                                     int limit, store_message_list_t *out) {
-    char max[32], min[32];
+store_status_t store_messages_recent(const char *room_id, int64_t before, int64_t cursor,
+                                     int64_t now_ms, int ttl_s, int limit,
+                                     store_message_list_t *out) {
+    char max[32], min[32], page_max[32];
     int nmax = before == INT64_MAX ? snprintf(max, sizeof max, "+inf")
                                    : snprintf(max, sizeof max, "(%lld", (long long)before);
+    int64_t from = cursor < before ? cursor : before;
+    int npage = from == INT64_MAX ? snprintf(page_max, sizeof page_max, "+inf")
+                                  : snprintf(page_max, sizeof page_max, "(%lld", (long long)from);
     int nmin =
         snprintf(min, sizeof min, "(%lld", (long long)(now_ms - (int64_t)ttl_s * 1000) * 1000);
+    store_batch_t b;
+    store_batch_init(&b, 2);
+    store_args_t *q = store_batch_add(&b);
+    store_args_str(q, "ZCOUNT"); /* the total: every message the filters let through */
+    store_args_key(q, KEY_ROOM_MESSAGES, room_id);
+    store_args_copy(q, min, (size_t)nmin);
+    store_args_copy(q, max, (size_t)nmax);
+    q = store_batch_add(&b);
+    store_args_str(q, "ZREVRANGEBYSCORE"); /* the page, and one more if there is one */
+    store_args_key(q, KEY_ROOM_MESSAGES, room_id);
+    store_args_copy(q, page_max, (size_t)npage);
+    store_args_copy(q, min, (size_t)nmin);
+    store_args_str(q, "LIMIT");
+    store_args_int(q, 0);
+    store_args_int(q, limit + 1);
+    store_status_t st = store_batch_run(&b);
+    if (st == STORE_OK)
+        st = read_list(store_batch_reply(&b, 1), false, out);
+    else
+        memset(out, 0, sizeof *out);
+    if (st == STORE_OK) {
+        cut_page(out, 0, limit);
+        long long total = store_reply_int(store_batch_reply(&b, 0), 0);
+        out->total = total > out->n ? total : out->n; /* a send between the two commands */
+    }
+    store_batch_free(&b);
+    return st;
+}
+
+store_status_t store_messages_offline(const char *user_id, const char *cursor, int limit,
+                                      store_message_list_t *out) {
     store_args_t a;
     store_args_init(&a);
-    store_args_str(&a, "ZREVRANGEBYSCORE");
-    store_args_key(&a, KEY_ROOM_MESSAGES, room_id);
-    store_args_copy(&a, max, (size_t)nmax);
-    store_args_copy(&a, min, (size_t)nmin);
-    store_args_str(&a, "LIMIT");
+    store_args_str(&a, "LRANGE");
+    store_args_key(&a, KEY_USER_OFFLINE, user_id);
     store_args_int(&a, 0);
-    store_args_int(&a, limit);
+    store_args_int(&a, -1);
     redisReply *r;
     store_status_t st = store_cmd(&a, &r);
     store_args_free(&a);
@@ -368,45 +420,36 @@ store_status_t store_messages_recent(const char *room_id, int64_t before, int64_
         memset(out, 0, sizeof *out);
         return st;
     }
-    st = read_list(r, false, out);
+    /* the head is the newest: reversed, oldest first; a cursor no longer in
+     * the queue was trimmed (older than all that is left) or taken, so the
+     * page starts at the oldest */
+    st = read_list(r, true, out);
+    if (st == STORE_OK)
+        cut_page(out, store_page_start(out->items, out->n, sizeof *out->items, cursor, true),
+                 limit);
     freeReplyObject(r);
     return st;
 }
 
-/* Runs the LRANGE of the user's offline queue, or the consume script when
- * take, and decodes the answer oldest first. */
-static store_status_t offline(const char *user_id, bool take, store_message_list_t *out) {
+store_status_t store_messages_offline_take(const char *user_id, int limit,
+                                           store_message_list_t *out) {
     store_args_t a;
     store_args_init(&a);
+    store_script_call(&a, &consume_script, 1);
+    store_args_key(&a, KEY_USER_OFFLINE, user_id);
+    store_args_int(&a, limit);
     redisReply *r;
-    store_status_t st;
-    if (take) {
-        store_script_call(&a, &consume_script, 1);
-        store_args_key(&a, KEY_USER_OFFLINE, user_id);
-        st = store_eval(&consume_script, &a, &r);
-    } else {
-        store_args_str(&a, "LRANGE");
-        store_args_key(&a, KEY_USER_OFFLINE, user_id);
-        store_args_int(&a, 0);
-        store_args_int(&a, -1);
-        st = store_cmd(&a, &r);
-    }
+    store_status_t st = store_eval(&consume_script, &a, &r);
     store_args_free(&a);
     if (st != STORE_OK) {
         memset(out, 0, sizeof *out);
         return st;
     }
-    st = read_list(r, true, out); /* the head is the newest: reversed, oldest first */
+    st = read_list(store_reply_at(r, 1), true, out); /* oldest first */
+    if (st == STORE_OK)
+        out->total = store_reply_int(store_reply_at(r, 0), out->n);
     freeReplyObject(r);
     return st;
-}
-
-store_status_t store_messages_offline(const char *user_id, store_message_list_t *out) {
-    return offline(user_id, false, out);
-}
-
-store_status_t store_messages_offline_take(const char *user_id, store_message_list_t *out) {
-    return offline(user_id, true, out);
 }
 
 store_status_t store_messages_offline_clear(const char *user_id) {

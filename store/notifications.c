@@ -26,20 +26,26 @@
 
 #include "../core/jsonout.h"
 #include "batch.h"
+#include "events.h"
 #include "keys.h"
+#include "page.h"
 #include "reply.h"
 #include "script.h"
 
-/* KEYS: the user's list, the priority's queue. ARGV: JSON, then for the
- * list and for the queue each: keep max, TTL (ms). Both have the newest at
- * the head, so the trim drops the oldest. */
-static store_script_t create_script = STORE_SCRIPT(
-    "for i, key in ipairs(KEYS) do\n"
-    "  redis.call('LPUSH', key, ARGV[1])\n"
-    "  redis.call('LTRIM', key, 0, tonumber(ARGV[2 * i]) - 1)\n"
-    "  redis.call('PEXPIRE', key, ARGV[2 * i + 1])\n"
-    "end\n"
-    "return 1\n");
+/* KEYS: the user's list, the priority's queue, events:{b}. ARGV: JSON,
+ * then for the list and for the queue each: keep max, TTL (ms); the
+ * retention. Both have the newest at the head, so the trim drops the
+ * oldest. The notification is announced (notification.created) in the
+ * same step. */
+static store_script_t create_script =
+    STORE_SCRIPT(STORE_EVENTS_LUA
+                 "for i = 1, 2 do\n"
+                 "  redis.call('LPUSH', KEYS[i], ARGV[1])\n"
+                 "  redis.call('LTRIM', KEYS[i], 0, tonumber(ARGV[2 * i]) - 1)\n"
+                 "  redis.call('PEXPIRE', KEYS[i], ARGV[2 * i + 1])\n"
+                 "end\n"
+                 "emit_json('notification.created', ARGV[1])\n"
+                 "return 1\n");
 
 /* Pop rounds (lengths, then pops) before a pop settles for what it has. */
 #define POP_ROUNDS 4
@@ -104,14 +110,16 @@ store_status_t store_notifications_create(const store_notification_t *n,
     bool high = strcmp(n->priority, "high") == 0;
     store_args_t a;
     store_args_init(&a);
-    store_script_call(&a, &create_script, 2);
+    store_script_call(&a, &create_script, 3);
     store_args_key(&a, KEY_USER_NOTIFICATIONS, n->user_id);
     store_args_key(&a, high ? KEY_NOTIFY_QUEUE_HIGH : KEY_NOTIFY_QUEUE_NORMAL, n->user_id);
+    store_events_key(&a, n->user_id);
     store_args_str(&a, json);
     store_args_int(&a, lim->list_max);
     store_args_int(&a, (long long)lim->list_ttl_s * 1000);
     store_args_int(&a, lim->queue_max);
     store_args_int(&a, (long long)lim->queue_ttl_s * 1000);
+    store_events_arg(&a);
     redisReply *r;
     store_status_t st = store_eval(&create_script, &a, &r);
     store_args_free(&a);
@@ -121,34 +129,37 @@ store_status_t store_notifications_create(const store_notification_t *n,
     return st;
 }
 
-store_status_t store_notifications_of_user(const char *user_id, int limit,
+static void drop_notification(void *n) { free(((store_notification_t *)n)->body); }
+
+store_status_t store_notifications_of_user(const char *user_id, const char *cursor, int limit,
                                            store_notification_list_t *out) {
     memset(out, 0, sizeof *out);
-    store_batch_t b;
-    store_batch_init(&b, 2);
-    store_args_t *q = store_batch_add(&b);
-    store_args_str(q, "LLEN");
-    store_args_key(q, KEY_USER_NOTIFICATIONS, user_id);
-    q = store_batch_add(&b);
-    store_args_str(q, "LRANGE");
-    store_args_key(q, KEY_USER_NOTIFICATIONS, user_id);
-    store_args_str(q, "0");
-    store_args_int(q, limit - 1);
-    store_status_t st = store_batch_run(&b);
-    const redisReply *items = store_batch_reply(&b, 1);
-    if (st == STORE_OK) {
-        out->total = store_reply_int(store_batch_reply(&b, 0), 0);
-        out->items =
-            calloc(items->type == REDIS_REPLY_ARRAY && items->elements ? items->elements : 1,
-                   sizeof *out->items);
-        st = out->items ? STORE_OK : STORE_ERROR;
-    }
-    if (st == STORE_OK)
-        append(items, out);
-    if (out->total < out->n) /* the list grew between the two commands */
-        out->total = out->n;
-    store_batch_free(&b);
-    return st;
+    store_args_t a;
+    store_args_init(&a);
+    store_args_str(&a, "LRANGE");
+    store_args_key(&a, KEY_USER_NOTIFICATIONS, user_id);
+    store_args_str(&a, "0");
+    store_args_str(&a, "-1");
+    redisReply *r;
+    store_status_t st = store_cmd(&a, &r);
+    store_args_free(&a);
+    if (st != STORE_OK)
+        return st;
+    size_t n = r->type == REDIS_REPLY_ARRAY ? r->elements : 0;
+    out->items = calloc(n ? n : 1, sizeof *out->items);
+    if (out->items)
+        append(r, out);
+    else
+        st = STORE_ERROR;
+    freeReplyObject(r);
+    if (st != STORE_OK)
+        return st;
+    /* newest first: a cursor no longer listed was trimmed with all older */
+    out->total = out->n;
+    store_page_cut(out->items, &out->n, sizeof *out->items,
+                   store_page_start(out->items, out->n, sizeof *out->items, cursor, false), limit,
+                   drop_notification, out->next_cursor, sizeof out->next_cursor);
+    return STORE_OK;
 }
 
 /* The queues a pop drains, in order: kinds[i] and buckets[i]; their count. */
@@ -222,6 +233,7 @@ static store_status_t sort_oldest_first(store_notification_list_t *l) {
 
 store_status_t store_notifications_pop(const char *priority, int count,
                                        store_notification_list_t *out) {
+    long long queued = 0; /* waiting when the pop began: the first round's count */
     memset(out, 0, sizeof *out);
     store_key_t kinds[NQUEUES];
     int buckets[NQUEUES];
@@ -237,6 +249,8 @@ store_status_t store_notifications_pop(const char *priority, int count,
         st = each_queue(nq, kinds, buckets, NULL, r);
         for (int i = 0; st == STORE_OK && i < nq; i++) {
             long long len = store_reply_int(r[i], 0);
+            if (round == 0)
+                queued += len;
             take[i] = len < want - planned ? len : want - planned;
             planned += take[i];
             freeReplyObject(r[i]);
@@ -259,7 +273,7 @@ store_status_t store_notifications_pop(const char *priority, int count,
         st = STORE_OK; /* what was popped is gone from the queues: answer it */
     if (st == STORE_OK)
         st = sort_oldest_first(out);
-    out->total = out->n;
+    out->total = queued > out->n ? queued : out->n;
     if (st != STORE_OK)
         store_notification_list_free(out);
     return st;

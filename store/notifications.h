@@ -23,7 +23,7 @@
 #define STORE_BODY_MAX 4096 /* bytes */
 
 typedef struct {
-    char id[CORE_ID_MAX + 1];
+    char id[CORE_ID_MAX + 1]; /* first: store_page_start reads it */
     char user_id[CORE_ID_MAX + 1];
     char title[STORE_TITLE_MAX + 1];
     char *body;       /* NUL-terminated; owned by the list it is in (borrowed on create) */
@@ -31,10 +31,13 @@ typedef struct {
     char created_at[CORE_ISO8601_LEN];
 } store_notification_t;
 
+/* A page of notifications (the shape of store_page_t, with notifications
+ * that own their bodies). */
 typedef struct {
-    long long total; /* the whole list, for a user's list; items popped, for a pop */
+    long long total; /* the user's whole list; for a pop, what was queued when it began */
     int n;
-    store_notification_t *items; /* owned, with their bodies: store_notification_list_free */
+    store_notification_t *items;       /* owned, with their bodies: store_notification_list_free */
+    char next_cursor[CORE_ID_MAX + 1]; /* the last one's id when more follow, else "" */
 } store_notification_list_t;
 
 /* The bounds a create applies (from the configuration). */
@@ -51,15 +54,18 @@ typedef struct {
 store_status_t store_notifications_create(const store_notification_t *n,
                                           const store_notification_limits_t *lim);
 
-/* The newest limit notifications of user_id, newest first; total is the
- * length of the whole list. */
-store_status_t store_notifications_of_user(const char *user_id, int limit,
+/* Up to limit of user_id's notifications, newest first, after the one whose
+ * id is cursor (NULL or "": from the newest; an id no longer listed was
+ * trimmed with every older one: an empty page). total is the length of the
+ * whole list. */
+store_status_t store_notifications_of_user(const char *user_id, const char *cursor, int limit,
                                            store_notification_list_t *out);
 
 /* Takes up to count notifications off the queue of priority ("high" or
  * "normal"), or off high and then normal when priority is NULL: from each
  * bucket's queue the oldest first, the buckets in turn (each pop starts at
- * the next); answered high first, each priority oldest first by created_at. */
+ * the next); answered high first, each priority oldest first by created_at.
+ * total is how many the queues popped from held when the pop began. */
 store_status_t store_notifications_pop(const char *priority, int count,
                                        store_notification_list_t *out);
 

@@ -183,6 +183,30 @@ static store_status_t fill(pager_t *p, page_id_t *accepted_ids) {
     return st;
 }
 
+/* Allocates what a page of limit items needs; false when out of memory. */
+static bool pager_alloc(pager_t *p, page_id_t **accepted_ids) {
+    *accepted_ids = malloc(sizeof **accepted_ids * ((size_t)p->limit + 1));
+    p->items = malloc(p->spec->item_size * ((size_t)p->limit + 1));
+    return *accepted_ids && p->items;
+}
+
+/* Hands the page over to out (on success) and frees the rest. */
+static store_status_t pager_finish(pager_t *p, page_id_t *accepted_ids, store_status_t st,
+                                   store_page_t *out) {
+    if (st == STORE_OK) {
+        out->n = p->accepted < p->limit ? p->accepted : p->limit;
+        if (p->accepted > p->limit)
+            strcpy(out->next_cursor, accepted_ids[p->limit - 1]);
+        out->items = p->items;
+        p->items = NULL;
+    }
+    free(accepted_ids);
+    free(p->items);
+    if (st != STORE_OK)
+        memset(out, 0, sizeof *out);
+    return st;
+}
+
 store_status_t store_page_read(const store_page_spec_t *spec, const char *cursor, int limit,
                                store_page_t *out) {
     memset(out, 0, sizeof *out);
@@ -191,9 +215,8 @@ store_status_t store_page_read(const store_page_spec_t *spec, const char *cursor
         (size_t)snprintf(p.after, sizeof p.after, "(%lld", (long long)spec->count_after_ms);
     /* not zeroed: each is written before it is read */
     page_id_t *store = malloc(sizeof *store * (size_t)(STORE_BUCKETS * p.k));
-    page_id_t *accepted_ids = malloc(sizeof *accepted_ids * ((size_t)limit + 1));
-    p.items = malloc(spec->item_size * ((size_t)limit + 1));
-    store_status_t st = store && accepted_ids && p.items ? STORE_OK : STORE_ERROR;
+    page_id_t *accepted_ids;
+    store_status_t st = pager_alloc(&p, &accepted_ids) && store ? STORE_OK : STORE_ERROR;
     bool all[STORE_BUCKETS];
     for (int b = 0; b < STORE_BUCKETS; b++) {
         p.b[b].ids = store ? store + b * p.k : NULL;
@@ -203,19 +226,56 @@ store_status_t store_page_read(const store_page_spec_t *spec, const char *cursor
         st = fetch(&p, all, cursor, &out->total);
     if (st == STORE_OK)
         st = fill(&p, accepted_ids);
-    if (st == STORE_OK) {
-        out->n = p.accepted < limit ? p.accepted : limit;
-        if (p.accepted > limit)
-            strcpy(out->next_cursor, accepted_ids[limit - 1]);
-        out->items = p.items;
-        p.items = NULL;
-    }
     free(store);
-    free(accepted_ids);
-    free(p.items);
-    if (st != STORE_OK)
-        memset(out, 0, sizeof *out);
-    return st;
+    return pager_finish(&p, accepted_ids, st, out);
+}
+
+static int by_id(const void *a, const void *b) {
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+store_status_t store_page_ids(const store_page_spec_t *spec, int n, const char **ids,
+                              const char *cursor, int limit, long long total, store_page_t *out) {
+    memset(out, 0, sizeof *out);
+    pager_t p = {.spec = spec, .limit = limit};
+    page_id_t *accepted_ids;
+    store_status_t st = pager_alloc(&p, &accepted_ids) ? STORE_OK : STORE_ERROR;
+    qsort(ids, (size_t)n, sizeof *ids, by_id);
+    int next = 0;
+    while (next < n && cursor && *cursor && strcmp(ids[next], cursor) <= 0)
+        next++;
+    while (st == STORE_OK && next < n && p.accepted < limit + 1) {
+        int m = limit + 1 - p.accepted;
+        m = m < n - next ? m : n - next;
+        st = read_candidates(&p, ids + next, m, accepted_ids);
+        next += m;
+    }
+    out->total = total;
+    return pager_finish(&p, accepted_ids, st, out);
+}
+
+int store_page_start(const void *items, int n, size_t item_size, const char *cursor, bool restart) {
+    if (!cursor || !*cursor)
+        return 0;
+    for (int i = 0; i < n; i++)
+        if (strcmp((const char *)items + (size_t)i * item_size, cursor) == 0)
+            return i + 1;
+    return restart ? 0 : n;
+}
+
+void store_page_cut(void *items, int *n, size_t item_size, int start, int limit,
+                    void (*drop)(void *item), char *next_cursor, size_t cursor_cap) {
+    char *base = items;
+    int keep = *n - start < limit ? *n - start : limit;
+    for (int i = 0; drop && i < *n; i++)
+        if (i < start || i >= start + keep)
+            drop(base + (size_t)i * item_size);
+    if (keep > 0)
+        memmove(base, base + (size_t)start * item_size, item_size * (size_t)keep);
+    next_cursor[0] = '\0';
+    if (keep > 0 && start + keep < *n)
+        snprintf(next_cursor, cursor_cap, "%s", base + (size_t)(keep - 1) * item_size);
+    *n = keep;
 }
 
 void store_page_free(store_page_t *p) {

@@ -16,6 +16,12 @@
  * whether or not that id still exists: items added or removed between two
  * pages never make a page skip an item that existed throughout, nor repeat
  * one.
+ *
+ * The small lists of one entity (a user's sessions, a room's participants,
+ * who types in a room) are read whole as ids, then paged the same way by
+ * store_page_ids: in id order after the cursor, each id read by the list's
+ * reader, which may drop it, and the page fills on. Every list answers the
+ * same store_page_t.
  */
 #ifndef STORE_PAGE_H
 #define STORE_PAGE_H
@@ -31,13 +37,14 @@
 
 /* A page of any list. */
 typedef struct {
-    long long total;                   /* every item of the list, not just this page */
+    long long total;                   /* every item of the list, not just this page; -1
+                                          for a list that cannot count itself cheaply */
     int n;                             /* items on this page */
     void *items;                       /* n items of the list's type; owned: store_page_free */
     char next_cursor[CORE_ID_MAX + 1]; /* "" on the last page */
 } store_page_t;
 
-/* What one list is. */
+/* What one list is (store_page_ids uses item_size, read and ctx only). */
 typedef struct {
     store_key_t index; /* per bucket: the ids, each scored 0 */
     size_t item_size;  /* the list's item type */
@@ -56,6 +63,28 @@ typedef struct {
  * failure *out is empty. */
 store_status_t store_page_read(const store_page_spec_t *spec, const char *cursor, int limit,
                                store_page_t *out);
+
+/* The same over ids the caller read whole (n of them, each NUL-terminated
+ * and at most CORE_ID_MAX bytes; any order, and ids is sorted in place):
+ * up to limit items after cursor, in id order. total is what out->total
+ * says (-1: unknown). The ids stay the caller's. */
+store_status_t store_page_ids(const store_page_spec_t *spec, int n, const char **ids,
+                              const char *cursor, int limit, long long total, store_page_t *out);
+
+/* In a list read whole (n items of item_size bytes, each starting with its
+ * NUL-terminated id), the index of the first item after the one whose id is
+ * cursor: 0 for no cursor (NULL or ""). A cursor no list item has gives 0
+ * when restart (the list lost its oldest items, the cursor's among them, and
+ * the rest come after it), else n (the list lost its items past the cursor). */
+int store_page_start(const void *items, int n, size_t item_size, const char *cursor, bool restart);
+
+/* Cuts a list read whole (*n items as for store_page_start) down to a page
+ * in place: up to limit items from index start on move to the front, drop
+ * (when not NULL) releases what each other item owns, and *n becomes the
+ * page's size. next_cursor (cursor_cap bytes) gets the page's last id when
+ * more items follow it, else "". */
+void store_page_cut(void *items, int *n, size_t item_size, int start, int limit,
+                    void (*drop)(void *item), char *next_cursor, size_t cursor_cap);
 
 void store_page_free(store_page_t *p);
 

@@ -26,14 +26,43 @@ typedef struct {
     int64_t expires_at_ms;
 } store_presence_t;
 
-/* Marks id online with status until now + ttl_s. device_id NULL keeps the
- * one given before. *out is the entry afterwards. */
+/* Devices a user may be online on at once (a new one beyond: the one that
+ * expires first goes). */
+#define STORE_PRESENCE_MAX_DEVICES 16
+
+typedef struct {
+    char device_id[CORE_ID_MAX + 1];
+    char status[16];
+    char last_seen[CORE_ISO8601_LEN];
+    int64_t expires_at_ms;
+} store_device_t;
+
+typedef struct {
+    int n;
+    store_device_t items[STORE_PRESENCE_MAX_DEVICES]; /* in device id order */
+} store_device_list_t;
+
+/* Marks id online on a device with status until now + ttl_s (the device
+ * named, or without one the device of the last PUT that named one, else
+ * "default"); the user is online while any device is. *out is the user's
+ * entry afterwards (device_id: the last device named, "" if none). */
 store_status_t store_presence_set(const char *id, const char *status, const char *device_id,
                                   int64_t now_ms, int ttl_s, store_presence_t *out);
 
-/* Marks id offline (a no-op when it was not online): they also lose the
- * typing indicator of each of their rooms, and stay a participant. */
+/* Marks id offline on every device (a no-op when it was not online): they
+ * also lose the typing indicator of each of their rooms, and stay a
+ * participant. */
 store_status_t store_presence_clear(const char *id);
+
+/* Takes id offline on one device; STORE_NOT_FOUND when they are not online
+ * on it. Their other devices keep them online; with none left they are
+ * offline (as store_presence_clear). */
+store_status_t store_presence_clear_device(const char *id, const char *device_id);
+
+/* The user's entry and their devices online at now_ms; STORE_NOT_FOUND
+ * (with no devices) when they are offline. */
+store_status_t store_presence_devices(const char *id, int64_t now_ms, store_presence_t *out,
+                                      store_device_list_t *devices);
 
 /* STORE_NOT_FOUND when id is not online. */
 store_status_t store_presence_get(const char *id, int64_t now_ms, store_presence_t *out);

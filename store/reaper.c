@@ -13,6 +13,7 @@
 #include "../core/timefmt.h"
 #include "batch.h"
 #include "conn.h"
+#include "events.h"
 #include "keys.h"
 #include "reply.h"
 #include "script.h"
@@ -26,32 +27,56 @@
 /* Every step runs per bucket (keys.h): its index of bucket b, and the keys
  * of the things in it, which are bucket b's too, so each script is atomic
  * on one slot, and two instances never remove or count one thing twice.
+ * So each expiry is announced once, by the script that removes it: its
+ * last key is the bucket's event stream (store/events.h).
  * ARGV: the cutoff (ms), the batch size, then the step's names (heads and
- * tails of per-id keys in bucket b). */
+ * tails of per-id keys in bucket b), then the retention. */
 
-/* KEYS: clients:last_seen:{b}, clients:{b}, stats:{b}. ARGV 3, 4: the client
- * and image heads. Returns how many clients it removed. */
+/* KEYS: clients:last_seen:{b}, clients:{b}, stats:{b}, events:{b}. ARGV 3,
+ * 4: the client and image heads. Returns how many clients it removed. */
 static store_script_t reap_clients = STORE_SCRIPT(
+    STORE_EVENTS_LUA
     "local ids = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, ARGV[2])\n"
     "for _, id in ipairs(ids) do\n"
     "  redis.call('ZREM', KEYS[1], id)\n"
     "  redis.call('ZREM', KEYS[2], id)\n"
     "  redis.call('UNLINK', ARGV[3] .. id, ARGV[4] .. id)\n"
+    "  emit('client.removed', {client_id = id, reason = 'timeout'})\n"
     "end\n"
     "if #ids > 0 then redis.call('HINCRBY', KEYS[3], 'removed_inactive', #ids) end\n"
     "return #ids\n");
 
-/* KEYS: online_users:{b}, online_users:by_id:{b}. */
+/* KEYS: online_users:{b}, online_users:by_id:{b}, events:{b}: the users
+ * whose last device expired go offline. */
 static store_script_t prune_presence = STORE_SCRIPT(
+    STORE_EVENTS_LUA
     "local ids = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, ARGV[2])\n"
     "for _, id in ipairs(ids) do\n"
     "  redis.call('ZREM', KEYS[1], id)\n"
     "  redis.call('ZREM', KEYS[2], id)\n"
+    "  emit('presence.offline', {user_id = id, reason = 'expired'})\n"
     "end\n"
     "return #ids\n");
 
-/* KEYS: sessions:expiry:{b}, sessions:owner:{b}. ARGV 3, 4: the session and
- * heartbeat heads. A session whose key is still there (refreshed by an
+/* KEYS: typing:expiry:{b}, events:{b}. ARGV 3, 4: the room typing index's
+ * head and tail. Each indicator that ran out and was not announced yet
+ * (its entry is still here: store/typing.c) is announced stopped, and
+ * leaves its room's index if that is still there. */
+static store_script_t prune_typing = STORE_SCRIPT(
+    STORE_EVENTS_LUA
+    "local ids = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, ARGV[2])\n"
+    "for _, m in ipairs(ids) do\n"
+    "  redis.call('ZREM', KEYS[1], m)\n"
+    "  local room, user = string.match(m, '^(%S+) (%S+)$')\n"
+    "  if room then\n"
+    "    redis.call('ZREM', ARGV[3] .. room .. ARGV[4], user)\n"
+    "    emit('typing.stopped', {room_id = room, user_id = user, reason = 'expired'})\n"
+    "  end\n"
+    "end\n"
+    "return #ids\n");
+
+/* KEYS: sessions:expiry:{b}, sessions:owner:{b}, events:{b}. ARGV 3, 4: the
+ * session and heartbeat heads. A session whose key is still there (refreshed by an
  * instance whose clock is behind) is re-indexed by its real TTL instead.
  * The heartbeat key goes too, in case HEARTBEAT_TTL_S outlives
  * SESSION_TTL_S. Returns {examined, pruned, then for each pruned session
@@ -59,6 +84,7 @@ static store_script_t prune_presence = STORE_SCRIPT(
  * other slots, and the caller takes it out of them after this (their
  * entries have expired, so no reader shows them meanwhile). */
 static store_script_t prune_sessions = STORE_SCRIPT(
+    STORE_EVENTS_LUA
     "local ids = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, ARGV[2])\n"
     "local out = {#ids, 0}\n"
     "for _, id in ipairs(ids) do\n"
@@ -68,8 +94,12 @@ static store_script_t prune_sessions = STORE_SCRIPT(
     "  elseif pttl == -1 then\n" /* someone made it persistent: nothing will expire */
     "    redis.call('ZREM', KEYS[1], id)\n"
     "  else\n"
+    "    local owner = redis.call('HGET', KEYS[2], id) or ''\n"
     "    out[#out + 1] = id\n"
-    "    out[#out + 1] = redis.call('HGET', KEYS[2], id) or ''\n"
+    "    out[#out + 1] = owner\n"
+    "    local user, region = string.match(owner, '^(%S*) ?(%S*)$')\n"
+    "    emit('session.ended', {socket_id = id, user_id = user or '', region_id = region or '',\n"
+    "                           reason = 'expired'})\n"
     "    redis.call('HDEL', KEYS[2], id)\n"
     "    redis.call('ZREM', KEYS[1], id)\n"
     "    redis.call('DEL', ARGV[4] .. id)\n"
@@ -78,7 +108,7 @@ static store_script_t prune_sessions = STORE_SCRIPT(
     "end\n"
     "return out\n");
 
-/* KEYS: rooms:expiry:{b}, rooms:active:{b}. ARGV 3..8: participants head,
+/* KEYS: rooms:expiry:{b}, rooms:active:{b}, events:{b}. ARGV 3..8: participants head,
  * tail, typing-index head, tail, messages head, tail. A room whose
  * participants set is still there was kept alive by a clock that is behind:
  * it is re-indexed by its real TTL; one someone made persistent stays listed
@@ -87,6 +117,7 @@ static store_script_t prune_sessions = STORE_SCRIPT(
  * entry that has ended and that no read shows; their next join drops it, or
  * the index's TTL does. Returns {examined, pruned}. */
 static store_script_t prune_rooms = STORE_SCRIPT(
+    STORE_EVENTS_LUA
     "local ids = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, ARGV[2])\n"
     "local pruned = 0\n"
     "for _, id in ipairs(ids) do\n"
@@ -99,6 +130,7 @@ static store_script_t prune_rooms = STORE_SCRIPT(
     "    redis.call('ZREM', KEYS[1], id)\n"
     "    redis.call('ZREM', KEYS[2], id)\n"
     "    redis.call('UNLINK', ARGV[5] .. id .. ARGV[6], ARGV[7] .. id .. ARGV[8])\n"
+    "    emit('room.ended', {room_id = id, reason = 'expired'})\n"
     "    pruned = pruned + 1\n"
     "  end\n"
     "end\n"
@@ -117,7 +149,7 @@ typedef struct {
 typedef struct {
     store_script_t *script;
     bool by_last_seen;
-    int nkeys, nnames;
+    int nkeys, nnames; /* the keys before the event stream, which every step has last */
     store_key_t keys[3];
     name_t names[3];
 } step_t;
@@ -144,6 +176,11 @@ static const step_t steps[] = {
      .keys = {KEY_ROOMS_EXPIRY, KEY_ROOMS_ACTIVE},
      .nnames = 3,
      .names = {PARTS(KEY_ROOM_PARTICIPANTS), PARTS(KEY_ROOM_TYPING), PARTS(KEY_ROOM_MESSAGES)}},
+    {.script = &prune_typing,
+     .nkeys = 1,
+     .keys = {KEY_TYPING_EXPIRY},
+     .nnames = 1,
+     .names = {PARTS(KEY_ROOM_TYPING)}},
 };
 #undef HEAD
 #undef PARTS
@@ -154,6 +191,7 @@ static const step_t steps[] = {
 static void build_call(store_args_t *cmd, const step_t *s, int b, int64_t cutoff_ms) {
     for (int i = 0; i < s->nkeys; i++)
         store_args_index(cmd, s->keys[i], b);
+    store_events_index_key(cmd, b);
     store_args_int(cmd, cutoff_ms);
     store_args_int(cmd, BATCH);
     for (int i = 0; i < s->nnames; i++) {
@@ -163,6 +201,7 @@ static void build_call(store_args_t *cmd, const step_t *s, int b, int64_t cutoff
         if (s->names[i].tail)
             store_args_copy(cmd, tail, strlen(tail));
     }
+    store_events_arg(cmd);
 }
 
 /* Takes the sessions a prune_sessions reply names out of their user's and
@@ -201,7 +240,7 @@ static store_status_t round_of_calls(bool *todo, const int64_t *cutoff, long lon
             continue;
         const step_t *s = &steps[i / STORE_BUCKETS];
         which[b.n] = i;
-        build_call(store_batch_call(&b, s->script, s->nkeys), s, i % STORE_BUCKETS,
+        build_call(store_batch_call(&b, s->script, s->nkeys + 1), s, i % STORE_BUCKETS,
                    cutoff[i / STORE_BUCKETS]);
     }
     store_status_t st = store_batch_run(&b);
@@ -223,7 +262,7 @@ static store_status_t round_of_calls(bool *todo, const int64_t *cutoff, long lon
 
 store_status_t store_reaper_pass(int64_t now_ms, int client_timeout_ms, store_reap_result_t *out) {
     long long *totals[] = {&out->clients_removed, &out->presence_pruned, &out->sessions_pruned,
-                           &out->rooms_pruned};
+                           &out->rooms_pruned, &out->typing_pruned};
     _Static_assert(sizeof totals / sizeof totals[0] == sizeof steps / sizeof steps[0],
                    "one total per step");
     int64_t cutoff[NSTEPS];

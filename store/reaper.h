@@ -25,6 +25,7 @@ typedef struct {
     long long presence_pruned;
     long long sessions_pruned; /* expired sessions taken out of their sets */
     long long rooms_pruned;    /* ended rooms taken out of rooms:active */
+    long long typing_pruned;   /* typing:expiry entries looked at */
 } store_reap_result_t;
 
 /* One pass: clients last seen at or before now_ms - client_timeout_ms. */

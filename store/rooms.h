@@ -31,11 +31,11 @@ typedef struct {
     long long joined;
 } store_room_t;
 
-/* A list of ids, in id order. */
+/* A participant of a room. */
 typedef struct {
-    int n;
-    char (*ids)[CORE_ID_MAX + 1]; /* owned: store_id_list_free */
-} store_id_list_t;
+    char user_id[CORE_ID_MAX + 1];
+    bool joined; /* online now (presence) */
+} store_participant_t;
 
 /* Makes user_id a participant of room_id and keeps the room alive until
  * now_ms + ttl_s; the user's rooms that ended are dropped from their set.
@@ -49,21 +49,25 @@ store_status_t store_rooms_join(const char *room_id, const char *user_id, int64_
  * STORE_NOT_FOUND when the user was not a participant. */
 store_status_t store_rooms_leave(const char *room_id, const char *user_id);
 
-/* The room's participants and the joined ones among them (online at
- * now_ms), each in id order. STORE_NOT_FOUND when the room has no
+/* Up to limit of the room's participants after cursor ("" or NULL: from the
+ * start), in id order, each with whether they are online at now_ms: a page
+ * of store_participant_t (page.h; the caller frees it with store_page_free),
+ * total counting every participant. STORE_NOT_FOUND when the room has no
  * participants (it does not exist). */
-store_status_t store_rooms_participants(const char *room_id, int64_t now_ms,
-                                        store_id_list_t *participants, store_id_list_t *joined);
+store_status_t store_rooms_participants(const char *room_id, int64_t now_ms, const char *cursor,
+                                        int limit, store_page_t *out);
 
 /* Up to limit live rooms (not ended at now_ms) in id order after cursor
  * ("" = from the start), with their counts: a page of store_room_t (page.h;
  * the caller frees it with store_page_free), total counting every live room. */
 store_status_t store_rooms_list(const char *cursor, int limit, int64_t now_ms, store_page_t *out);
 
-/* The rooms user_id participates in, in id order. */
-store_status_t store_rooms_of_user(const char *user_id, int64_t now_ms, store_id_list_t *out);
-
-void store_id_list_free(store_id_list_t *l);
+/* Up to limit of the live rooms user_id participates in, after cursor, in
+ * id order, with their counts: a page of store_room_t whose total is -1
+ * (not counted: the user's index may hold entries of rooms they left or
+ * that ended, which only reading each room tells). */
+store_status_t store_rooms_of_user(const char *user_id, int64_t now_ms, const char *cursor,
+                                   int limit, store_page_t *out);
 
 /* For store/: writes room (ending at ends_ms) into the index of rooms of
  * each of the n users, dropping their ended entries: what a join and a

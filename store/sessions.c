@@ -39,6 +39,7 @@
 #include <string.h>
 
 #include "batch.h"
+#include "events.h"
 #include "keys.h"
 #include "reply.h"
 #include "script.h"
@@ -46,12 +47,14 @@
 #define NFIELDS 8
 
 /* Every writing script has KEYS session, heartbeat, sessions:expiry:{b},
- * sessions:owner:{b} and ARGV socket id, now (ISO 8601), session expiry
- * (ms), heartbeat expiry (ms), then its own. fields() is the shape the
+ * sessions:owner:{b}, events:{b} and ARGV socket id, now (ISO 8601),
+ * session expiry (ms), heartbeat expiry (ms), then its own, then the
+ * retention (store/events.h: session.started, session.ended). fields() is the shape the
  * scripts answer with: socket_id, user_id, region ('' when none), latitude,
  * longitude ('' when no location), connected_at, last_activity_at,
  * user_agent ('' when none). */
 #define PRELUDE                                                                                    \
+    STORE_EVENTS_LUA                                                                               \
     "local function opt(v) if type(v) == 'string' then return v end return '' end\n"               \
     "local function fields(s)\n"                                                                   \
     "  local lat, lon = '', ''\n"                                                                  \
@@ -95,6 +98,7 @@ static store_script_t create_script = STORE_SCRIPT(
     "end\n"
     "if ARGV[9] ~= '' then s.user_agent = ARGV[9] end\n"
     "save(s)\n"
+    "emit('session.started', {socket_id = ARGV[1], user_id = ARGV[5], region_id = ARGV[6]})\n"
     "return {1, fields(s)}\n");
 
 /* Returns false when there is no session, else {the region before, fields}. */
@@ -119,14 +123,16 @@ static store_script_t move_script =
                  "return {old, fields(s)}\n");
 
 /* Returns false when there is no session, else {user, region}. */
-static store_script_t delete_script =
-    STORE_SCRIPT(PRELUDE
-                 "local s = load(KEYS[1])\n"
-                 "if not s then return false end\n"
-                 "redis.call('DEL', KEYS[1], KEYS[2])\n"
-                 "redis.call('ZREM', KEYS[3], ARGV[1])\n"
-                 "redis.call('HDEL', KEYS[4], ARGV[1])\n"
-                 "return {s.user_id, opt(s.current_region_id)}\n");
+static store_script_t delete_script = STORE_SCRIPT(
+    PRELUDE
+    "local s = load(KEYS[1])\n"
+    "if not s then return false end\n"
+    "redis.call('DEL', KEYS[1], KEYS[2])\n"
+    "redis.call('ZREM', KEYS[3], ARGV[1])\n"
+    "redis.call('HDEL', KEYS[4], ARGV[1])\n"
+    "emit('session.ended', {socket_id = ARGV[1], user_id = s.user_id,\n"
+    "                       region_id = opt(s.current_region_id), reason = 'request'})\n"
+    "return {s.user_id, opt(s.current_region_id)}\n");
 
 static void read_session(const redisReply *r, size_t off, store_session_t *s) {
     char lat[40], lon[40];
@@ -266,11 +272,12 @@ static store_status_t write_entries(const entry_t *e, int n, const char *socket,
 static void add_head(store_args_t *a, store_script_t *s, const char *socket_id, int64_t now_ms,
                      const store_session_ttls_t *ttl, char now[CORE_ISO8601_LEN]) {
     core_iso8601(now_ms, now);
-    store_script_call(a, s, 4);
+    store_script_call(a, s, 5);
     store_args_key(a, KEY_SESSION, socket_id);
     store_args_key(a, KEY_HEARTBEAT, socket_id);
     store_args_key(a, KEY_SESSIONS_EXPIRY, socket_id);
     store_args_key(a, KEY_SESSIONS_OWNER, socket_id);
+    store_events_key(a, socket_id);
     store_args_str(a, socket_id);
     store_args_str(a, now);
     store_args_int(a, now_ms + (int64_t)(ttl ? ttl->session_ttl_s : 0) * 1000);
@@ -285,8 +292,10 @@ static void add_location(store_args_t *a, double lat, double lon) {
     store_args_copy(a, buf, (size_t)n);
 }
 
-/* Runs the call a of script s and frees a; *r is its reply (NULL: none). */
+/* Runs the call a of script s (the retention added last) and frees a; *r is
+ * its reply (NULL: none). */
 static store_status_t run(store_script_t *s, store_args_t *a, redisReply **r) {
+    store_events_arg(a);
     store_status_t st = store_eval(s, a, r);
     store_args_free(a);
     if (st != STORE_OK)
@@ -441,14 +450,32 @@ void store_sessions_unindex(int n, const char *const *sockets, const char *const
 
 /* ---- listings ---- */
 
-static int by_socket(const void *a, const void *b) {
-    return strcmp(((const store_session_t *)a)->socket_id, ((const store_session_t *)b)->socket_id);
+/* What a listing reads its sessions against: the set and its owner. */
+typedef struct {
+    store_key_t set; /* KEY_USER_SESSIONS or KEY_REGION_MEMBERS */
+    const char *id;  /* the user or the region */
+} owner_t;
+
+/* The page reader of a listing: each session, kept when it still exists and
+ * still belongs to the set's owner (a moved session leaves its region's set
+ * only on the next write there). */
+static store_status_t read_members(int n, const char *const *ids, void *items, bool *keep,
+                                   const void *ctx) {
+    const owner_t *o = ctx;
+    store_session_t *s = items;
+    store_status_t st = get_sessions(n, ids, s, keep);
+    for (int i = 0; st == STORE_OK && i < n; i++) {
+        const char *owner = o->set == KEY_USER_SESSIONS ? s[i].user_id : s[i].region_id;
+        keep[i] = keep[i] && strcmp(owner, o->id) == 0;
+    }
+    return st;
 }
 
-/* Lists the sessions of set k of id: the entries that have not expired,
- * each checked against its session (user_id or region equal to id). */
-static store_status_t members(store_key_t k, const char *id, int64_t now_ms,
-                              store_session_list_t *out) {
+/* Pages the sessions of set k of id: the entries that have not expired, in
+ * socket id order, each checked against its session. The total is not
+ * counted (-1): only reading every session tells the live ones apart. */
+static store_status_t members(store_key_t k, const char *id, int64_t now_ms, const char *cursor,
+                              int limit, store_page_t *out) {
     memset(out, 0, sizeof *out);
     char min[32];
     store_args_t a;
@@ -469,38 +496,21 @@ static store_status_t members(store_key_t k, const char *id, int64_t now_ms,
     for (size_t i = 0; ids && r->type == REDIS_REPLY_ARRAY && i < r->elements; i++)
         if (store_reply_is_str(r->element[i]) && core_id_valid(r->element[i]->str))
             ids[n++] = r->element[i]->str;
-    out->items = calloc((size_t)(n > 0 ? n : 1), sizeof *out->items);
-    bool *found = calloc((size_t)(n > 0 ? n : 1), sizeof *found);
-    st = ids && out->items && found ? get_sessions(n, ids, out->items, found) : STORE_ERROR;
-    for (int i = 0; st == STORE_OK && i < n; i++) {
-        const store_session_t *s = &out->items[i];
-        const char *owner = k == KEY_USER_SESSIONS ? s->user_id : s->region_id;
-        if (found[i] && strcmp(owner, id) == 0)
-            out->items[out->n++] = *s;
-    }
+    const owner_t owner = {k, id};
+    const store_page_spec_t spec = {
+        .item_size = sizeof(store_session_t), .read = read_members, .ctx = &owner};
+    st = ids ? store_page_ids(&spec, n, ids, cursor, limit, -1, out) : STORE_ERROR;
     free(ids);
-    free(found);
     freeReplyObject(r);
-    if (st != STORE_OK) {
-        store_session_list_free(out);
-        return st;
-    }
-    qsort(out->items, (size_t)out->n, sizeof *out->items, by_socket);
-    return STORE_OK;
+    return st;
 }
 
-store_status_t store_sessions_of_user(const char *user_id, int64_t now_ms,
-                                      store_session_list_t *out) {
-    return members(KEY_USER_SESSIONS, user_id, now_ms, out);
+store_status_t store_sessions_of_user(const char *user_id, int64_t now_ms, const char *cursor,
+                                      int limit, store_page_t *out) {
+    return members(KEY_USER_SESSIONS, user_id, now_ms, cursor, limit, out);
 }
 
-store_status_t store_sessions_in_region(const char *region_id, int64_t now_ms,
-                                        store_session_list_t *out) {
-    return members(KEY_REGION_MEMBERS, region_id, now_ms, out);
-}
-
-void store_session_list_free(store_session_list_t *l) {
-    free(l->items);
-    l->items = NULL;
-    l->n = 0;
+store_status_t store_sessions_in_region(const char *region_id, int64_t now_ms, const char *cursor,
+                                        int limit, store_page_t *out) {
+    return members(KEY_REGION_MEMBERS, region_id, now_ms, cursor, limit, out);
 }

@@ -20,6 +20,7 @@
 #include "../core/geohash.h"
 #include "../core/ids.h"
 #include "../core/timefmt.h"
+#include "page.h"
 #include "status.h"
 
 #define STORE_USER_AGENT_MAX 512
@@ -34,11 +35,6 @@ typedef struct {
     char last_activity_at[CORE_ISO8601_LEN];
     char user_agent[STORE_USER_AGENT_MAX + 1]; /* "" when none was given */
 } store_session_t;
-
-typedef struct {
-    int n;
-    store_session_t *items; /* owned: store_session_list_free */
-} store_session_list_t;
 
 /* How long a session and its heartbeat live after each sign of activity. */
 typedef struct {
@@ -70,13 +66,18 @@ store_status_t store_sessions_move(const char *socket_id, double latitude, doubl
 /* Removes the session everywhere. STORE_NOT_FOUND when there was none. */
 store_status_t store_sessions_delete(const char *socket_id);
 
-/* The user's live sessions, in socket id order. */
-store_status_t store_sessions_of_user(const char *user_id, int64_t now_ms,
-                                      store_session_list_t *out);
+/* Up to limit of the user's live sessions after cursor ("" or NULL: from
+ * the start), in socket id order: a page of store_session_t (page.h; the
+ * caller frees it with store_page_free) whose total is -1 (not counted:
+ * the user's set may hold entries of sessions that ended, which only
+ * reading each session tells). */
+store_status_t store_sessions_of_user(const char *user_id, int64_t now_ms, const char *cursor,
+                                      int limit, store_page_t *out);
 
-/* The live sessions in a region, in socket id order. */
-store_status_t store_sessions_in_region(const char *region_id, int64_t now_ms,
-                                        store_session_list_t *out);
+/* The same for the live sessions in a region (a session that moved away is
+ * not listed). */
+store_status_t store_sessions_in_region(const char *region_id, int64_t now_ms, const char *cursor,
+                                        int limit, store_page_t *out);
 
 /* Takes each of n sessions (sockets[i]) out of its user's and region's sets
  * (users[i], regions[i]; either may be NULL or ""), in one round trip: the
@@ -84,7 +85,5 @@ store_status_t store_sessions_in_region(const char *region_id, int64_t now_ms,
  * reader shows and the sets' own expiry ends. */
 void store_sessions_unindex(int n, const char *const *sockets, const char *const *users,
                             const char *const *regions);
-
-void store_session_list_free(store_session_list_t *l);
 
 #endif

@@ -107,17 +107,24 @@ void store_stats_parse_info(const char *info, store_stats_t *out) {
 }
 
 /* The application's counters of one bucket: what each command adds up. */
-enum { ZCARD, ZCOUNT, HMGET, LLEN_HIGH, LLEN_NORMAL, PER_BUCKET };
+enum { ZCARD, ZCOUNT, HMGET, LLEN_HIGH, LLEN_NORMAL, SESSIONS, ROOMS, PER_BUCKET };
+
+/* ZCOUNT <index> (now +inf: the entries of an index scored by expiry that
+ * have not expired yet. */
+static void add_live_count(store_batch_t *batch, store_key_t index, int b, const char *min,
+                           size_t minlen) {
+    store_args_t *q = store_batch_add(batch);
+    store_args_str(q, "ZCOUNT");
+    store_args_index(q, index, b);
+    store_args_add(q, min, minlen);
+    store_args_str(q, "+inf");
+}
 
 static void add_bucket(store_batch_t *batch, int b, const char *min, size_t minlen) {
     store_args_t *q = store_batch_add(batch);
     store_args_str(q, "ZCARD");
     store_args_index(q, KEY_CLIENTS, b);
-    q = store_batch_add(batch);
-    store_args_str(q, "ZCOUNT");
-    store_args_index(q, KEY_ONLINE_USERS, b);
-    store_args_add(q, min, minlen);
-    store_args_str(q, "+inf");
+    add_live_count(batch, KEY_ONLINE_USERS, b, min, minlen);
     q = store_batch_add(batch);
     store_args_str(q, "HMGET");
     store_args_index(q, KEY_STATS, b);
@@ -129,6 +136,9 @@ static void add_bucket(store_batch_t *batch, int b, const char *min, size_t minl
     q = store_batch_add(batch);
     store_args_str(q, "LLEN");
     store_args_index(q, KEY_NOTIFY_QUEUE_NORMAL, b);
+    /* what listing and counting filter on, so an expired one not yet pruned is not counted */
+    add_live_count(batch, KEY_SESSIONS_EXPIRY, b, min, minlen);
+    add_live_count(batch, KEY_ROOMS_EXPIRY, b, min, minlen);
 }
 
 static void sum_bucket(const store_batch_t *batch, int b, store_stats_t *out) {
@@ -139,6 +149,8 @@ static void sum_bucket(const store_batch_t *batch, int b, store_stats_t *out) {
     out->removed_inactive += store_reply_int(store_reply_at(r[HMGET], 1), 0);
     out->notification_queue_high += store_reply_int(r[LLEN_HIGH], 0);
     out->notification_queue_normal += store_reply_int(r[LLEN_NORMAL], 0);
+    out->active_sessions += store_reply_int(r[SESSIONS], 0);
+    out->active_rooms += store_reply_int(r[ROOMS], 0);
 }
 
 /* Adds DBSIZE (and, with info, INFO) to batch. */

@@ -53,6 +53,8 @@ typedef struct {
     long long removed_inactive;
     long long notification_queue_high; /* notifications waiting for a sender */
     long long notification_queue_normal;
+    long long active_sessions; /* sessions not expired (sessions:expiry) */
+    long long active_rooms;    /* rooms not ended (rooms:expiry) */
     /* buckets whose counters could not be read (their master is down): the
      * application's figures above leave them out; 0 when complete */
     int buckets_missing;

@@ -13,17 +13,14 @@
 #include <stdint.h>
 
 #include "../core/ids.h"
+#include "batch.h"
+#include "page.h"
 #include "status.h"
 
 typedef struct {
     char user_id[CORE_ID_MAX + 1];
     int64_t expires_at_ms;
 } store_typing_t;
-
-typedef struct {
-    int n;
-    store_typing_t *items; /* owned: store_typing_list_free */
-} store_typing_list_t;
 
 /* Marks user_id typing in room_id until now + ttl_s; *expires_at_ms is when.
  * STORE_NOT_FOUND when the user is not a participant of the room. */
@@ -33,9 +30,16 @@ store_status_t store_typing_start(const char *room_id, const char *user_id, int6
 /* Clears the indicator (a no-op when there is none). */
 store_status_t store_typing_stop(const char *room_id, const char *user_id);
 
-/* Who is typing in room_id at now_ms, oldest indicator first. */
-store_status_t store_typing_list(const char *room_id, int64_t now_ms, store_typing_list_t *out);
+/* Adds to b the script call that clears the indicator, announcing it
+ * stopped for reason ("request", "offline") when it was there. */
+void store_typing_stop_call(store_batch_t *b, const char *room_id, const char *user_id,
+                            const char *reason);
 
-void store_typing_list_free(store_typing_list_t *l);
+/* Up to limit of who is typing in room_id at now_ms, after cursor ("" or
+ * NULL: from the start), in user id order: a page of store_typing_t
+ * (page.h; the caller frees it with store_page_free), total counting every
+ * indicator of the room that has not expired. */
+store_status_t store_typing_list(const char *room_id, int64_t now_ms, const char *cursor, int limit,
+                                 store_page_t *out);
 
 #endif

@@ -1,7 +1,8 @@
 /*
  * Assertions on what the service stored, shared by the chat-state tests
  * (sessions, rooms, typing, messages, notifications, admin): a key's type and
- * TTL, an integer command's answer, the room indexes, an HTTP status. Header-only, on top of
+ * TTL, an integer command's answer, the room indexes, an HTTP status, and
+ * the one shape of every list's page (chk_page, for every test that lists). Header-only, on top of
  * harness.h, against the fixture's Redis and service (it_fx).
  */
 #ifndef IT_CHECKS_H
@@ -31,6 +32,10 @@ static inline long long chk_int(const char *fmt, ...) {
     freeReplyObject(r);
     return v;
 }
+
+/* The keys the state takes on the fixture's Redis (DBSIZE without the
+ * event streams: it_state_keys). */
+static inline long long chk_keys(void) { return it_state_keys(&it_fx.redis); }
 
 /* Asserts key exists with the given TYPE ("string", "set", "zset", "hash",
  * "list") and a TTL from ttl_min to ttl_max seconds; ttl_max 0 means no TTL
@@ -111,6 +116,42 @@ static inline void chk_problem(const char *method, const char *path, const char 
         fprintf(stderr, "%s %s %s\n", method, path, json ? json : "");
     it_assert_problem(&r, status, detail_part);
     it_resp_free(&r);
+}
+
+/* chk_page's total for a list that does not count itself (null), and for
+ * one whose total the caller does not check (any integer). */
+#define CHK_TOTAL_NULL (-1)
+#define CHK_TOTAL_ANY (-2)
+
+/* Asserts that j is a page in the shape every list has: exactly "items"
+ * (an array), "count" (its size), "total" (total, or as CHK_TOTAL_*; never
+ * less than count) and "next_cursor" (a non-empty string or null). Returns
+ * the items (owned by j). */
+static inline cJSON *chk_page(const cJSON *j, long long total) {
+    cJSON *items = cJSON_GetObjectItemCaseSensitive(j, "items");
+    const cJSON *count = cJSON_GetObjectItemCaseSensitive(j, "count");
+    const cJSON *tot = cJSON_GetObjectItemCaseSensitive(j, "total");
+    const cJSON *next = cJSON_GetObjectItemCaseSensitive(j, "next_cursor");
+    assert_true(cJSON_IsArray(items));
+    assert_int_equal(cJSON_GetArraySize(j), 4);
+    assert_true(cJSON_IsNumber(count));
+    assert_int_equal(count->valueint, cJSON_GetArraySize(items));
+    if (total == CHK_TOTAL_NULL) {
+        assert_true(cJSON_IsNull(tot));
+    } else {
+        assert_true(cJSON_IsNumber(tot));
+        assert_true(tot->valuedouble >= count->valuedouble);
+        if (total != CHK_TOTAL_ANY)
+            assert_int_equal((long long)tot->valuedouble, total);
+    }
+    assert_true(cJSON_IsNull(next) || (cJSON_IsString(next) && next->valuestring[0]));
+    return items;
+}
+
+/* The next_cursor of page j, or NULL on the last page. */
+static inline const char *chk_next(const cJSON *j) {
+    const cJSON *next = cJSON_GetObjectItemCaseSensitive(j, "next_cursor");
+    return cJSON_IsString(next) ? next->valuestring : NULL;
 }
 
 #endif

@@ -1625,3 +1625,195 @@ long long it_index_sum(const it_redis_t *r, const char *cmd, store_key_t k) {
     }
     return sum;
 }
+
+long long it_state_keys(const it_redis_t *r) {
+    redisReply *n = it_redis_cmd(r, "DBSIZE");
+    long long keys = n && n->type == REDIS_REPLY_INTEGER ? n->integer : -1;
+    if (n)
+        freeReplyObject(n);
+    for (int b = 0; b < STORE_BUCKETS; b++) {
+        redisReply *e = it_redis_cmd(r, "EXISTS %s", it_index(KEY_EVENTS, b));
+        keys -= e && e->type == REDIS_REPLY_INTEGER ? e->integer : 0;
+        if (e)
+            freeReplyObject(e);
+    }
+    return keys;
+}
+
+/* ---- Server-Sent Events ---- */
+
+static int64_t sse_now_ms(void) {
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (int64_t)t.tv_sec * 1000 + t.tv_nsec / 1000000;
+}
+
+/* Reads what the socket has within timeout_ms into s->raw; false at the
+ * end of the stream or on time out with nothing read. */
+static bool sse_read(it_sse_t *s, int timeout_ms) {
+    struct pollfd p = {.fd = s->fd, .events = POLLIN};
+    if (s->ended || poll(&p, 1, timeout_ms) <= 0)
+        return false;
+    char buf[16384];
+    ssize_t n = recv(s->fd, buf, sizeof buf, 0);
+    if (n <= 0) {
+        s->ended = true;
+        return false;
+    }
+    s->raw = realloc(s->raw, s->raw_len + (size_t)n + 1);
+    memcpy(s->raw + s->raw_len, buf, (size_t)n);
+    s->raw_len += (size_t)n;
+    s->raw[s->raw_len] = '\0';
+    return true;
+}
+
+static void sse_consume_raw(it_sse_t *s, size_t n) {
+    memmove(s->raw, s->raw + n, s->raw_len - n);
+    s->raw_len -= n;
+}
+
+static void sse_append_text(it_sse_t *s, const char *p, size_t n) {
+    s->text = realloc(s->text, s->text_len + n + 1);
+    memcpy(s->text + s->text_len, p, n);
+    s->text_len += n;
+    s->text[s->text_len] = '\0';
+}
+
+/* Moves decoded body bytes from raw to text (chunked or not). */
+static void sse_decode(it_sse_t *s) {
+    if (!s->chunked) {
+        sse_append_text(s, s->raw, s->raw_len);
+        s->raw_len = 0;
+        return;
+    }
+    for (;;) {
+        if (s->chunk_left < 0) {
+            char *eol = s->raw_len ? memmem(s->raw, s->raw_len, "\r\n", 2) : NULL;
+            if (!eol)
+                return;
+            long size = strtol(s->raw, NULL, 16);
+            sse_consume_raw(s, (size_t)(eol - s->raw) + 2);
+            if (size == 0) {
+                s->ended = true;
+                return;
+            }
+            s->chunk_left = size;
+        }
+        size_t take = s->raw_len < (size_t)s->chunk_left ? s->raw_len : (size_t)s->chunk_left;
+        sse_append_text(s, s->raw, take);
+        sse_consume_raw(s, take);
+        s->chunk_left -= (long)take;
+        if (s->chunk_left > 0 || s->raw_len < 2)
+            return;
+        sse_consume_raw(s, 2); /* the chunk's CRLF */
+        s->chunk_left = -1;
+    }
+}
+
+bool it_sse_open(it_sse_t *s, int port, const char *path, const char *const *headers, int rcvbuf) {
+    memset(s, 0, sizeof *s);
+    s->chunk_left = -1;
+    s->fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (rcvbuf > 0)
+        setsockopt(s->fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof rcvbuf);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (s->fd < 0 || connect(s->fd, (struct sockaddr *)&a, sizeof a) != 0)
+        return false;
+    char req[4096];
+    int n = snprintf(req, sizeof req,
+                     "GET %s HTTP/1.1\r\nHost: 127.0.0.1\r\nAccept: text/event-stream\r\n", path);
+    for (int i = 0; headers && headers[i]; i++)
+        n += snprintf(req + n, sizeof req - (size_t)n, "%s\r\n", headers[i]);
+    n += snprintf(req + n, sizeof req - (size_t)n, "\r\n");
+    if (send(s->fd, req, (size_t)n, MSG_NOSIGNAL) != n)
+        return false;
+    int64_t until = sse_now_ms() + (int64_t)(5000 * it_time_scale());
+    char *end = NULL;
+    while (!(end = s->raw_len ? memmem(s->raw, s->raw_len, "\r\n\r\n", 4) : NULL)) {
+        int left = (int)(until - sse_now_ms());
+        if (left <= 0 || !sse_read(s, left))
+            return false;
+    }
+    size_t hl = (size_t)(end - s->raw) + 4;
+    snprintf(s->head, sizeof s->head, "%.*s", (int)hl, s->raw);
+    s->status = strtol(s->head + 9, NULL, 10);
+    s->chunked = strcasestr(s->head, "\r\nTransfer-Encoding: chunked") != NULL;
+    sse_consume_raw(s, hl);
+    return true;
+}
+
+/* One event out of s->text, if a whole one (ended by a blank line) is there. */
+static bool sse_parse(it_sse_t *s, it_sse_event_t *ev) {
+    for (;;) {
+        char *end = s->text_len ? strstr(s->text, "\n\n") : NULL;
+        if (!end)
+            return false;
+        *end = '\0';
+        memset(ev, 0, sizeof *ev);
+        snprintf(ev->type, sizeof ev->type, "message");
+        bool any = false;
+        for (char *save = NULL, *line = strtok_r(s->text, "\n", &save); line;
+             line = strtok_r(NULL, "\n", &save)) {
+            if (line[0] == ':') {
+                s->comments++;
+                continue;
+            }
+            char *v = strchr(line, ':');
+            v = v ? v + 1 + (v[1] == ' ') : line + strlen(line);
+            if (strncmp(line, "id:", 3) == 0)
+                snprintf(ev->id, sizeof ev->id, "%s", v);
+            else if (strncmp(line, "event:", 6) == 0)
+                snprintf(ev->type, sizeof ev->type, "%s", v);
+            else if (strncmp(line, "retry:", 6) == 0)
+                s->retry_ms = strtol(v, NULL, 10);
+            else if (strncmp(line, "data:", 5) == 0) {
+                free(ev->data);
+                ev->data = strdup(v);
+            }
+            any |= strncmp(line, "data:", 5) == 0;
+        }
+        size_t used = (size_t)(end - s->text) + 2;
+        memmove(s->text, s->text + used, s->text_len - used + 1);
+        s->text_len -= used;
+        if (any)
+            return true;
+        free(ev->data);
+    }
+}
+
+bool it_sse_next(it_sse_t *s, it_sse_event_t *ev, int timeout_ms) {
+    int64_t until = sse_now_ms() + (int64_t)(timeout_ms * it_time_scale());
+    for (;;) {
+        sse_decode(s);
+        if (sse_parse(s, ev))
+            return true;
+        int left = (int)(until - sse_now_ms());
+        if (!sse_read(s, left > 0 ? left : 0)) /* with no time left, what is there */
+            return false;
+    }
+}
+
+bool it_sse_wait(it_sse_t *s, const char *type, it_sse_event_t *ev, int timeout_ms) {
+    int64_t until = sse_now_ms() + (int64_t)(timeout_ms * it_time_scale());
+    while (it_sse_next(s, ev, (int)(until - sse_now_ms()))) {
+        if (strcmp(ev->type, type) == 0)
+            return true;
+        it_sse_event_free(ev);
+    }
+    return false;
+}
+
+void it_sse_event_free(it_sse_event_t *ev) {
+    free(ev->data);
+    ev->data = NULL;
+}
+
+void it_sse_close(it_sse_t *s) {
+    if (s->fd >= 0)
+        close(s->fd);
+    free(s->raw);
+    free(s->text);
+    memset(s, 0, sizeof *s);
+    s->fd = -1;
+}

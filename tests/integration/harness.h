@@ -127,6 +127,11 @@ const char *it_legacy_key(store_legacy_key_t k, const char *id, const char *id2)
  * one; nil counts 0), on Redis r. */
 long long it_index_sum(const it_redis_t *r, const char *cmd, store_key_t k);
 
+/* DBSIZE of Redis r without the event streams (events:{<tag>}, one per
+ * bucket, KEY_EVENTS): the keys the state itself takes. The streams are
+ * bounded by their MAXLEN, and test_events.c checks them. */
+long long it_state_keys(const it_redis_t *r);
+
 /* A Redis Cluster on loopback: masters * (1 + replicas) redis-servers, each
  * in a temp dir of its own, on ports below the ephemeral range whose port +
  * 10000 (the cluster bus) is free too, made a cluster by `redis-cli
@@ -272,6 +277,42 @@ double it_json_num(const cJSON *o, const char *name);
 
 /* Sleeps ms milliseconds. */
 void it_sleep_ms(int ms);
+
+/* A Server-Sent Events subscriber (GET /events) on a raw socket, HTTP/1.1
+ * with its chunked body decoded: what a browser's EventSource reads. */
+typedef struct {
+    int fd;
+    long status;
+    char head[4096]; /* the status line and headers */
+    char *raw;       /* bytes read, not yet decoded */
+    size_t raw_len;
+    char *text; /* decoded body not yet parsed into events */
+    size_t text_len;
+    long chunk_left;     /* bytes of the current chunk still to come; -1: a size line */
+    bool chunked, ended; /* ended: the server closed the stream */
+    int comments;        /* comment lines (": ping") seen */
+    long retry_ms;       /* the last retry: field, 0 none */
+} it_sse_t;
+
+typedef struct {
+    char id[512];  /* "" when the event had none */
+    char type[64]; /* "message" when it had no event: field */
+    char *data;    /* owned: it_sse_event_free */
+} it_sse_event_t;
+
+/* Opens a stream: GET path with headers (NULL-terminated "Name: value", may
+ * be NULL) on 127.0.0.1:port, and reads the response head (up to 5 s). True
+ * when a head came; s->status and s->head tell which. rcvbuf > 0 sets the
+ * socket's receive buffer first (a client that reads slowly). */
+bool it_sse_open(it_sse_t *s, int port, const char *path, const char *const *headers, int rcvbuf);
+/* The next event, waiting up to timeout_ms: true with *ev filled, false on
+ * time out or the end of the stream (s->ended). */
+bool it_sse_next(it_sse_t *s, it_sse_event_t *ev, int timeout_ms);
+/* Waits up to timeout_ms for the next event of type (others are skipped
+ * and freed); true when it came. */
+bool it_sse_wait(it_sse_t *s, const char *type, it_sse_event_t *ev, int timeout_ms);
+void it_sse_event_free(it_sse_event_t *ev);
+void it_sse_close(it_sse_t *s);
 
 /* Shared cmocka fixture: one redis + one service per test group, with extra
  * service environment from it_fixture_env (NULL-terminated, set before the

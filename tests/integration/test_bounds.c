@@ -19,10 +19,10 @@
 #define QUEUE_MAX 40
 #define RATE_MAX 25
 
-static const char *const env[] = {"MESSAGE_CACHE_MAX=20",        "OFFLINE_QUEUE_MAX=10",
-                                  "NOTIFICATION_MAX=10",         "NOTIFICATION_QUEUE_MAX=40",
-                                  "RATE_LIMIT_MESSAGES=25",      "RATE_LIMIT_WINDOW_S=60",
-                                  "CLEANUP_INTERVAL_MS=3600000", NULL};
+static const char *const env[] = {
+    "MESSAGE_CACHE_MAX=20",        "OFFLINE_QUEUE_MAX=10",         "NOTIFICATION_MAX=10",
+    "NOTIFICATION_QUEUE_MAX=40",   "RATE_LIMIT_MESSAGES=25",       "RATE_LIMIT_WINDOW_S=60",
+    "CLEANUP_INTERVAL_MS=3600000", "EVENTS_RETAIN_PER_BUCKET=100", NULL};
 
 /* The keys that may live without a TTL: the cleanup pass prunes them as the
  * clients, users, sessions and rooms they index end; stats is two counters. */
@@ -38,6 +38,8 @@ static const store_key_t reaped[] = {
     KEY_SESSIONS_OWNER,
     KEY_ROOMS_ACTIVE,
     KEY_ROOMS_EXPIRY,
+    KEY_TYPING_EXPIRY,
+    KEY_EVENTS, /* no TTL either: each stream is capped by its MAXLEN (below) */
 };
 
 /* The capped keys: the command that measures one, and its cap. */
@@ -52,6 +54,8 @@ static const struct {
     {KEY_NOTIFY_QUEUE_HIGH, "LLEN %s", QUEUE_MAX},
     {KEY_NOTIFY_QUEUE_NORMAL, "LLEN %s", QUEUE_MAX},
     {KEY_RATE_MESSAGES, "ZCARD %s", RATE_MAX},
+    /* MAXLEN ~ 100 trims whole nodes of stream-node-max-entries (100) */
+    {KEY_EVENTS, "XLEN %s", 100 + 2 * 100},
 };
 
 static bool is_reaped(store_key_t k) {
@@ -201,7 +205,7 @@ static bool quiet(const char *user) {
         store_key_parsed_t p;
         const char *key = r->element[i]->str;
         only &= store_key_parse(key, strlen(key), &p) &&
-                (p.kind == KEY_STATS ||
+                (p.kind == KEY_STATS || p.kind == KEY_EVENTS ||
                  ((p.kind == KEY_NOTIFY_QUEUE_HIGH || p.kind == KEY_NOTIFY_QUEUE_NORMAL) &&
                   p.bucket == store_key_bucket(user)));
     }

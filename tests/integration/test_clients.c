@@ -11,6 +11,7 @@
 #include <cmocka.h>
 
 #include "../../core/timefmt.h"
+#include "checks.h"
 #include "harness.h"
 
 static long long zscore(const char *key, const char *member) {
@@ -106,7 +107,7 @@ static void reconnect_adopts_a_client_written_by_another_program(void **state) {
     create("legacy", 200);
     it_resp_t resp = it_http(&it_fx.svc, "GET", "/clients", NULL, NULL, 0);
     cJSON *j = it_body_json(&resp);
-    cJSON *c = cJSON_GetArrayItem(cJSON_GetObjectItem(j, "clients"), 0);
+    cJSON *c = cJSON_GetArrayItem(chk_page(j, CHK_TOTAL_ANY), 0);
     assert_non_null(c);
     assert_string_equal(it_json_str(c, "id"), "legacy");
     assert_string_equal(it_json_str(c, "connected_at"), "2025-01-01T00:00:00.000Z");
@@ -198,7 +199,7 @@ static void paging_covers_every_client_once(void **state) {
         assert_int_equal(r.status, 200);
         cJSON *j = it_body_json(&r);
         assert_int_equal((int)it_json_num(j, "total"), N);
-        cJSON *arr = cJSON_GetObjectItem(j, "clients"), *c;
+        cJSON *arr = chk_page(j, CHK_TOTAL_ANY), *c;
         cJSON_ArrayForEach(c, arr) {
             int i = atoi(it_json_str(c, "id") + 1);
             assert_int_equal(seen[i], 0);
@@ -233,7 +234,7 @@ static int read_pages(int limit, char letter, int *seen, int nseen, void (*betwe
         assert_int_equal(r.status, 200);
         cJSON *j = it_body_json(&r);
         cJSON *c;
-        cJSON_ArrayForEach(c, cJSON_GetObjectItem(j, "clients")) {
+        cJSON_ArrayForEach(c, chk_page(j, CHK_TOTAL_ANY)) {
             const char *id = it_json_str(c, "id");
             assert_true(strcmp(id, last) > 0); /* id order, across pages too */
             snprintf(last, sizeof last, "%s", id);
@@ -247,7 +248,7 @@ static int read_pages(int limit, char letter, int *seen, int nseen, void (*betwe
             it_resp_free(&r);
             return page + 1;
         }
-        assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(j, "clients")), limit);
+        assert_int_equal(cJSON_GetArraySize(chk_page(j, CHK_TOTAL_ANY)), limit);
         assert_string_equal(next->valuestring, last);
         snprintf(path, sizeof path, "/clients?limit=%d&cursor=%s", limit, next->valuestring);
         cJSON_Delete(j);
@@ -328,7 +329,7 @@ static void list_defaults_and_bad_params(void **state) {
     assert_int_equal(r.status, 200);
     cJSON *j = it_body_json(&r);
     assert_int_equal((int)it_json_num(j, "total"), 0);
-    assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(j, "clients")), 0);
+    assert_int_equal(cJSON_GetArraySize(chk_page(j, CHK_TOTAL_ANY)), 0);
     assert_true(cJSON_IsNull(cJSON_GetObjectItem(j, "next_cursor")));
     cJSON_Delete(j);
     it_resp_free(&r);

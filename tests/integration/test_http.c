@@ -10,6 +10,7 @@
 
 #include <cmocka.h>
 
+#include "checks.h"
 #include "harness.h"
 
 static const char *const env[] = {"MAX_BODY_BYTES=1024", NULL};
@@ -121,9 +122,10 @@ static void redis_health_and_stats(void **state) {
         assert_true(it_json_num(rd, nums[i]) >= 0);
     assert_true(it_json_num(rd, "used_memory_bytes") > 0);
     assert_non_null(it_json_str(rd, "used_memory_human"));
-    const char *counters[] = {"total_clients", "online_users", "total_frames", "removed_inactive",
+    const char *counters[] = {"total_clients",    "online_users",    "total_frames",
+                              "removed_inactive", "active_sessions", "active_rooms",
                               "missing_buckets"};
-    for (size_t i = 0; i < 5; i++)
+    for (size_t i = 0; i < sizeof counters / sizeof counters[0]; i++)
         assert_int_equal((int)it_json_num(app, counters[i]), 0);
     cJSON *cluster = cJSON_GetObjectItem(j, "cluster");
     if (!it_cluster_mode()) {
@@ -147,6 +149,40 @@ static void redis_health_and_stats(void **state) {
     }
     cJSON_Delete(j);
     it_resp_free(&r);
+}
+
+/* The app figures of /redis/stats (caller frees). */
+static cJSON *stats_app(cJSON **root) {
+    *root = chk_json(&it_fx.svc, "GET", "/redis/stats", NULL, 200);
+    return cJSON_GetObjectItem(*root, "app");
+}
+
+/* Sessions and rooms are counted (the dashboard charts them), and stop
+ * counting when they end. */
+static void stats_count_sessions_and_rooms(void **state) {
+    (void)state;
+    const char *loc =
+        "{\"user_id\":\"%s\",\"socket_id\":\"%s\","
+        "\"location\":{\"latitude\":57.6,\"longitude\":10.4}}";
+    char body[256];
+    snprintf(body, sizeof body, loc, "ann", "sock-a");
+    assert_int_equal(chk_status("POST", "/sessions", body), 201);
+    snprintf(body, sizeof body, loc, "bob", "sock-b");
+    assert_int_equal(chk_status("POST", "/sessions", body), 201);
+    assert_int_equal(chk_status("PUT", "/rooms/r1/participants/ann", NULL), 201);
+    assert_int_equal(chk_status("PUT", "/rooms/r1/participants/bob", NULL), 201);
+    assert_int_equal(chk_status("PUT", "/rooms/r2/participants/bob", NULL), 201);
+    cJSON *root, *app = stats_app(&root);
+    assert_int_equal((int)it_json_num(app, "active_sessions"), 2);
+    assert_int_equal((int)it_json_num(app, "active_rooms"), 2);
+    cJSON_Delete(root);
+
+    assert_int_equal(chk_status("DELETE", "/sessions/sock-a", NULL), 204);
+    assert_int_equal(chk_status("DELETE", "/rooms/r2/participants/bob", NULL), 204);
+    app = stats_app(&root);
+    assert_int_equal((int)it_json_num(app, "active_sessions"), 1);
+    assert_int_equal((int)it_json_num(app, "active_rooms"), 1);
+    cJSON_Delete(root);
 }
 
 static void serves_its_spec(void **state) {
@@ -236,7 +272,8 @@ int main(void) {
         cmocka_unit_test(livez),
         cmocka_unit_test(readyz),
         cmocka_unit_test(health_format),
-        cmocka_unit_test(redis_health_and_stats),
+        cmocka_unit_test_setup(redis_health_and_stats, it_flush),
+        cmocka_unit_test_setup(stats_count_sessions_and_rooms, it_flush),
         cmocka_unit_test(serves_its_spec),
         cmocka_unit_test(unknown_paths_and_methods),
         cmocka_unit_test_setup(body_limits, it_flush),

@@ -154,7 +154,7 @@ static void offline_messages_are_consumed_once_across_instances(void **state) {
             cJSON_Delete(j);
         }
         int seen[PER_ROUND] = {0};
-        int total = take_concurrently(2, "/users/carol/offline-messages/consume", "messages", "id",
+        int total = take_concurrently(2, "/users/carol/offline-messages/consume", "items", "id",
                                       sent, PER_ROUND, seen);
         assert_int_equal(total, PER_ROUND);
         for (int k = 0; k < PER_ROUND; k++)
@@ -175,7 +175,7 @@ static void notifications_are_popped_once_across_instances(void **state) {
         cJSON_Delete(chk_json(instance(i), "POST", path, body, 201));
     }
     int seen[N] = {0};
-    int total = take_concurrently(4, "/notifications/queue/pop?count=8", "notifications", "title",
+    int total = take_concurrently(4, "/notifications/queue/pop?limit=8", "items", "title",
                                   titles, N, seen);
     assert_int_equal(total, N);
     for (int i = 0; i < N; i++)

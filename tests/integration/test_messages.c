@@ -79,7 +79,7 @@ static void send_stores_and_fans_out(void **state) {
     cJSON_Delete(stored);
 
     j = chk_json(&it_fx.svc, "GET", "/rooms/r1/messages", NULL, 200);
-    assert_int_equal((int)it_json_num(j, "count"), 1);
+    assert_int_equal(cJSON_GetArraySize(chk_page(j, 1)), 1);
     cJSON_Delete(j);
 }
 
@@ -109,7 +109,7 @@ static void content_is_1_to_4096_bytes_of_utf8(void **state) {
     it_resp_free(&r);
     assert_int_equal(chk_int("ZCARD %s", it_key(KEY_ROOM_MESSAGES, "r1")), before);
     cJSON *j = chk_json(&it_fx.svc, "GET", "/rooms/r1/messages", NULL, 200);
-    cJSON *first = cJSON_GetArrayItem(cJSON_GetObjectItem(j, "messages"), 0);
+    cJSON *first = cJSON_GetArrayItem(chk_page(j, CHK_TOTAL_ANY), 0);
     assert_string_equal(it_json_str(first, "content"), big);
     cJSON_Delete(j);
 }
@@ -124,29 +124,30 @@ static void send_burst(int n) {
     }
 }
 
-static void recent_is_newest_first_and_pages_with_before(void **state) {
+static void recent_is_newest_first_and_pages_with_a_cursor(void **state) {
     (void)state;
     room_r1();
     send_burst(9);
-    /* page by next_before: every message once, newest first, even within one millisecond */
+    /* page by next_cursor: every message once, newest first, even within one millisecond */
     char path[160] = "/rooms/r1/messages?limit=2";
-    int seen = 9;
+    int seen = 9, pages = 0;
     for (;;) {
         cJSON *j = chk_json(&it_fx.svc, "GET", path, NULL, 200), *m;
-        cJSON_ArrayForEach(m, cJSON_GetObjectItem(j, "messages")) {
+        cJSON_ArrayForEach(m, chk_page(j, 9)) {
             char want[8];
             snprintf(want, sizeof want, "m%d", --seen);
             assert_string_equal(it_json_str(m, "content"), want);
         }
-        const cJSON *next = cJSON_GetObjectItem(j, "next_before");
-        bool last = cJSON_IsNull(next);
-        if (!last)
-            snprintf(path, sizeof path, "/rooms/r1/messages?limit=2&before=%s", next->valuestring);
+        pages++;
+        const char *next = chk_next(j);
+        if (next)
+            snprintf(path, sizeof path, "/rooms/r1/messages?limit=2&cursor=%s", next);
         cJSON_Delete(j);
-        if (last)
+        if (!next)
             break;
     }
     assert_int_equal(seen, 0);
+    assert_int_equal(pages, 5); /* the last page has one: no empty page after a full one */
     /* before a time: exactly what was sent before that millisecond */
     it_sleep_ms(3);
     it_resp_t r = send_on(&it_fx.svc, "r1", "alice", "later");
@@ -156,17 +157,29 @@ static void recent_is_newest_first_and_pages_with_before(void **state) {
     snprintf(path, sizeof path, "/rooms/r1/messages?before=%s", it_json_str(j, "timestamp"));
     cJSON_Delete(j);
     j = chk_json(&it_fx.svc, "GET", path, NULL, 200);
-    assert_int_equal((int)it_json_num(j, "count"), 9);
-    assert_string_equal(
-        it_json_str(cJSON_GetArrayItem(cJSON_GetObjectItem(j, "messages"), 0), "content"), "m8");
-    assert_true(cJSON_IsNull(cJSON_GetObjectItem(j, "next_before")));
+    cJSON *msgs = chk_page(j, 9); /* the total counts what the filter lets through */
+    assert_int_equal(cJSON_GetArraySize(msgs), 9);
+    assert_string_equal(it_json_str(cJSON_GetArrayItem(msgs, 0), "content"), "m8");
+    assert_null(chk_next(j));
+    cJSON_Delete(j);
+    /* the filter and the cursor together: before that time, after the page's last */
+    strcat(path, "&limit=4");
+    j = chk_json(&it_fx.svc, "GET", path, NULL, 200);
+    assert_string_equal(it_json_str(cJSON_GetArrayItem(chk_page(j, 9), 3), "content"), "m5");
+    char next[160];
+    snprintf(next, sizeof next, "%s&cursor=%s", path, chk_next(j));
+    cJSON_Delete(j);
+    j = chk_json(&it_fx.svc, "GET", next, NULL, 200);
+    msgs = chk_page(j, 9);
+    assert_int_equal(cJSON_GetArraySize(msgs), 4);
+    assert_string_equal(it_json_str(cJSON_GetArrayItem(msgs, 0), "content"), "m4");
     cJSON_Delete(j);
     j = chk_json(&it_fx.svc, "GET", "/rooms/r1/messages?before=2000-01-01T00:00:00.000Z", NULL,
                  200);
-    assert_int_equal((int)it_json_num(j, "count"), 0);
+    assert_int_equal(cJSON_GetArraySize(chk_page(j, 0)), 0);
     cJSON_Delete(j);
     j = chk_json(&it_fx.svc, "GET", "/rooms/elsewhere/messages", NULL, 200);
-    assert_int_equal((int)it_json_num(j, "count"), 0);
+    assert_int_equal(cJSON_GetArraySize(chk_page(j, 0)), 0);
     cJSON_Delete(j);
 }
 
@@ -180,15 +193,15 @@ static void cache_and_queue_keep_the_newest(void **state) {
     }
     assert_int_equal(chk_int("ZCARD %s", it_key(KEY_ROOM_MESSAGES, "r1")), 15);
     cJSON *j = chk_json(&it_fx.svc, "GET", "/rooms/r1/messages", NULL, 200);
-    cJSON *msgs = cJSON_GetObjectItem(j, "messages");
+    cJSON *msgs = chk_page(j, 15);
     assert_int_equal(cJSON_GetArraySize(msgs), 15);
     assert_string_equal(it_json_str(cJSON_GetArrayItem(msgs, 0), "content"), "n17");
     assert_string_equal(it_json_str(cJSON_GetArrayItem(msgs, 14), "content"), "n03");
     cJSON_Delete(j);
     assert_int_equal(chk_int("LLEN %s", it_key(KEY_USER_OFFLINE, "carol")), 12);
     j = chk_json(&it_fx.svc, "GET", "/users/carol/offline-messages", NULL, 200);
-    msgs = cJSON_GetObjectItem(j, "messages");
-    assert_int_equal((int)it_json_num(j, "count"), 12);
+    msgs = chk_page(j, 12);
+    assert_int_equal(cJSON_GetArraySize(msgs), 12);
     assert_string_equal(it_json_str(cJSON_GetArrayItem(msgs, 0), "content"), "n06"); /* oldest */
     assert_string_equal(it_json_str(cJSON_GetArrayItem(msgs, 11), "content"), "n17");
     cJSON_Delete(j);
@@ -269,21 +282,54 @@ static void twenty_concurrent_senders_store_exactly_the_limit(void **state) {
     assert_int_equal(chk_int("ZCARD %s", it_key(KEY_RATE_MESSAGES, "alice")), 10);
 }
 
+/* The contents of a page of messages, comma-separated, into out. */
+static void contents(const cJSON *j, long long total, char *out, size_t cap) {
+    cJSON *m;
+    out[0] = '\0';
+    cJSON_ArrayForEach(m, chk_page(j, total)) {
+        snprintf(out + strlen(out), cap - strlen(out), "%s%s", out[0] ? "," : "",
+                 it_json_str(m, "content"));
+    }
+}
+
 static void offline_read_consume_and_clear(void **state) {
     (void)state;
     room_r1();
-    for (int i = 0; i < 3; i++)
-        assert_int_equal(send_msg("alice", "q"), 201);
-    cJSON *j = chk_json(&it_fx.svc, "GET", "/users/carol/offline-messages", NULL, 200);
-    assert_int_equal((int)it_json_num(j, "count"), 3);
+    for (int i = 0; i < 5; i++) {
+        char c[8];
+        snprintf(c, sizeof c, "q%d", i);
+        assert_int_equal(send_msg("alice", c), 201);
+    }
+    /* read a page at a time, oldest first, the queue left as it is */
+    char got[64], path[256] = "/users/carol/offline-messages?limit=2";
+    const char *want[] = {"q0,q1", "q2,q3", "q4"};
+    for (int page = 0; page < 3; page++) {
+        cJSON *j = chk_json(&it_fx.svc, "GET", path, NULL, 200);
+        contents(j, 5, got, sizeof got);
+        assert_string_equal(got, want[page]);
+        const char *next = chk_next(j);
+        assert_true((next != NULL) == (page < 2));
+        if (next)
+            snprintf(path, sizeof path, "/users/carol/offline-messages?limit=2&cursor=%s", next);
+        cJSON_Delete(j);
+    }
+    assert_int_equal(chk_int("LLEN %s", it_key(KEY_USER_OFFLINE, "carol")), 5);
+    /* take the oldest two: total is the queue before the take */
+    cJSON *j =
+        chk_json(&it_fx.svc, "POST", "/users/carol/offline-messages/consume?limit=2", NULL, 200);
+    contents(j, 5, got, sizeof got);
+    assert_string_equal(got, "q0,q1");
+    assert_null(chk_next(j));
     cJSON_Delete(j);
+    assert_int_equal(chk_int("LLEN %s", it_key(KEY_USER_OFFLINE, "carol")), 3);
     j = chk_json(&it_fx.svc, "POST", "/users/carol/offline-messages/consume", NULL, 200);
-    assert_int_equal((int)it_json_num(j, "count"), 3);
-    assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(j, "messages")), 3);
+    contents(j, 3, got, sizeof got);
+    assert_string_equal(got, "q2,q3,q4");
     cJSON_Delete(j);
     chk_no_key(it_key(KEY_USER_OFFLINE, "carol"));
     j = chk_json(&it_fx.svc, "POST", "/users/carol/offline-messages/consume", NULL, 200);
-    assert_int_equal((int)it_json_num(j, "count"), 0);
+    contents(j, 0, got, sizeof got);
+    assert_string_equal(got, "");
     cJSON_Delete(j);
     assert_int_equal(send_msg("alice", "again"), 201);
     assert_int_equal(chk_status("DELETE", "/users/carol/offline-messages", NULL), 204);
@@ -310,7 +356,7 @@ static void get_and_head_never_consume(void **state) {
         assert_int_equal(chk_int("LLEN %s", it_key(KEY_USER_OFFLINE, "carol")), 2);
     }
     cJSON *j = chk_json(&it_fx.svc, "GET", "/users/carol/offline-messages", NULL, 200);
-    assert_int_equal((int)it_json_num(j, "count"), 2);
+    assert_int_equal(cJSON_GetArraySize(chk_page(j, 2)), 2);
     cJSON_Delete(j);
     assert_int_equal(chk_int("LLEN %s", it_key(KEY_USER_OFFLINE, "carol")), 2);
 }
@@ -352,10 +398,8 @@ static void consuming_needs_the_api_token(void **state) {
             r = it_http(&svc, "POST", path, api, NULL, 0);
             assert_int_equal(r.status, 200);
             cJSON *j = it_body_json(&r);
-            assert_int_equal((int)it_json_num(j, "count"), 1);
-            assert_string_equal(
-                it_json_str(cJSON_GetArrayItem(cJSON_GetObjectItem(j, "messages"), 0), "content"),
-                "private");
+            assert_string_equal(it_json_str(cJSON_GetArrayItem(chk_page(j, 1), 0), "content"),
+                                "private");
             cJSON_Delete(j);
             it_resp_free(&r);
             chk_no_key(it_key(KEY_USER_OFFLINE, "carol"));
@@ -404,7 +448,7 @@ static void two_consumers_get_each_message_once(void **state) {
         for (int i = 0; i < 2; i++) {
             assert_non_null(c[i].got);
             cJSON *m;
-            cJSON_ArrayForEach(m, cJSON_GetObjectItem(c[i].got, "messages")) {
+            cJSON_ArrayForEach(m, chk_page(c[i].got, CHK_TOTAL_ANY)) {
                 total++;
                 for (int k = 0; k < PER_ROUND; k++)
                     seen[k] += strcmp(it_json_str(m, "id"), sent[k]) == 0;
@@ -430,7 +474,7 @@ static void messages_and_queues_expire(void **state) {
     chk_key(it_key(KEY_USER_OFFLINE, "carol"), "list", 0, 1);
     it_sleep_ms(1100);
     cJSON *j = chk_json(&svc, "GET", "/rooms/r1/messages", NULL, 200);
-    assert_int_equal((int)it_json_num(j, "count"), 0);
+    assert_int_equal(cJSON_GetArraySize(chk_page(j, 0)), 0);
     cJSON_Delete(j);
     chk_no_key(it_key(KEY_ROOM_MESSAGES, "r1"));
     chk_no_key(it_key(KEY_USER_OFFLINE, "carol"));
@@ -463,6 +507,12 @@ static void bad_input_stores_nothing(void **state) {
     chk_problem("GET", "/rooms/r1/messages?limit=1001", NULL, 400, "limit");
     chk_problem("GET", "/rooms/r1/messages?before=yesterday", NULL, 400, "before");
     chk_problem("GET", "/rooms/r1/messages?before=msg-12x-a", NULL, 400, "before");
+    /* a message id is a cursor, not a time: ?before= names where paging went */
+    chk_problem("GET", "/rooms/r1/messages?before=msg-1758364245123000-Ab3", NULL, 400, "'cursor'");
+    chk_problem("GET", "/rooms/r1/messages?cursor=2025-01-01T00:00:00Z", NULL, 400, "cursor");
+    chk_problem("GET", "/users/carol/offline-messages?cursor=nope", NULL, 400, "cursor");
+    chk_problem("GET", "/users/carol/offline-messages?limit=0", NULL, 400, "limit");
+    chk_problem("POST", "/users/carol/offline-messages/consume?limit=1001", NULL, 400, "limit");
     chk_problem("GET", "/users/a:b/offline-messages", NULL, 400, "user id");
     chk_problem("PUT", "/rooms/r1/messages", NULL, 405, "not allowed");
     chk_problem("POST", "/users/carol/offline-messages", NULL, 405, "not allowed");
@@ -493,7 +543,7 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup(send_stores_and_fans_out, it_flush),
         cmocka_unit_test_setup(content_is_1_to_4096_bytes_of_utf8, it_flush),
-        cmocka_unit_test_setup(recent_is_newest_first_and_pages_with_before, it_flush),
+        cmocka_unit_test_setup(recent_is_newest_first_and_pages_with_a_cursor, it_flush),
         cmocka_unit_test_setup(cache_and_queue_keep_the_newest, it_flush),
         cmocka_unit_test_setup(over_the_limit_is_429_and_stores_nothing, it_flush),
         cmocka_unit_test_setup(the_window_slides, it_flush),

@@ -233,7 +233,7 @@ static void everything_reads_back(void) {
     assert_true(it_service_start(&s, redis.url, env));
     cJSON *j = get(&s, "GET", "/clients");
     assert_int_equal((int)it_json_num(j, "total"), 2);
-    cJSON *cam1 = cJSON_GetArrayItem(cJSON_GetObjectItem(j, "clients"), 0);
+    cJSON *cam1 = cJSON_GetArrayItem(cJSON_GetObjectItem(j, "items"), 0);
     assert_string_equal(it_json_str(cam1, "id"), "cam1");
     assert_int_equal((int)it_json_num(cam1, "frame_number"), 2);
     assert_true(cJSON_IsTrue(cJSON_GetObjectItem(cam1, "has_image")));
@@ -263,7 +263,7 @@ static void everything_reads_back(void) {
 
     j = get(&s, "GET", "/rooms");
     assert_int_equal((int)it_json_num(j, "total"), 1);
-    cJSON *room = cJSON_GetArrayItem(cJSON_GetObjectItem(j, "rooms"), 0);
+    cJSON *room = cJSON_GetArrayItem(cJSON_GetObjectItem(j, "items"), 0);
     assert_int_equal((int)it_json_num(room, "participant_count"), 2);
     assert_int_equal((int)it_json_num(room, "joined_count"), 1); /* alice is online */
     cJSON_Delete(j);
@@ -283,9 +283,9 @@ static void everything_reads_back(void) {
     cJSON_Delete(j);
 
     /* the queues: high first, each oldest first */
-    j = get(&s, "POST", "/notifications/queue/pop?count=10");
+    j = get(&s, "POST", "/notifications/queue/pop?limit=10");
     const char *want[] = {"q1", "q3", "q2", "q4"};
-    cJSON *items = cJSON_GetObjectItem(j, "notifications");
+    cJSON *items = cJSON_GetObjectItem(j, "items");
     assert_int_equal(cJSON_GetArraySize(items), 4);
     for (int i = 0; i < 4; i++)
         assert_string_equal(it_json_str(cJSON_GetArrayItem(items, i), "title"), want[i]);

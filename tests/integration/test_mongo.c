@@ -13,6 +13,7 @@
 #include <cmocka.h>
 
 #include "../../core/timefmt.h"
+#include "checks.h"
 #include "harness.h"
 
 /* POSTs a user; returns its id (static buffer) or fails the test. */
@@ -21,7 +22,7 @@ static const char *create_user(const char *username) {
     char body[256];
     snprintf(body, sizeof body, "{\"username\":\"%s\",\"name\":\"Name of %s\"}", username,
              username);
-    it_resp_t r = it_json_req(&it_fx.svc, "POST", "/users", body);
+    it_resp_t r = it_json_req(&it_fx.svc, "POST", "/accounts", body);
     assert_int_equal(r.status, 201);
     cJSON *j = it_body_json(&r);
     snprintf(id, sizeof id, "%s", it_json_str(j, "id"));
@@ -32,7 +33,7 @@ static const char *create_user(const char *username) {
 
 static void users_crud(void **state) {
     (void)state;
-    it_resp_t r = it_json_req(&it_fx.svc, "POST", "/users",
+    it_resp_t r = it_json_req(&it_fx.svc, "POST", "/accounts",
                               "{\"username\":\"alice\",\"name\":\"Alice\",\"email\":\"a@ex.org\"}");
     assert_int_equal(r.status, 201);
     cJSON *j = it_body_json(&r);
@@ -43,7 +44,7 @@ static void users_crud(void **state) {
     assert_string_equal(it_json_str(j, "email"), "a@ex.org");
     int64_t ms;
     assert_true(core_iso8601_parse(it_json_str(j, "created_at"), &ms));
-    snprintf(want, sizeof want, "/users/%s", id);
+    snprintf(want, sizeof want, "/accounts/%s", id);
     assert_true(it_header(&r, "Location", loc, sizeof loc));
     assert_string_equal(loc, want);
     cJSON_Delete(j);
@@ -60,7 +61,7 @@ static void users_crud(void **state) {
     r = it_http(&it_fx.svc, "GET", want, NULL, NULL, 0);
     assert_int_equal(r.status, 200);
     it_resp_free(&r);
-    r = it_json_req(&it_fx.svc, "POST", "/users", "{\"username\":\"alice\",\"name\":\"Other\"}");
+    r = it_json_req(&it_fx.svc, "POST", "/accounts", "{\"username\":\"alice\",\"name\":\"Other\"}");
     it_assert_problem(&r, 409, "alice");
     it_resp_free(&r);
 
@@ -106,20 +107,53 @@ static void user_validation(void **state) {
         {"{\"username\":\"ok\",\"name\":\"\xc3\x28\"}", "UTF-8"}, /* raw bytes, not UTF-8 */
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        it_resp_t r = it_json_req(&it_fx.svc, "POST", "/users", cases[i].body);
+        it_resp_t r = it_json_req(&it_fx.svc, "POST", "/accounts", cases[i].body);
         it_assert_problem(&r, 400, cases[i].detail);
         it_resp_free(&r);
     }
-    it_resp_t r = it_http(&it_fx.svc, "GET", "/users/not-an-objectid", NULL, NULL, 0);
+    it_resp_t r = it_http(&it_fx.svc, "GET", "/accounts/not-an-objectid", NULL, NULL, 0);
     it_assert_problem(&r, 400, "ObjectId");
     it_resp_free(&r);
-    r = it_http(&it_fx.svc, "GET", "/users/0123456789abcdef01234567", NULL, NULL, 0);
+    r = it_http(&it_fx.svc, "GET", "/accounts/0123456789abcdef01234567", NULL, NULL, 0);
     it_assert_problem(&r, 404, NULL);
     it_resp_free(&r);
-    r = it_http(&it_fx.svc, "GET", "/users?cursor=zz", NULL, NULL, 0);
+    r = it_http(&it_fx.svc, "GET", "/accounts?cursor=zz", NULL, NULL, 0);
     it_assert_problem(&r, 400, "cursor");
     it_resp_free(&r);
     assert_int_equal(it_mongo_count(&it_mongo, "users", "{}"), 0);
+}
+
+/* Accounts moved to /accounts: /users/{userId}/... is the real-time user id
+ * space alone, and the old account routes are gone, not aliased. */
+static void accounts_have_a_prefix_of_their_own(void **state) {
+    (void)state;
+    char id[32], path[64];
+    snprintf(id, sizeof id, "%s", create_user("alice"));
+    snprintf(path, sizeof path, "/users/%s", id);
+    const struct {
+        const char *method, *path;
+        long status;
+    } gone[] = {{"GET", "/users", 404},
+                {"POST", "/users", 404},
+                {"GET", path, 404},
+                {"PATCH", path, 404},
+                {"DELETE", path, 404}};
+    for (size_t i = 0; i < sizeof gone / sizeof gone[0]; i++) {
+        it_resp_t r = it_json_req(&it_fx.svc, gone[i].method, gone[i].path,
+                                  strcmp(gone[i].method, "GET") ? "{\"name\":\"x\"}" : NULL);
+        it_assert_problem(&r, gone[i].status, "no resource at this path");
+        it_resp_free(&r);
+    }
+    assert_int_equal(it_mongo_count(&it_mongo, "users", "{\"name\":\"x\"}"), 0);
+    snprintf(path, sizeof path, "/accounts/%s", id);
+    it_resp_t r = it_http(&it_fx.svc, "GET", path, NULL, NULL, 0);
+    assert_int_equal(r.status, 200);
+    it_resp_free(&r);
+    /* the chat lists of a user with that id are the chat user's, empty */
+    snprintf(path, sizeof path, "/users/%s/rooms", id);
+    r = it_http(&it_fx.svc, "GET", path, NULL, NULL, 0);
+    assert_int_equal(r.status, 200);
+    it_resp_free(&r);
 }
 
 static void users_paging(void **state) {
@@ -129,13 +163,13 @@ static void users_paging(void **state) {
         snprintf(name, sizeof name, "u%02d", i);
         create_user(name);
     }
-    char path[96] = "/users?limit=10", seen[25] = {0};
+    char path[96] = "/accounts?limit=10", seen[25] = {0};
     int pages = 0, total = 0;
     for (;;) {
         it_resp_t r = it_http(&it_fx.svc, "GET", path, NULL, NULL, 0);
         assert_int_equal(r.status, 200);
         cJSON *j = it_body_json(&r), *u;
-        cJSON_ArrayForEach(u, cJSON_GetObjectItem(j, "users")) {
+        cJSON_ArrayForEach(u, chk_page(j, CHK_TOTAL_NULL)) {
             int i = atoi(it_json_str(u, "username") + 1);
             assert_int_equal(seen[i], 0);
             seen[i] = 1;
@@ -145,7 +179,7 @@ static void users_paging(void **state) {
         const cJSON *next = cJSON_GetObjectItem(j, "next_cursor");
         bool last = cJSON_IsNull(next);
         if (!last)
-            snprintf(path, sizeof path, "/users?limit=10&cursor=%s", next->valuestring);
+            snprintf(path, sizeof path, "/accounts?limit=10&cursor=%s", next->valuestring);
         cJSON_Delete(j);
         it_resp_free(&r);
         if (last)
@@ -156,7 +190,7 @@ static void users_paging(void **state) {
 }
 
 static void *post_same_username(void *arg) {
-    it_resp_t r = it_json_req(&it_fx.svc, "POST", "/users", arg);
+    it_resp_t r = it_json_req(&it_fx.svc, "POST", "/accounts", arg);
     long st = r.status;
     it_resp_free(&r);
     return (void *)(intptr_t)st;
@@ -364,14 +398,14 @@ static void segment_averages_are_exact(void **state) {
 
     r = it_http(&it_fx.svc, "GET", "/road-segments?min_count=2", NULL, NULL, 0);
     j = it_body_json(&r);
-    cJSON *arr = cJSON_GetObjectItem(j, "road_segments");
+    cJSON *arr = chk_page(j, CHK_TOTAL_NULL);
     assert_int_equal(cJSON_GetArraySize(arr), 1);
     assert_string_equal(it_json_str(cJSON_GetArrayItem(arr, 0), "geohash"), "u4pruyd");
     cJSON_Delete(j);
     it_resp_free(&r);
     r = it_http(&it_fx.svc, "GET", "/road-segments?bbox=2,48,3,49", NULL, NULL, 0);
     j = it_body_json(&r);
-    arr = cJSON_GetObjectItem(j, "road_segments");
+    arr = chk_page(j, CHK_TOTAL_NULL);
     assert_int_equal(cJSON_GetArraySize(arr), 1);
     assert_true(it_json_num(cJSON_GetArrayItem(arr, 0), "avg_quality") == 0.125);
     cJSON_Delete(j);
@@ -411,7 +445,7 @@ static void observation_queries_and_paging(void **state) {
         r = it_http(&it_fx.svc, "GET", path, NULL, NULL, 0);
         assert_int_equal(r.status, 200);
         cJSON *j = it_body_json(&r), *o;
-        cJSON_ArrayForEach(o, cJSON_GetObjectItem(j, "observations")) {
+        cJSON_ArrayForEach(o, chk_page(j, CHK_TOTAL_NULL)) {
             const char *t = it_json_str(o, "recorded_at");
             assert_true(strcmp(t, last) <= 0); /* newest first */
             snprintf(last, sizeof last, "%s", t);
@@ -446,9 +480,9 @@ static void observation_queries_and_paging(void **state) {
         r = it_http(&it_fx.svc, "GET", filters[i].query, NULL, NULL, 0);
         assert_int_equal(r.status, 200);
         cJSON *j = it_body_json(&r);
-        if (cJSON_GetArraySize(cJSON_GetObjectItem(j, "observations")) != filters[i].want)
+        if (cJSON_GetArraySize(chk_page(j, CHK_TOTAL_NULL)) != filters[i].want)
             fail_msg("%s: %d, not %d", filters[i].query,
-                     cJSON_GetArraySize(cJSON_GetObjectItem(j, "observations")), filters[i].want);
+                     cJSON_GetArraySize(chk_page(j, CHK_TOTAL_NULL)), filters[i].want);
         cJSON_Delete(j);
         it_resp_free(&r);
     }
@@ -487,7 +521,7 @@ static void mongodb_down_and_back(void **state) {
     it_mongo_kill(&it_mongo);
 
     double secs;
-    assert_int_equal(timed_status(&it_fx.svc, "POST", "/users",
+    assert_int_equal(timed_status(&it_fx.svc, "POST", "/accounts",
                                   "{\"username\":\"during\",\"name\":\"D\"}", &secs),
                      503);
     assert_true(secs < 2.0); /* about the 800 ms timeout, never a hang */
@@ -516,8 +550,8 @@ static void mongodb_down_and_back(void **state) {
     assert_true(it_mongo_restart(&it_mongo));
     long st = 0;
     for (int i = 0; i < 50 && st != 201; i++) {
-        st = timed_status(&it_fx.svc, "POST", "/users", "{\"username\":\"after\",\"name\":\"A\"}",
-                          &secs);
+        st = timed_status(&it_fx.svc, "POST", "/accounts",
+                          "{\"username\":\"after\",\"name\":\"A\"}", &secs);
         if (st != 201)
             it_sleep_ms(100);
     }
@@ -536,7 +570,7 @@ static void disabled_without_uri(void **state) {
     (void)state;
     it_service_t plain;
     assert_true(it_service_start(&plain, it_fx.redis.url, NULL));
-    it_resp_t r = it_json_req(&plain, "POST", "/users", "{\"username\":\"x\",\"name\":\"y\"}");
+    it_resp_t r = it_json_req(&plain, "POST", "/accounts", "{\"username\":\"x\",\"name\":\"y\"}");
     it_assert_problem(&r, 503, "disabled");
     it_resp_free(&r);
     r = it_http(&plain, "GET", "/road-segments", NULL, NULL, 0);
@@ -555,6 +589,7 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup(users_crud, it_mongo_clear_all),
         cmocka_unit_test_setup(user_validation, it_mongo_clear_all),
+        cmocka_unit_test_setup(accounts_have_a_prefix_of_their_own, it_mongo_clear_all),
         cmocka_unit_test_setup(users_paging, it_mongo_clear_all),
         cmocka_unit_test_setup(duplicate_username_race, it_mongo_clear_all),
         cmocka_unit_test_setup(observation_create_and_get, it_mongo_clear_all),

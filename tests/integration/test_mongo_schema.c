@@ -16,6 +16,7 @@
 
 #include "../../mongo/observations.h"
 #include "../../mongo/segments.h"
+#include "checks.h"
 #include "harness.h"
 
 #define DATE "{\"$date\":\"2025-09-20T10:30:45.123Z\"}"
@@ -33,7 +34,7 @@ static long metric(const char *line_start) {
 static void foreign_users(void **state) {
     (void)state;
     it_resp_t r =
-        it_json_req(&it_fx.svc, "POST", "/users", "{\"username\":\"alice\",\"name\":\"A\"}");
+        it_json_req(&it_fx.svc, "POST", "/accounts", "{\"username\":\"alice\",\"name\":\"A\"}");
     assert_int_equal(r.status, 201);
     it_resp_free(&r);
     /* written by another tool: no created_at, no name, a string _id */
@@ -52,10 +53,10 @@ static void foreign_users(void **state) {
                                 "{\"_id\":\"legacy-1\",\"username\":\"ghost\",\"name\":\"Ghost\","
                                 "\"created_at\":" DATE ",\"updated_at\":" DATE "}"));
     /* a list shows what is a user, and counts and logs what is not */
-    r = it_http(&it_fx.svc, "GET", "/users?limit=10", NULL, NULL, 0);
+    r = it_http(&it_fx.svc, "GET", "/accounts?limit=10", NULL, NULL, 0);
     assert_int_equal(r.status, 200);
     cJSON *j = it_body_json(&r);
-    cJSON *users = cJSON_GetObjectItem(j, "users");
+    cJSON *users = chk_page(j, CHK_TOTAL_NULL);
     assert_int_equal(cJSON_GetArraySize(users), 1);
     assert_string_equal(it_json_str(cJSON_GetArrayItem(users, 0), "username"), "alice");
     assert_true(cJSON_IsNull(cJSON_GetObjectItem(j, "next_cursor")));
@@ -65,14 +66,14 @@ static void foreign_users(void **state) {
     assert_true(it_file_contains(it_fx.svc.log, "skipped a users document that breaks the schema"));
 
     /* read by id: a 500 that names what is wrong, never 1970 or "" */
-    r = it_http(&it_fx.svc, "GET", "/users/0000000000000000000000a1", NULL, NULL, 0);
+    r = it_http(&it_fx.svc, "GET", "/accounts/0000000000000000000000a1", NULL, NULL, 0);
     it_assert_problem(&r, 500, "'created_at' is missing or not a date");
     it_resp_free(&r);
-    r = it_http(&it_fx.svc, "GET", "/users/0000000000000000000000a2", NULL, NULL, 0);
+    r = it_http(&it_fx.svc, "GET", "/accounts/0000000000000000000000a2", NULL, NULL, 0);
     it_assert_problem(&r, 500, "'name' is missing");
     it_resp_free(&r);
     /* the string-_id user still holds its username: the 409 is the truth */
-    r = it_json_req(&it_fx.svc, "POST", "/users", "{\"username\":\"ghost\",\"name\":\"G\"}");
+    r = it_json_req(&it_fx.svc, "POST", "/accounts", "{\"username\":\"ghost\",\"name\":\"G\"}");
     it_assert_problem(&r, 409, "ghost");
     it_resp_free(&r);
 }
@@ -108,7 +109,7 @@ static void foreign_observations_and_segments(void **state) {
     r = it_http(&it_fx.svc, "GET", "/observations?user_id=0123456789abcdef01234567", NULL, NULL, 0);
     assert_int_equal(r.status, 200);
     cJSON *j = it_body_json(&r);
-    assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(j, "observations")), 2);
+    assert_int_equal(cJSON_GetArraySize(chk_page(j, CHK_TOTAL_NULL)), 2);
     cJSON_Delete(j);
     it_resp_free(&r);
     assert_true(metric("mongodb_schema_errors_total{collection=\"observations\"} ") >= 2);

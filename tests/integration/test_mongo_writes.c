@@ -149,8 +149,8 @@ static void single_observation_and_user_replay(void **state) {
     assert_int_equal(it_mongo_count(&it_mongo, "observations", "{}"), 1);
 
     const char *user = "{\"username\":\"idem\",\"name\":\"Idem Potent\"}";
-    a = post_key(&it_fx.svc, "/users", "user-key-1", user);
-    b = post_key(&it_fx.svc, "/users", "user-key-1", user);
+    a = post_key(&it_fx.svc, "/accounts", "user-key-1", user);
+    b = post_key(&it_fx.svc, "/accounts", "user-key-1", user);
     assert_int_equal(a.status, 201);
     assert_int_equal(b.status, 201);
     assert_string_equal(a.body, b.body);
@@ -159,7 +159,7 @@ static void single_observation_and_user_replay(void **state) {
     it_resp_free(&b);
     assert_int_equal(it_mongo_count(&it_mongo, "users", "{}"), 1);
     /* another key is another request: the username is taken */
-    a = post_key(&it_fx.svc, "/users", "user-key-2", user);
+    a = post_key(&it_fx.svc, "/accounts", "user-key-2", user);
     it_assert_problem(&a, 409, "idem");
     it_resp_free(&a);
     assert_int_equal(it_mongo_count(&it_mongo, "users", "{}"), 1);
@@ -343,11 +343,11 @@ static void stalled_write_fails_alone(void **state) {
     if (!it_mongo_is_ferretdb(&it_mongo))
         skip(); /* the stall holds FerretDB's SQLite file; mongod has no such handle */
     it_resp_t r =
-        it_json_req(&it_fx.svc, "POST", "/users", "{\"username\":\"reader\",\"name\":\"R\"}");
+        it_json_req(&it_fx.svc, "POST", "/accounts", "{\"username\":\"reader\",\"name\":\"R\"}");
     assert_int_equal(r.status, 201);
     cJSON *j = it_body_json(&r);
     char path[64];
-    snprintf(path, sizeof path, "/users/%s", it_json_str(j, "id"));
+    snprintf(path, sizeof path, "/accounts/%s", it_json_str(j, "id"));
     cJSON_Delete(j);
     it_resp_free(&r);
 
@@ -361,12 +361,12 @@ static void stalled_write_fails_alone(void **state) {
     it_resp_free(&r);
     /* a user: sent, and not confirmed */
     const char *user = "{\"username\":\"stalled\",\"name\":\"S\"}";
-    r = it_json_req(&it_fx.svc, "POST", "/users", user);
+    r = it_json_req(&it_fx.svc, "POST", "/accounts", user);
     it_assert_problem(&r, 503, "may or may not be stored");
     it_resp_free(&r);
     /* with a key, claiming the key is the write that times out */
     const char *keyed = "{\"username\":\"stalled-keyed\",\"name\":\"S\"}";
-    r = post_key(&it_fx.svc, "/users", "stalled-user", keyed);
+    r = post_key(&it_fx.svc, "/accounts", "stalled-user", keyed);
     it_assert_problem(&r, 503, NULL);
     it_resp_free(&r);
     /* meanwhile a read is served at once */
@@ -390,7 +390,7 @@ static void stalled_write_fails_alone(void **state) {
     /* the keyed retry stores its user once (409 while the stalled claim's lease runs) */
     long status = 0;
     for (int i = 0; i < 60 * it_time_scale() && status != 201; i++) {
-        r = post_key(&it_fx.svc, "/users", "stalled-user", keyed);
+        r = post_key(&it_fx.svc, "/accounts", "stalled-user", keyed);
         status = r.status;
         it_resp_free(&r);
         if (status != 201)

@@ -27,7 +27,7 @@ static cJSON *notify(const char *user, const char *title, const char *priority) 
 static void titles(const cJSON *j, char *out, size_t cap) {
     const cJSON *n;
     out[0] = '\0';
-    cJSON_ArrayForEach(n, cJSON_GetObjectItem(j, "notifications")) {
+    cJSON_ArrayForEach(n, chk_page(j, CHK_TOTAL_ANY)) {
         snprintf(out + strlen(out), cap - strlen(out), "%s%s", out[0] ? "," : "",
                  it_json_str(n, "title"));
     }
@@ -38,8 +38,7 @@ static void pop_titles(const char *query, char *out, size_t cap) {
     snprintf(path, sizeof path, "/notifications/queue/pop%s", query);
     cJSON *j = chk_json(&it_fx.svc, "POST", path, NULL, 200);
     titles(j, out, cap);
-    assert_int_equal((int)it_json_num(j, "count"),
-                     cJSON_GetArraySize(cJSON_GetObjectItem(j, "notifications")));
+    assert_null(chk_next(j)); /* a take has no next page: the next take starts afresh */
     cJSON_Delete(j);
 }
 
@@ -80,18 +79,29 @@ static void list_is_newest_first_and_trimmed(void **state) {
     cJSON *j = chk_json(&it_fx.svc, "GET", "/users/dan/notifications", NULL, 200);
     titles(j, got, sizeof got);
     assert_string_equal(got, "t6,t5,t4,t3,t2");
-    assert_int_equal((int)it_json_num(j, "count"), 5);
+    chk_page(j, 5);
+    assert_null(chk_next(j));
     cJSON_Delete(j);
+    /* a page at a time, newest first; a new one meanwhile does not shift the pages */
     j = chk_json(&it_fx.svc, "GET", "/users/dan/notifications?limit=2", NULL, 200);
     titles(j, got, sizeof got);
     assert_string_equal(got, "t6,t5");
-    assert_int_equal((int)it_json_num(j, "count"), 5);
+    chk_page(j, 5);
+    char path[256];
+    snprintf(path, sizeof path, "/users/dan/notifications?limit=2&cursor=%s", chk_next(j));
+    cJSON_Delete(j);
+    cJSON_Delete(notify("dan", "t7", NULL)); /* t2 is trimmed */
+    j = chk_json(&it_fx.svc, "GET", path, NULL, 200);
+    titles(j, got, sizeof got);
+    assert_string_equal(got, "t4,t3");
+    chk_page(j, 5);
+    assert_null(chk_next(j));
     cJSON_Delete(j);
     j = chk_json(&it_fx.svc, "GET", "/users/nobody/notifications", NULL, 200);
-    assert_int_equal((int)it_json_num(j, "count"), 0);
+    assert_int_equal(cJSON_GetArraySize(chk_page(j, 0)), 0);
     cJSON_Delete(j);
-    /* the queue keeps all seven for the sender: only the user's list is trimmed */
-    assert_int_equal(chk_int("LLEN %s", it_key(KEY_NOTIFY_QUEUE_NORMAL, "dan")), 7);
+    /* the queue keeps all eight for the sender: only the user's list is trimmed */
+    assert_int_equal(chk_int("LLEN %s", it_key(KEY_NOTIFY_QUEUE_NORMAL, "dan")), 8);
 }
 
 /* 150 notifications for one user: the user's list keeps the newest
@@ -112,7 +122,7 @@ static void queues_keep_the_newest(void **state) {
     assert_int_equal(chk_int("LLEN %s", it_key(KEY_NOTIFY_QUEUE_HIGH, "flood")), 30);
     assert_int_equal(chk_int("LLEN %s", it_key(KEY_NOTIFY_QUEUE_NORMAL, "flood")), 30);
     char got[1024], want[1024] = "";
-    pop_titles("?priority=normal&count=1000", got, sizeof got);
+    pop_titles("?priority=normal&limit=1000", got, sizeof got);
     for (int i = 150 - 2 * 30 + 1; i < 150; i += 2) /* the newest 30 odd ones, oldest first */
         snprintf(want + strlen(want), sizeof want - strlen(want), "%sq%03d", want[0] ? "," : "", i);
     assert_string_equal(got, want);
@@ -136,13 +146,13 @@ static void pop_takes_high_first_oldest_first(void **state) {
     assert_int_equal(stats_queue("high"), 3);
     assert_int_equal(stats_queue("normal"), 3);
     char got[256];
-    pop_titles("?count=4", got, sizeof got);
+    pop_titles("?limit=4", got, sizeof got);
     assert_string_equal(got, "h1,h2,h3,n1");
     assert_int_equal(stats_queue("high"), 0);
     assert_int_equal(stats_queue("normal"), 2);
     chk_no_key(it_key(KEY_NOTIFY_QUEUE_HIGH, "u1"));
     cJSON_Delete(notify("u1", "h4", "high"));
-    pop_titles("?priority=normal&count=1", got, sizeof got);
+    pop_titles("?priority=normal&limit=1", got, sizeof got);
     assert_string_equal(got, "n2");
     pop_titles("?priority=normal", got, sizeof got);
     assert_string_equal(got, "n3");
@@ -162,7 +172,7 @@ typedef struct {
 
 static void *pop_some(void *arg) {
     popped_t *p = arg;
-    it_resp_t r = it_http(&it_fx.svc, "POST", "/notifications/queue/pop?count=7", NULL, NULL, 0);
+    it_resp_t r = it_http(&it_fx.svc, "POST", "/notifications/queue/pop?limit=7", NULL, NULL, 0);
     p->got = r.status == 200 ? it_body_json(&r) : NULL;
     it_resp_free(&r);
     return NULL;
@@ -185,7 +195,7 @@ static void concurrent_pops_take_each_once(void **state) {
         pthread_join(t[i], NULL);
         assert_non_null(p[i].got);
         const cJSON *n;
-        cJSON_ArrayForEach(n, cJSON_GetObjectItem(p[i].got, "notifications")) {
+        cJSON_ArrayForEach(n, chk_page(p[i].got, CHK_TOTAL_ANY)) {
             seen[atoi(it_json_str(n, "title") + 1)]++;
             total++;
         }
@@ -240,8 +250,10 @@ static void bad_input(void **state) {
          "priority", 400},
         {"POST", "/users/a:b/notifications", "{\"title\":\"t\",\"body\":\"b\"}", "user id", 400},
         {"GET", "/users/u/notifications?limit=0", NULL, "limit", 400},
-        {"POST", "/notifications/queue/pop?count=0", NULL, "count", 400},
-        {"POST", "/notifications/queue/pop?count=1001", NULL, "count", 400},
+        {"GET", "/users/u/notifications?cursor=a:b", NULL, "cursor", 400},
+        {"POST", "/notifications/queue/pop?limit=0", NULL, "limit", 400},
+        {"POST", "/notifications/queue/pop?limit=1001", NULL, "limit", 400},
+        {"POST", "/notifications/queue/pop?count=5", NULL, "now 'limit'", 400},
         {"POST", "/notifications/queue/pop?priority=urgent", NULL, "priority", 400},
         {"POST", "/notifications/queue/pop?priority=", NULL, "priority", 400},
         {"GET", "/notifications/queue/pop", NULL, "not allowed", 405},

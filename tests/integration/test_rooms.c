@@ -54,7 +54,7 @@ static void join_writes_the_documented_keys(void **state) {
     long long expiretime = chk_int("PEXPIRETIME %s", it_key(KEY_ROOM_PARTICIPANTS, "r1"));
     assert_int_equal(expiry, expiretime);
     /* joined is read from presence, not stored: the five keys, and alice's presence entry */
-    assert_int_equal(chk_int("DBSIZE"), 5 + 3);
+    assert_int_equal(chk_keys(), 5 + 3);
 }
 
 static void participants_and_user_rooms(void **state) {
@@ -64,20 +64,23 @@ static void participants_and_user_rooms(void **state) {
     assert_int_equal(join("r2", "alice"), 201);
     assert_int_equal(chk_status("PUT", "/online-users/carol", NULL), 200);
     cJSON *j = chk_json(&it_fx.svc, "GET", "/rooms/r1/participants", NULL, 200);
-    assert_int_equal((int)it_json_num(j, "count"), 2);
-    cJSON *p = cJSON_GetObjectItem(j, "participants");
-    assert_string_equal(cJSON_GetArrayItem(p, 0)->valuestring, "alice");
-    assert_string_equal(cJSON_GetArrayItem(p, 1)->valuestring, "carol");
-    cJSON *joined = cJSON_GetObjectItem(j, "joined");
-    assert_int_equal(cJSON_GetArraySize(joined), 1);
-    assert_string_equal(cJSON_GetArrayItem(joined, 0)->valuestring, "carol");
+    cJSON *p = chk_page(j, 2);
+    assert_int_equal(cJSON_GetArraySize(p), 2);
+    assert_string_equal(it_json_str(cJSON_GetArrayItem(p, 0), "user_id"), "alice");
+    assert_false(cJSON_IsTrue(cJSON_GetObjectItem(cJSON_GetArrayItem(p, 0), "joined")));
+    assert_string_equal(it_json_str(cJSON_GetArrayItem(p, 1), "user_id"), "carol");
+    assert_true(cJSON_IsTrue(cJSON_GetObjectItem(cJSON_GetArrayItem(p, 1), "joined")));
     cJSON_Delete(j);
     j = chk_json(&it_fx.svc, "GET", "/users/alice/rooms", NULL, 200);
-    assert_int_equal((int)it_json_num(j, "count"), 2);
-    assert_string_equal(cJSON_GetArrayItem(cJSON_GetObjectItem(j, "rooms"), 1)->valuestring, "r2");
+    cJSON *rooms = chk_page(j, CHK_TOTAL_NULL);
+    assert_int_equal(cJSON_GetArraySize(rooms), 2);
+    cJSON *r2 = cJSON_GetArrayItem(rooms, 1);
+    assert_string_equal(it_json_str(r2, "id"), "r2");
+    assert_int_equal((int)it_json_num(r2, "participant_count"), 1);
+    assert_int_equal((int)it_json_num(r2, "joined_count"), 0);
     cJSON_Delete(j);
     j = chk_json(&it_fx.svc, "GET", "/users/nobody/rooms", NULL, 200);
-    assert_int_equal((int)it_json_num(j, "count"), 0);
+    assert_int_equal(cJSON_GetArraySize(chk_page(j, CHK_TOTAL_NULL)), 0);
     cJSON_Delete(j);
     chk_problem("GET", "/rooms/empty/participants", NULL, 404, "room 'empty' not found");
 }
@@ -155,7 +158,7 @@ static void concurrent_last_leaves_leave_nothing_behind(void **state) {
         run_all(calls, N);
         for (int i = 0; i < N; i++)
             assert_int_equal(calls[i].status, 204);
-        assert_int_equal(chk_int("DBSIZE"), 0);
+        assert_int_equal(chk_keys(), 0);
     }
     /* leaves and joins racing: the room ends with exactly the joiners, and is active */
     call_t calls[2 * N];
@@ -193,8 +196,7 @@ static void list_rooms_paged_with_counts(void **state) {
     int seen = 0, pages = 0;
     for (;;) {
         cJSON *j = chk_json(&it_fx.svc, "GET", path, NULL, 200), *room;
-        assert_int_equal((int)it_json_num(j, "total"), 5);
-        cJSON_ArrayForEach(room, cJSON_GetObjectItem(j, "rooms")) {
+        cJSON_ArrayForEach(room, chk_page(j, 5)) {
             assert_string_equal(it_json_str(room, "id"), rooms[seen]);
             assert_int_equal((int)it_json_num(room, "participant_count"), seen + 1);
             assert_int_equal((int)it_json_num(room, "joined_count"), seen); /* u0 went offline */
@@ -213,14 +215,16 @@ static void list_rooms_paged_with_counts(void **state) {
     assert_int_equal(pages, 3);
 }
 
-/* The names in a participants answer's "joined" array, comma-separated. */
+/* The participants a participants answer says are joined, comma-separated. */
 static void joined_of(const it_service_t *svc, const char *room, char *out, size_t cap) {
     char path[128];
     snprintf(path, sizeof path, "/rooms/%s/participants", room);
     cJSON *j = chk_json(svc, "GET", path, NULL, 200), *u;
     out[0] = '\0';
-    cJSON_ArrayForEach(u, cJSON_GetObjectItem(j, "joined")) {
-        snprintf(out + strlen(out), cap - strlen(out), "%s%s", out[0] ? "," : "", u->valuestring);
+    cJSON_ArrayForEach(u, chk_page(j, CHK_TOTAL_ANY)) {
+        if (cJSON_IsTrue(cJSON_GetObjectItem(u, "joined")))
+            snprintf(out + strlen(out), cap - strlen(out), "%s%s", out[0] ? "," : "",
+                     it_json_str(u, "user_id"));
     }
     cJSON_Delete(j);
 }
@@ -254,7 +258,7 @@ static void going_offline_clears_typing_and_leaves_joined(void **state) {
         assert_string_equal(joined, "bob");
     }
     cJSON *j = chk_json(&it_fx.svc, "GET", "/rooms/r1/typing", NULL, 200);
-    assert_int_equal((int)it_json_num(j, "count"), 1);
+    assert_int_equal(cJSON_GetArraySize(chk_page(j, 1)), 1);
     cJSON_Delete(j);
     /* coming back online is what puts them back in joined; no re-join needed */
     assert_int_equal(chk_status("PUT", "/online-users/alice", NULL), 200);
@@ -314,7 +318,7 @@ static void joined_follows_presence_expiry_with_no_call(void **state) {
     joined_of(&svc, "r1", joined, sizeof joined);
     assert_string_equal(joined, "bob");
     cJSON *j = chk_json(&svc, "GET", "/rooms", NULL, 200);
-    cJSON *room = cJSON_GetArrayItem(cJSON_GetObjectItem(j, "rooms"), 0);
+    cJSON *room = cJSON_GetArrayItem(chk_page(j, 1), 0);
     assert_int_equal((int)it_json_num(room, "participant_count"), 3);
     assert_int_equal((int)it_json_num(room, "joined_count"), 1);
     cJSON_Delete(j);
@@ -356,13 +360,12 @@ static void a_quiet_room_ends(void **state) {
     chk_no_key(it_key(KEY_ROOM_PARTICIPANTS, "quiet"));
     chk_no_key(it_key(KEY_USER_ROOMS, "bob")); /* it lived as long as bob's only room */
     cJSON *j = chk_json(&svc, "GET", "/rooms", NULL, 200);
-    assert_int_equal((int)it_json_num(j, "total"), 1);
-    assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(j, "rooms")), 1);
-    assert_string_equal(it_json_str(cJSON_GetArrayItem(cJSON_GetObjectItem(j, "rooms"), 0), "id"),
-                        "busy");
+    cJSON *rooms = chk_page(j, 1);
+    assert_int_equal(cJSON_GetArraySize(rooms), 1);
+    assert_string_equal(it_json_str(cJSON_GetArrayItem(rooms, 0), "id"), "busy");
     cJSON_Delete(j);
     j = chk_json(&svc, "GET", "/users/alice/rooms", NULL, 200);
-    assert_int_equal((int)it_json_num(j, "count"), 1);
+    assert_int_equal(cJSON_GetArraySize(chk_page(j, CHK_TOTAL_NULL)), 1);
     cJSON_Delete(j);
     chk_problem("POST", "/rooms/quiet/messages", "{\"sender_id\":\"bob\",\"content\":\"x\"}", 404,
                 "participant 'bob' of room 'quiet'");
@@ -393,13 +396,14 @@ static void left_over_entries_are_never_shown(void **state) {
     assert_int_equal(chk_int("ZADD %s 9999999999999 gone", index), 1); /* no such room */
     assert_int_equal(chk_int("ZADD %s 1 ended", index), 1);
     cJSON *j = chk_json(&it_fx.svc, "GET", "/users/alice/rooms", NULL, 200);
-    assert_int_equal((int)it_json_num(j, "count"), 1);
-    assert_string_equal(cJSON_GetArrayItem(cJSON_GetObjectItem(j, "rooms"), 0)->valuestring, "r1");
+    cJSON *rooms = chk_page(j, CHK_TOTAL_NULL);
+    assert_int_equal(cJSON_GetArraySize(rooms), 1);
+    assert_string_equal(it_json_str(cJSON_GetArrayItem(rooms, 0), "id"), "r1");
     cJSON_Delete(j);
     assert_int_equal(join("r3", "alice"), 201);
     assert_int_equal(chk_zmember(index, "ended"), 0);
     j = chk_json(&it_fx.svc, "GET", "/users/alice/rooms", NULL, 200);
-    assert_int_equal((int)it_json_num(j, "count"), 2);
+    assert_int_equal(cJSON_GetArraySize(chk_page(j, CHK_TOTAL_NULL)), 2);
     cJSON_Delete(j);
 }
 
@@ -416,7 +420,7 @@ static void bad_input(void **state) {
     chk_problem("POST", "/rooms/r/participants/u", NULL, 405, "not allowed");
     chk_problem("DELETE", "/rooms/r/participants", NULL, 405, "not allowed");
     chk_problem("DELETE", "/rooms/r/participants/u", NULL, 404, "participant 'u' of room 'r'");
-    assert_int_equal(chk_int("DBSIZE"), 0);
+    assert_int_equal(chk_keys(), 0);
 }
 
 int main(void) {

@@ -232,6 +232,39 @@ static void writer_matches_the_tree(void **state) {
     free(got);
 }
 
+/* Trees written into a writer, as list items built as trees are: each comes
+ * out as core_json_print prints it, in place, and a NULL tree (building it
+ * ran out of memory) fails the whole text. */
+static void trees_inside_a_writer(void **state) {
+    (void)state;
+    core_jsonw_t w;
+    core_jsonw_init(&w);
+    core_jsonw_object(&w);
+    core_jsonw_key(&w, "items");
+    core_jsonw_array(&w);
+    for (int i = 0; i < 2; i++) {
+        cJSON *item = cJSON_CreateObject();
+        cJSON_AddStringToObject(item, "id", i ? "b\"q" : "a");
+        cJSON_AddNumberToObject(cJSON_AddObjectToObject(item, "at"), "x", 0.5 * i);
+        core_jsonw_take_tree(&w, item); /* freed: valgrind and ASan would say otherwise */
+    }
+    core_jsonw_end(&w);
+    core_jsonw_key(&w, "count");
+    core_jsonw_int(&w, 2);
+    core_jsonw_end(&w);
+    char *got = core_jsonw_finish(&w, NULL);
+    assert_string_equal(
+        got,
+        "{\"items\":[{\"id\":\"a\",\"at\":{\"x\":0}},{\"id\":\"b\\\"q\",\"at\":{\"x\":"
+        "0.5}}],\"count\":2}");
+    free(got);
+    core_jsonw_init(&w);
+    core_jsonw_array(&w);
+    core_jsonw_take_tree(&w, NULL);
+    core_jsonw_end(&w);
+    assert_null(core_jsonw_finish(&w, NULL));
+}
+
 static void writer_misuse_gives_no_text(void **state) {
     (void)state;
     core_jsonw_t w;
@@ -292,6 +325,7 @@ int main(void) {
         cmocka_unit_test(numbers),
         cmocka_unit_test(large_tree),
         cmocka_unit_test(writer_matches_the_tree),
+        cmocka_unit_test(trees_inside_a_writer),
         cmocka_unit_test(writer_misuse_gives_no_text),
         cmocka_unit_test(deep_nesting),
     };

@@ -1,7 +1,8 @@
 /*
- * /users: the people who exist, kept in MongoDB (mongo/users.c). Usernames
- * are unique; ids are ObjectIds. POST takes an Idempotency-Key
- * (idempotency.h).
+ * /accounts: the people who exist, kept in MongoDB's users collection
+ * (mongo/users.c). Usernames are unique; ids are ObjectIds, a space of their
+ * own: the real-time user ids of /users/{userId}/... are another. POST takes
+ * an Idempotency-Key (idempotency.h).
  */
 #include <stdio.h>
 #include <string.h>
@@ -14,7 +15,7 @@
 #include "input.h"
 #include "problem.h"
 
-static cJSON *user_json(const mongo_user_t *u) {
+static cJSON *account_json(const mongo_user_t *u) {
     char ts[CORE_ISO8601_LEN];
     cJSON *o = cJSON_CreateObject();
     cJSON_AddStringToObject(o, "id", u->id);
@@ -52,20 +53,20 @@ static bool read_profile(api_req_t *r, const cJSON *body, bool name_required, co
     return true;
 }
 
-static void reply_user(api_req_t *r, store_status_t st, const mongo_user_t *u, const char *id,
-                       const char *why) {
+static void reply_account(api_req_t *r, store_status_t st, const mongo_user_t *u, const char *id,
+                          const char *why) {
     char what[64];
-    snprintf(what, sizeof what, "user %s", id);
+    snprintf(what, sizeof what, "account %s", id);
     if (st != STORE_OK) {
         api_problem_mongo_why(r, st, what, why);
         return;
     }
-    api_reply_json(r, 200, user_json(u));
+    api_reply_json(r, 200, account_json(u));
 }
 
 /* Validates the body of a POST; on false it has replied. */
-static bool read_new_user(api_req_t *r, const cJSON *body, const char **username, const char **name,
-                          const char **email) {
+static bool read_new_account(api_req_t *r, const cJSON *body, const char **username,
+                             const char **name, const char **email) {
     if (!api_field_string(r, body, "username", true, 1, 64, username))
         return false;
     if (!core_id_valid(*username)) {
@@ -75,13 +76,13 @@ static bool read_new_user(api_req_t *r, const cJSON *body, const char **username
     return read_profile(r, body, true, name, email);
 }
 
-void api_users_create(api_req_t *r) {
+void api_accounts_create(api_req_t *r) {
     cJSON *body;
     if (!api_body_json(r, true, &body))
         return;
     const char *username, *name, *email;
     api_idem_t idem;
-    if (!read_new_user(r, body, &username, &name, &email) || !api_idem_begin(r, &idem)) {
+    if (!read_new_account(r, body, &username, &name, &email) || !api_idem_begin(r, &idem)) {
         cJSON_Delete(body);
         return;
     }
@@ -89,52 +90,51 @@ void api_users_create(api_req_t *r) {
     store_status_t st = mongo_users_create(&idem.write, username, name, email, &u);
     if (st != STORE_OK) {
         char what[128];
-        snprintf(what, sizeof what, "a user named '%s'", username);
+        snprintf(what, sizeof what, "an account named '%s'", username);
         api_problem_mongo(r, st, what);
     } else {
         char location[64];
-        snprintf(location, sizeof location, "/users/%s", u.id);
-        api_idem_reply_json(r, &idem, 201, user_json(&u), location);
+        snprintf(location, sizeof location, "/accounts/%s", u.id);
+        api_idem_reply_json(r, &idem, 201, account_json(&u), location);
     }
     api_idem_end(&idem);
     cJSON_Delete(body);
 }
 
-void api_users_get(api_req_t *r) {
-    const char *id = api_param_oid(r, 0, "user id");
+void api_accounts_get(api_req_t *r) {
+    const char *id = api_param_oid(r, 0, "account id");
     if (!id)
         return;
     mongo_user_t u;
     const char *why = NULL;
     store_status_t st = mongo_users_get(id, &u, &why);
-    reply_user(r, st, &u, id, why);
+    reply_account(r, st, &u, id, why);
 }
 
-void api_users_list(api_req_t *r) {
+/* One account of a page. */
+static void put_account(core_jsonw_t *w, const void *item) {
+    core_jsonw_take_tree(w, account_json(item));
+}
+
+void api_accounts_list(api_req_t *r) {
     int limit;
     const char *cursor;
-    if (!api_query_int(r, "limit", 100, 1, 1000, &limit) || !api_query_oid(r, "cursor", &cursor))
+    if (!api_query_int(r, "limit", API_PAGE_DEFAULT, 1, API_PAGE_MAX, &limit) ||
+        !api_query_oid(r, "cursor", &cursor))
         return;
     mongo_user_page_t page;
     store_status_t st = mongo_users_list(cursor, limit, &page);
     if (st != STORE_OK) {
-        api_problem_mongo(r, st, "the user list");
+        api_problem_mongo(r, st, "the account list");
         return;
     }
-    cJSON *o = cJSON_CreateObject();
-    cJSON *arr = cJSON_AddArrayToObject(o, "users");
-    for (int i = 0; i < page.n; i++)
-        cJSON_AddItemToArray(arr, user_json(&page.items[i]));
-    if (page.next_cursor[0])
-        cJSON_AddStringToObject(o, "next_cursor", page.next_cursor);
-    else
-        cJSON_AddNullToObject(o, "next_cursor");
+    /* no total: counting a collection is a pass over its index */
+    api_reply_page(r, page.items, page.n, sizeof(mongo_user_t), put_account, -1, page.next_cursor);
     mongo_user_page_free(&page);
-    api_reply_json(r, 200, o);
 }
 
-void api_users_update(api_req_t *r) {
-    const char *id = api_param_oid(r, 0, "user id");
+void api_accounts_update(api_req_t *r) {
+    const char *id = api_param_oid(r, 0, "account id");
     cJSON *body;
     if (!id || !api_body_json(r, true, &body))
         return;
@@ -154,17 +154,17 @@ void api_users_update(api_req_t *r) {
     const char *why = NULL;
     store_status_t st = mongo_users_update(id, name, email, clear_email, core_now_ms(), &u, &why);
     cJSON_Delete(body);
-    reply_user(r, st, &u, id, why);
+    reply_account(r, st, &u, id, why);
 }
 
-void api_users_delete(api_req_t *r) {
-    const char *id = api_param_oid(r, 0, "user id");
+void api_accounts_delete(api_req_t *r) {
+    const char *id = api_param_oid(r, 0, "account id");
     if (!id)
         return;
     store_status_t st = mongo_users_delete(id);
     if (st != STORE_OK) {
         char what[64];
-        snprintf(what, sizeof what, "user %s", id);
+        snprintf(what, sizeof what, "account %s", id);
         api_problem_mongo(r, st, what);
         return;
     }
