@@ -79,7 +79,7 @@ int main(int argc, char **argv) {
     sigaddset(&stop, SIGTERM);
     pthread_sigmask(SIG_BLOCK, &stop, NULL);
     signal(SIGPIPE, SIG_IGN);
-    if (!log_sink_start(cfg.log_flush_ms))
+    if (!log_sink_start(cfg.log_flush_ms, log_lines_dropped))
         log_event(LOG_WARN, "cannot start the log flusher: every line is written at once");
 
     store_keys_set_prefix(cfg.key_prefix);

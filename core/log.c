@@ -172,3 +172,7 @@ void log_request(const log_request_t *r) {
     line_t l = {out, log_request_format(r, out, sizeof out), sizeof out};
     finish(&l, false);
 }
+
+void log_lines_dropped(unsigned long lines) {
+    log_event(LOG_WARN, "log: %lu lines dropped: standard output did not take them in time", lines);
+}

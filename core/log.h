@@ -30,6 +30,10 @@ bool log_enabled(log_level_t level);
 
 void log_event(log_level_t level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
+/* The warning that lines were dropped because standard output did not take
+ * them in time: what log_sink_start (core/logsink.h) is given to say so. */
+void log_lines_dropped(unsigned long lines);
+
 /* The line log_event writes for the formatted msg, without its '\n', into out
  * (cap bytes, NUL terminated; a message too long for it is cut short, never
  * the line's closing). Returns its length. */

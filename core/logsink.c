@@ -19,7 +19,6 @@
 #include <unistd.h>
 
 #include "evloop.h"
-#include "log.h"
 
 /* Room for a flush interval of request lines at tens of thousands of
  * requests a second; the flusher is woken early from HIGH_WATER on. */
@@ -32,6 +31,7 @@ static pthread_cond_t idle_cv; /* writers wait on it for the flusher to finish *
 static pthread_t flusher;
 static bool buffering, stopping, writing, urgent;
 static int flush_ms;
+static log_sink_dropped_fn on_dropped;
 static char bufs[2][SINK_CAP];
 static char *buf = bufs[0]; /* the one lines go to; the other is the flusher's */
 static size_t len;
@@ -77,10 +77,9 @@ static void flush_batch_locked(void) {
     pthread_mutex_lock(&mu);
     writing = false;
     pthread_cond_broadcast(&idle_cv);
-    if (lost) { /* said through the log itself, not while writing */
+    if (lost && on_dropped) { /* said through the log itself, not while writing */
         pthread_mutex_unlock(&mu);
-        log_event(LOG_WARN, "log: %lu lines dropped: standard output did not take them in time",
-                  lost);
+        on_dropped(lost);
         pthread_mutex_lock(&mu);
     }
 }
@@ -106,9 +105,10 @@ static void *flush_loop(void *arg) {
     return NULL;
 }
 
-bool log_sink_start(int ms) {
+bool log_sink_start(int ms, log_sink_dropped_fn dropped_fn) {
     if (ms <= 0)
         return true;
+    on_dropped = dropped_fn;
     pthread_condattr_t attr;
     pthread_condattr_init(&attr);
     pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);

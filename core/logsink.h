@@ -22,10 +22,16 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+/* Told, on the flusher's thread and with no lock held, how many lines were
+ * dropped since it was last told (core/log.h's log_lines_dropped says so in
+ * the log). The sink knows bytes, not log lines' format: it reports up. */
+typedef void (*log_sink_dropped_fn)(unsigned long lines);
+
 /* Starts buffering, with a flusher thread (which inherits the caller's signal
- * mask). flush_ms 0: no buffering. Returns false if the thread cannot start
+ * mask). flush_ms 0: no buffering. on_dropped (or NULL) hears of lines
+ * dropped while stdout was too slow. Returns false if the thread cannot start
  * (lines are then written at once). Call once. */
-bool log_sink_start(int flush_ms);
+bool log_sink_start(int flush_ms, log_sink_dropped_fn on_dropped);
 
 /* Writes what is buffered and stops the flusher; later lines are written at
  * once. */

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs the Debian packages a goal needs, and only the missing ones.
-#   scripts/deps.sh build|test|run|lint|fuzz|sanitize|contract|bench|browser|k8s|go
+#   scripts/deps.sh build|test|run|lint|fuzz|sanitize|contract|bench|browser|k8s|doc|go
 # Uses sudo when not root. Every package the project uses is named here and
 # nowhere else, so a fresh Debian 12 machine needs nothing installed by hand.
 set -euo pipefail
@@ -15,6 +15,7 @@ contract=(python3-venv)          # Schemathesis itself comes from PyPI into .ven
 bench=(wrk nginx webdis valgrind redis-tools curl)  # load generator, the static-file and Redis-over-HTTP yardsticks, callgrind
 browser=(chromium fonts-dejavu-core python3)  # the dashboard's headless browser test
 k8s=(python3-venv)               # kubernetes-validate comes from PyPI into .venv-k8s/
+doc=(python3 curl)               # the README's walkthrough, typed by tests/doc/readme.py
 go=(golang-go)  # Go 1.19: scripts/go.sh lifts it to the release a build wants (FerretDB, promtool)
 
 case "${1:-build}" in
@@ -28,10 +29,11 @@ case "${1:-build}" in
   bench) want=("${build[@]}" "${servers[@]}" "${bench[@]}") ;;
   browser) want=("${build[@]}" "${servers[@]}" "${browser[@]}") ;;
   k8s)   want=("${k8s[@]}") ;;
+  doc)   want=("${build[@]}" "${servers[@]}" "${doc[@]}") ;;
   go)    # only when the machine has no Go of its own (scripts/go.sh looks for it)
          if command -v go >/dev/null 2>&1 || [ -x /usr/local/go/bin/go ]; then exit 0; fi
          want=("${go[@]}") ;;
-  *) echo "usage: $0 build|run|test|lint|fuzz|sanitize|contract|bench|browser|k8s|go" >&2; exit 2 ;;
+  *) echo "usage: $0 build|run|test|lint|fuzz|sanitize|contract|bench|browser|k8s|doc|go" >&2; exit 2 ;;
 esac
 
 missing=()

@@ -8,10 +8,15 @@
 # every route is open, so other machines reach it only when asked for, e.g.
 #   API_TOKEN=... READ_TOKEN=... ADMIN_TOKEN=... BIND=0.0.0.0 make run
 # (tests/integration/test_doors.c runs this script and checks both).
+# RUN_DIR puts the private servers' data somewhere else than ./var (the
+# README's doc test, tests/doc/readme.sh, starts a fresh instance in a temp
+# dir this way); MONGO_SERVER_BIN names the MongoDB-compatible server to use
+# instead of asking scripts/mongo-server.sh.
 set -euo pipefail
 bin=${1:?usage: run.sh path/to/rtstate [flags]}
 shift
 root=$(cd "$(dirname "$0")/.." && pwd)
+var=${RUN_DIR:-$root/var}
 
 pids=()
 cleanup() {
@@ -30,7 +35,7 @@ wait_for() {
 }
 
 if [ -z "${REDIS_URL:-}" ]; then
-  dir="$root/var/redis"
+  dir="$var/redis"
   mkdir -p "$dir"
   sock="$dir/redis.sock"
   if [ ${#sock} -lt 100 ]; then
@@ -47,12 +52,12 @@ if [ -z "${REDIS_URL:-}" ]; then
     --logfile "$dir/redis.log" "${listen[@]}" &
   pids+=($!)
   wait_for "${ping[@]}" || { echo "redis-server did not start; see $dir/redis.log" >&2; exit 1; }
-  echo "private redis-server under var/redis ($REDIS_URL)" >&2
+  echo "private redis-server under $dir ($REDIS_URL)" >&2
 fi
 
 if [ -z "${MONGODB_URI:-}" ]; then
-  server=$("$root/scripts/mongo-server.sh")
-  dir="$root/var/mongo"
+  server=${MONGO_SERVER_BIN:-$("$root/scripts/mongo-server.sh")}
+  dir="$var/mongo"
   mkdir -p "$dir"
   port=$(free_port)
   if [ "$(basename "$server")" = mongod ]; then
@@ -67,7 +72,7 @@ if [ -z "${MONGODB_URI:-}" ]; then
   wait_for bash -c "exec 3<>/dev/tcp/127.0.0.1/$port" ||
     { echo "$(basename "$server") did not start; see $dir" >&2; exit 1; }
   export MONGODB_URI="mongodb://127.0.0.1:$port/rtstate"
-  echo "private $(basename "$server") under var/mongo ($MONGODB_URI)" >&2
+  echo "private $(basename "$server") under $dir ($MONGODB_URI)" >&2
 fi
 
 "$bin" "$@" &

@@ -132,9 +132,9 @@ typedef enum {
     KEY_RATE_MESSAGES,
     KEY_NOTIFY_QUEUE_HIGH,
     KEY_NOTIFY_QUEUE_NORMAL,
-    KEY_EVENTS,        /* the bucket's event stream (store/events.h) */
-    KEY_TYPING_EXPIRY, /* "<room> <user>" -> indicator expiry (ms): the reaper's index */
-    KEY_FRIENDS,       /* a user's friends (set) */
+    KEY_EVENTS,           /* the bucket's event stream (store/events.h) */
+    KEY_TYPING_EXPIRY,    /* "<room> <user>" -> indicator expiry (ms): the reaper's index */
+    KEY_FRIENDS,          /* a user's friends (set) */
     KEY_METRICS_EXPORTER, /* bucket 0's only: the lease of the instance that exports
                            * the Redis-wide metrics (store/lease.h) */
     KEY__COUNT

@@ -175,8 +175,8 @@ static void notifications_are_popped_once_across_instances(void **state) {
         cJSON_Delete(chk_json(instance(i), "POST", path, body, 201));
     }
     int seen[N] = {0};
-    int total = take_concurrently(4, "/notifications/queue/pop?limit=8", "items", "title",
-                                  titles, N, seen);
+    int total =
+        take_concurrently(4, "/notifications/queue/pop?limit=8", "items", "title", titles, N, seen);
     assert_int_equal(total, N);
     for (int i = 0; i < N; i++)
         assert_int_equal(seen[i], 1);

@@ -185,7 +185,7 @@ static void request_lines_batched_events_at_once(void **state) {
     (void)state;
     assert_true(log_configure("info", "json"));
     capture();
-    assert_true(log_sink_start(300));
+    assert_true(log_sink_start(300, log_lines_dropped));
     log_request(&sample);
     log_request(&sample);
     /* buffered: nothing written yet */
