@@ -12,7 +12,10 @@ WORKDIR /src
 COPY . .
 # Only the binary: `make all` would also run scripts/deps.sh, and the tests need
 # Redis and MongoDB-compatible servers that an image build does not have.
-RUN make build/rtstate
+# .git stays out of the image: the commit rtstate_build_info names comes as
+#   docker build --build-arg REVISION=$(git rev-parse --short=12 HEAD) .
+ARG REVISION=unknown
+RUN make build/rtstate REVISION="$REVISION"
 
 FROM debian:bookworm-slim
 RUN apt-get update \

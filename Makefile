@@ -37,6 +37,19 @@ $(BUILD)/%.o: %.c
 	@echo "  CC    $<"
 	@$(CC) $(CFLAGS) -c $< -o $@
 
+# The commit that rtstate_build_info names (GET /metrics): git's, or
+# REVISION=... where there is no .git (an image build). Only metrics.o takes
+# it, rebuilt when it changes (build/revision holds the last one).
+ifndef REVISION
+REVISION := $(shell git rev-parse --short=12 HEAD 2>/dev/null || echo unknown)
+endif
+$(BUILD)/api/metrics.o: CFLAGS += -DRTSTATE_REVISION='"$(REVISION)"'
+$(BUILD)/api/metrics.o: $(BUILD)/revision
+$(BUILD)/revision: FORCE
+	@mkdir -p $(dir $@)
+	@echo '$(REVISION)' | cmp -s - $@ || echo '$(REVISION)' > $@
+.PHONY: FORCE
+
 # the spec is embedded with .incbin: rebuild when it changes
 $(BUILD)/api/spec.o: openapi.yaml
 $(BUILD)/api/dashboard.o: web/dashboard.html

@@ -1,9 +1,11 @@
 /*
- * Prometheus metrics (text exposition format 0.0.4) at GET /metrics.
- * Requests are counted by route template (never the raw path, so label
- * values are bounded by the route table), method and status, with relaxed
- * atomic counters: counting never takes a lock on the request path; a
- * scrape sums them.
+ * Prometheus metrics at GET /metrics, in the text exposition format 0.0.4
+ * or OpenMetrics 1.0.0 as Accept asks (api/exposition.h). Requests are
+ * counted by route template (never the raw path, so label values are bounded
+ * by the route table), method and status, and timed by route template and
+ * method, with relaxed atomic counters: counting never takes a lock on the
+ * request path; a scrape sums them. MongoDB's figures come from
+ * mongo/monitor.h.
  */
 #ifndef API_METRICS_H
 #define API_METRICS_H

@@ -8,6 +8,7 @@
 #include <time.h>
 
 #include "../core/log.h"
+#include "monitor.h"
 
 static mongoc_client_pool_t *pool;
 static mongoc_uri_t *pool_uri; /* kept for the background client */
@@ -88,6 +89,7 @@ bool mongo_init(const char *uri_text, int timeout_ms, int max_clients, const cha
     pool_uri = uri;
     mongoc_client_pool_set_error_api(pool, MONGOC_ERROR_API_VERSION_2);
     mongoc_client_pool_set_appname(pool, "rtstate");
+    mongo_monitor_pool(pool);
     return true;
 }
 
@@ -222,6 +224,7 @@ mongoc_client_t *mongo_client_new_background(int socket_timeout_ms) {
     if (c) {
         mongoc_client_set_error_api(c, MONGOC_ERROR_API_VERSION_2);
         mongoc_client_set_appname(c, "rtstate-background");
+        mongo_monitor_client(c);
     }
     return c;
 }

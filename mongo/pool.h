@@ -11,6 +11,9 @@
  * it is shutting down. One operation that times out on a connection that
  * works is not that: it fails alone, and the requests around it carry on.
  *
+ * Every command any client of the pool (or the background client) sends is
+ * timed by the driver's command monitoring, by operation (mongo/monitor.h).
+ *
  * Every operation has the same shape:
  *     mongo_op_t op;
  *     if ((st = mongo_op_begin(&op, "users")) != STORE_OK) return st;

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs the Debian packages a goal needs, and only the missing ones.
-#   scripts/deps.sh build|test|run|lint|fuzz|sanitize|contract|bench|browser|k8s|doc
+#   scripts/deps.sh build|test|run|lint|fuzz|sanitize|contract|bench|browser|k8s|doc|go
 # Uses sudo when not root. Every package the project uses is named here and
 # nowhere else, so a fresh Debian 12 machine needs nothing installed by hand.
 set -euo pipefail
@@ -16,6 +16,7 @@ bench=(wrk nginx webdis valgrind redis-tools curl)  # load generator, the static
 browser=(chromium fonts-dejavu-core python3)  # the dashboard's headless browser test
 k8s=(python3-venv)               # kubernetes-validate comes from PyPI into .venv-k8s/
 doc=(python3 curl)               # the README's walkthrough, typed by tests/doc/readme.py
+go=(golang-go)  # Go 1.19: scripts/go.sh lifts it to the release a build wants (FerretDB, promtool)
 
 case "${1:-build}" in
   build) want=("${build[@]}") ;;
@@ -29,7 +30,10 @@ case "${1:-build}" in
   browser) want=("${build[@]}" "${servers[@]}" "${browser[@]}") ;;
   k8s)   want=("${k8s[@]}") ;;
   doc)   want=("${build[@]}" "${servers[@]}" "${doc[@]}") ;;
-  *) echo "usage: $0 build|run|test|lint|fuzz|sanitize|contract|bench|browser|k8s|doc" >&2; exit 2 ;;
+  go)    # only when the machine has no Go of its own (scripts/go.sh looks for it)
+         if command -v go >/dev/null 2>&1 || [ -x /usr/local/go/bin/go ]; then exit 0; fi
+         want=("${go[@]}") ;;
+  *) echo "usage: $0 build|run|test|lint|fuzz|sanitize|contract|bench|browser|k8s|doc|go" >&2; exit 2 ;;
 esac
 
 missing=()

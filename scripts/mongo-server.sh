@@ -23,13 +23,9 @@ if [ -x "$bin" ]; then
   exit 0
 fi
 
-go=$(command -v go || true)
-[ -z "$go" ] && [ -x /usr/local/go/bin/go ] && go=/usr/local/go/bin/go
-if [ -z "$go" ]; then
-  echo "mongo-server.sh: FerretDB $version needs a Go toolchain (1.21 or newer; it fetches" \
-       "the 1.24 toolchain it wants itself). Install Go, or put mongod on the PATH." >&2
-  exit 1
-fi
+# a Go that fetches the 1.24 toolchain FerretDB wants itself (see scripts/go.sh)
+go=$("$(dirname "$0")/go.sh") ||
+  { echo "mongo-server.sh: FerretDB $version needs Go, or put mongod on the PATH." >&2; exit 1; }
 export GOTOOLCHAIN=auto GOFLAGS=-mod=mod
 
 echo "building FerretDB $version (once; cached in $cache)..." >&2

@@ -378,6 +378,10 @@ static void stalled_write_fails_alone(void **state) {
 
     r = it_http(&it_fx.svc, "GET", "/metrics", NULL, NULL, 0);
     assert_non_null(strstr(r.body, "\nmongodb_up 1\n"));
+    /* the two inserts that timed out (the queue's, the user's) are failures */
+    const char *failed = strstr(r.body, "\nmongodb_operation_errors_total{op=\"insert\"} ");
+    assert_non_null(failed);
+    assert_true(atol(failed + strlen("\nmongodb_operation_errors_total{op=\"insert\"} ")) >= 2);
     it_resp_free(&r);
     assert_false(it_file_contains(it_fx.svc.log, "mongodb down"));
     /* the batch stored nothing, as its 503 said; the user may be there */

@@ -112,10 +112,12 @@ static void metrics_count_by_route_template(void **state) {
         after = scrape(&it_fx.svc, NULL);
     }
     assert_int_equal(metric(after, series), (n0 < 0 ? 0 : n0) + 3);
-    assert_true(metric(after, "http_request_duration_seconds_count{route=\"/clients/{id}\"} ") >=
-                3);
-    assert_non_null(strstr(
-        after, "http_request_duration_seconds_bucket{route=\"/clients/{id}\",le=\"0.0005\"}"));
+    assert_true(metric(after,
+                       "http_request_duration_seconds_count{method=\"GET\",route=\"/clients/"
+                       "{id}\"} ") >= 3);
+    assert_non_null(strstr(after,
+                           "http_request_duration_seconds_bucket{method=\"GET\",route=\"/"
+                           "clients/{id}\",le=\"0.0005\"}"));
     assert_int_equal(metric(after, "redis_up "), 1);
     assert_int_equal(metric(after, "mongodb_up "), 0);
     assert_int_equal(metric(after, "http_requests_in_flight "), 0);
