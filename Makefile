@@ -15,7 +15,7 @@ BIN     := $(BUILD)/rtstate
 CORE_SRC  := $(wildcard core/*.c)
 STORE_SRC := $(wildcard store/*.c)
 MONGO_SRC := $(wildcard mongo/*.c)
-API_SRC   := $(filter-out api/main.c,$(wildcard api/*.c))
+API_SRC   := $(filter-out api/main.c,$(wildcard api/*.c api/http/*.c))
 LIB_OBJ   := $(patsubst %.c,$(BUILD)/%.o,$(CORE_SRC) $(STORE_SRC) $(MONGO_SRC) $(API_SRC))
 
 UNIT_SRC  := $(wildcard tests/unit/test_*.c)

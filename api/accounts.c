@@ -11,9 +11,10 @@
 #include "../core/timefmt.h"
 #include "../mongo/users.h"
 #include "handlers.h"
-#include "idempotency.h"
-#include "input.h"
-#include "problem.h"
+#include "http/idempotency.h"
+#include "http/input.h"
+#include "http/problem.h"
+#include "http/params.h"
 
 static cJSON *account_json(const mongo_user_t *u) {
     char ts[CORE_ISO8601_LEN];

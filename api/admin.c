@@ -13,7 +13,9 @@
 #include "../store/keyspace.h"
 #include "../store/reaper.h"
 #include "handlers.h"
-#include "problem.h"
+#include "http/problem.h"
+#include "http/params.h"
+#include "http/service.h"
 
 void api_admin_cleanup(api_req_t *r) {
     store_reap_result_t res;

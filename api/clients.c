@@ -9,8 +9,9 @@
 #include "../core/timefmt.h"
 #include "../store/clients.h"
 #include "handlers.h"
-#include "input.h"
-#include "problem.h"
+#include "http/input.h"
+#include "http/problem.h"
+#include "http/params.h"
 
 #define GENERATED_ID_TRIES 5
 

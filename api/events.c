@@ -53,9 +53,9 @@
 #include "../core/timefmt.h"
 #include "../store/friends.h"
 #include "handlers.h"
-#include "loop.h"
-#include "problem.h"
-#include "request.h"
+#include "http/loop.h"
+#include "http/problem.h"
+#include "http/request.h"
 
 #define RING 4096              /* events kept for the loops */
 #define PING_MS 15000          /* a comment line after this much quiet */

@@ -12,8 +12,10 @@
 #include "../store/friends.h"
 #include "../store/presence.h"
 #include "handlers.h"
-#include "input.h"
-#include "problem.h"
+#include "http/input.h"
+#include "http/problem.h"
+#include "http/params.h"
+#include "http/service.h"
 
 static int by_id(const void *a, const void *b) {
     return strcmp(*(const char *const *)a, *(const char *const *)b);

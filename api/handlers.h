@@ -1,11 +1,22 @@
 /*
- * Every request handler, one block per resource file. routes.c is the only
- * place that wires them to paths.
+ * Every request handler, one block per resource file (api/<resource>.c),
+ * and the helpers they share (handlers.c). routes.c is the only place that
+ * wires them to paths. The HTTP machinery they stand on is in api/http/.
  */
 #ifndef API_HANDLERS_H
 #define API_HANDLERS_H
 
-#include "request.h"
+#include "../core/status.h"
+#include "http/request.h"
+
+/* ---- what the handlers share (handlers.c) ---- */
+
+/* The whole of a handler that acts on one id and answers 204: checks path
+ * parameter 0 as an id (param names it in a 400: "client id"), runs op on it,
+ * and replies 204, or the problem for op's status, naming the resource with
+ * noun ("client" gives "client 'cam-1' not found"). */
+void api_id_then_204(api_req_t *r, const char *param, const char *noun,
+                     store_status_t (*op)(const char *id));
 
 /* api/clients.c */
 void api_clients_create(api_req_t *r);

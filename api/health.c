@@ -25,8 +25,8 @@
 #include "../mongo/pool.h"
 #include "../store/health.h"
 #include "handlers.h"
-#include "problem.h"
-#include "server.h"
+#include "http/problem.h"
+#include "http/service.h"
 
 static api_shared_t *livez;
 static pthread_once_t livez_once = PTHREAD_ONCE_INIT;
@@ -165,7 +165,7 @@ static size_t readyz_redis(char *text, size_t cap, const dep_t *d,
 }
 
 void api_health_readyz(api_req_t *r) {
-    if (api_server_draining()) { /* shutting down: let the load balancer move on */
+    if (api_draining()) { /* shutting down: let the load balancer move on */
         static const char text[] = "[-]shutdown: draining\nreadyz check failed\n";
         api_reply_data(r, 503, "text/plain; charset=utf-8", text, sizeof text - 1);
         return;
@@ -271,8 +271,7 @@ static void add_uptime(cJSON *checks, const char *now) {
     cJSON *up = cJSON_AddArrayToObject(checks, "uptime");
     cJSON *c = cJSON_CreateObject();
     cJSON_AddStringToObject(c, "componentType", "system");
-    cJSON_AddNumberToObject(c, "observedValue",
-                            (double)(core_now_ms() - api_server_started_ms()) / 1e3);
+    cJSON_AddNumberToObject(c, "observedValue", (double)(core_now_ms() - api_started_ms()) / 1e3);
     cJSON_AddStringToObject(c, "observedUnit", "s");
     cJSON_AddStringToObject(c, "status", "pass");
     cJSON_AddStringToObject(c, "time", now);

@@ -14,9 +14,11 @@
 #include "../core/timefmt.h"
 #include "../store/images.h"
 #include "handlers.h"
-#include "input.h"
-#include "negotiate.h"
-#include "problem.h"
+#include "http/input.h"
+#include "http/negotiate.h"
+#include "http/problem.h"
+#include "http/params.h"
+#include "http/service.h"
 
 typedef struct {
     const unsigned char *bytes;

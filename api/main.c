@@ -17,12 +17,12 @@
 #include "../store/keys.h"
 #include "../store/migrate.h"
 #include "../store/reaper.h"
-#include "auth.h"
-#include "cors.h"
+#include "http/auth.h"
+#include "http/cors.h"
 #include "events.h"
-#include "metrics.h"
+#include "http/traffic.h"
 #include "routes.h"
-#include "server.h"
+#include "http/server.h"
 
 /* rtstate --migrate-keys: moves the old key layout's data, says what it did,
  * and exits (0: nothing of the old layout is left). */
@@ -69,7 +69,7 @@ int main(int argc, char **argv) {
         return 2;
     }
     api_cors_init(cfg.cors_origins);
-    api_metrics_init(api_routes, api_routes_count);
+    api_traffic_init(api_routes, api_routes_count);
 
     /* Signals are taken by sigwait below; every thread started after this
      * inherits the mask. A closed socket must not kill the process. */
@@ -153,7 +153,7 @@ int main(int argc, char **argv) {
     int sig = 0;
     sigwait(&stop, &sig);
     log_event(LOG_INFO, "signal %d: shutting down", sig);
-    api_server_drain(server, cfg.shutdown_delay_s, cfg.shutdown_grace_s);
+    api_server_drain(server, cfg.shutdown_delay_s, cfg.shutdown_grace_s, api_events_drain);
     api_events_stop(); /* no more wakes for the loops, which stop next */
     api_server_stop(server);
     store_reaper_stop();

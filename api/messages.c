@@ -13,8 +13,10 @@
 #include "../core/timefmt.h"
 #include "../store/messages.h"
 #include "handlers.h"
-#include "input.h"
-#include "problem.h"
+#include "http/input.h"
+#include "http/problem.h"
+#include "http/params.h"
+#include "http/service.h"
 
 static cJSON *message_json(const store_message_t *m) {
     cJSON *o = cJSON_CreateObject();

@@ -1,20 +1,15 @@
 /*
- * Metrics. Requests are counted in flat arrays of relaxed atomic counters,
- * indexed by [route][method][status] and (latency) [route][method]. A route
- * slot is the first route table entry of its path template, so that the
- * entries of one template (GET, PUT, DELETE /clients/{id}) share their
- * series; slot nroutes is "unmatched". Method slot NMETHOD - 1 is any method
- * the router does not know. Only statuses from a fixed list get a slot of
- * their own; anything else counts as "other" (status 0: the client left).
- *
- * Every series is written once it has something to say: a request counter
- * once it is not zero, a route's histogram for a method once that method
- * was asked of it, MongoDB's per operation once that operation ran.
+ * GET /metrics: the Prometheus exposition of this instance (text, or
+ * OpenMetrics when asked: exposition.h): build info, the HTTP traffic
+ * (http/traffic.h), Redis and MongoDB as this instance sees them, the
+ * figures read from Redis (by the lease holder only), the event stream's
+ * counters and the process's. Every series is written once it has something
+ * to say (MongoDB's per operation once that operation ran).
  */
 #define _GNU_SOURCE
-#include "metrics.h"
 
 #include <dirent.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -34,9 +29,11 @@
 #include "../store/lease.h"
 #include "../store/stats.h"
 #include "events.h"
-#include "exposition.h"
+#include "http/exposition.h"
 #include "handlers.h"
-#include "problem.h"
+#include "http/problem.h"
+#include "http/service.h"
+#include "http/traffic.h"
 
 /* the commit the binary was built from: the Makefile passes it */
 #ifndef RTSTATE_REVISION
@@ -50,38 +47,21 @@
 #define COMPILER "unknown"
 #endif
 
-static const unsigned statuses[] = {200, 201, 204, 304, 400, 401, 403, 404, 405, 406, 409, 411,
-                                    413, 414, 415, 422, 429, 431, 500, 501, 503, 505, 0};
-#define NSTATUS (sizeof statuses / sizeof statuses[0]) /* the last slot is "other" */
-static const char *const method_names[] = {"GET",    "HEAD",  "POST",    "PUT",
-                                           "DELETE", "PATCH", "OPTIONS", "other"};
-#define NMETHOD (sizeof method_names / sizeof method_names[0]) /* the last slot is "other" */
+static void build_info(api_expo_t *x) {
+    char revision[96], compiler[160];
+    api_expo_family(x, "rtstate_build_info", "gauge",
+                    "Always 1; the labels say which build of rtstate this is.");
+    api_expo_put(x, "rtstate_build_info{version=\"%s\",revision=\"%s\",compiler=\"%s\"} 1\n",
+                 RTSTATE_VERSION, api_expo_label(RTSTATE_REVISION, revision, sizeof revision),
+                 api_expo_label(COMPILER, compiler, sizeof compiler));
+}
 
-static const api_route_t *table;
-static size_t nroutes;
-static size_t *slot_of;        /* [route]: the first route with its pattern */
-static atomic_ulong *requests; /* [slot][method][status] */
-static core_hist_t *latency;   /* [slot][method] */
-static atomic_long in_flight;
-static int64_t started_ms;
-/* this process among the instances: its claim on the exporter lease */
+/* This process among the instances, "host/pid/random": its claim on the
+ * exporter lease. */
 static char instance[128];
+static pthread_once_t instance_once = PTHREAD_ONCE_INIT;
 
-void api_metrics_init(const api_route_t *routes, size_t n) {
-    table = routes;
-    nroutes = n;
-    slot_of = calloc(n + 1, sizeof *slot_of);
-    requests = calloc((n + 1) * NMETHOD * NSTATUS, sizeof *requests);
-    latency = calloc((n + 1) * NMETHOD, sizeof *latency);
-    for (size_t r = 0; slot_of && r < n; r++) {
-        slot_of[r] = r;
-        for (size_t f = 0; f < r; f++)
-            if (strcmp(routes[f].pattern, routes[r].pattern) == 0) {
-                slot_of[r] = f;
-                break;
-            }
-    }
-    started_ms = core_now_ms();
+static void instance_make(void) {
     char host[64] = "";
     if (gethostname(host, sizeof host) != 0)
         host[0] = '\0';
@@ -92,97 +72,9 @@ void api_metrics_init(const api_route_t *routes, size_t n) {
     snprintf(instance, sizeof instance, "%s/%d/%s", host, (int)getpid(), rnd);
 }
 
-static size_t method_index(api_method_t m) {
-    for (size_t i = 0; i + 1 < NMETHOD; i++)
-        if ((unsigned)m == 1u << i)
-            return i;
-    return NMETHOD - 1;
-}
-
-static size_t status_index(unsigned status) {
-    for (size_t i = 0; i + 1 < NSTATUS; i++)
-        if (statuses[i] == status)
-            return i;
-    return NSTATUS - 1;
-}
-
-void api_metrics_begin(void) { atomic_fetch_add_explicit(&in_flight, 1, memory_order_relaxed); }
-
-long api_metrics_in_flight(void) { return atomic_load(&in_flight); }
-
-void api_metrics_end(const api_route_t *route, api_method_t method, unsigned status,
-                     double seconds) {
-    atomic_fetch_sub_explicit(&in_flight, 1, memory_order_relaxed);
-    if (!requests || !latency || !slot_of)
-        return;
-    size_t r = route ? (size_t)(route - table) : nroutes;
-    r = r < nroutes ? slot_of[r] : nroutes;
-    size_t rm = r * NMETHOD + method_index(method);
-    atomic_fetch_add_explicit(&requests[rm * NSTATUS + status_index(status)], 1,
-                              memory_order_relaxed);
-    core_hist_add(&latency[rm], seconds);
-}
-
-/* ---- the exposition ---- */
-
-static const char *route_label(size_t r) { return r < nroutes ? table[r].pattern : "unmatched"; }
-
-static void request_counts(api_expo_t *x) {
-    api_expo_family(x, "http_requests_total", "counter",
-                    "HTTP requests by route template, method, status.");
-    for (size_t r = 0; r <= nroutes; r++)
-        for (size_t m = 0; m < NMETHOD; m++)
-            for (size_t s = 0; s < NSTATUS; s++) {
-                unsigned long n = atomic_load_explicit(&requests[(r * NMETHOD + m) * NSTATUS + s],
-                                                       memory_order_relaxed);
-                if (!n)
-                    continue;
-                char code[8], route[256];
-                snprintf(code, sizeof code, "%u", statuses[s]);
-                api_expo_put(x, "http_requests_total{method=\"%s\",route=\"%s\",code=\"%s\"} %lu\n",
-                             method_names[m], api_expo_label(route_label(r), route, sizeof route),
-                             statuses[s] ? code : "other", n);
-            }
-}
-
-static void http_metrics(api_expo_t *x) {
-    request_counts(x);
-    api_expo_family(x, "http_request_duration_seconds", "histogram",
-                    "HTTP request latency by route template and method.");
-    for (size_t r = 0; r <= nroutes; r++)
-        for (size_t m = 0; m < NMETHOD; m++) {
-            core_hist_read_t h;
-            core_hist_read(&latency[r * NMETHOD + m], &h);
-            if (!h.count)
-                continue;
-            char route[256], labels[320];
-            snprintf(labels, sizeof labels, "method=\"%s\",route=\"%s\"", method_names[m],
-                     api_expo_label(route_label(r), route, sizeof route));
-            api_expo_histogram(x, "http_request_duration_seconds", labels, &h);
-        }
-    api_expo_family(x, "http_requests_in_flight", "gauge", "HTTP requests being served now.");
-    /* minus one: the scrape itself */
-    api_expo_put(x, "http_requests_in_flight %ld\n", atomic_load(&in_flight) - 1);
-}
-
-/* Responses with this status, summed over every route and method. */
-static unsigned long count_status(unsigned status) {
-    unsigned long n = 0;
-    size_t s = status_index(status);
-    for (size_t r = 0; r <= nroutes; r++)
-        for (size_t m = 0; m < NMETHOD; m++)
-            n += atomic_load_explicit(&requests[(r * NMETHOD + m) * NSTATUS + s],
-                                      memory_order_relaxed);
-    return n;
-}
-
-static void build_info(api_expo_t *x) {
-    char revision[96], compiler[160];
-    api_expo_family(x, "rtstate_build_info", "gauge",
-                    "Always 1; the labels say which build of rtstate this is.");
-    api_expo_put(x, "rtstate_build_info{version=\"%s\",revision=\"%s\",compiler=\"%s\"} 1\n",
-                 RTSTATE_VERSION, api_expo_label(RTSTATE_REVISION, revision, sizeof revision),
-                 api_expo_label(COMPILER, compiler, sizeof compiler));
+static const char *instance_id(void) {
+    pthread_once(&instance_once, instance_make);
+    return instance;
 }
 
 /* This instance's view of Redis: the probe of every bucket, and in a
@@ -239,7 +131,7 @@ static void redis_metrics(api_expo_t *x, store_status_t st, const store_health_t
  * counters could be read (absent rather than short). */
 static void redis_wide_metrics(api_expo_t *x, store_status_t st) {
     bool exporter = false;
-    if (st == STORE_OK && store_lease_hold(KEY_METRICS_EXPORTER, instance,
+    if (st == STORE_OK && store_lease_hold(KEY_METRICS_EXPORTER, instance_id(),
                                            api_config()->metrics_lease_ms, &exporter) != STORE_OK)
         exporter = false;
     api_expo_family(x, "rtstate_metrics_exporter", "gauge",
@@ -308,7 +200,7 @@ static void dependency_metrics(api_expo_t *x) {
         api_expo_put(x, "mongodb_schema_errors_total{collection=\"%s\"} %lu\n", colls[i],
                      mongo_schema_errors(i));
     api_expo_family(x, "rtstate_rate_limited_total", "counter", "Requests refused with 429.");
-    api_expo_put(x, "rtstate_rate_limited_total %lu\n", count_status(429));
+    api_expo_put(x, "rtstate_rate_limited_total %lu\n", api_traffic_count(429));
     redis_wide_metrics(x, st);
 }
 
@@ -358,7 +250,7 @@ static void process_metrics(api_expo_t *x) {
     api_expo_put(x, "process_open_fds %d\n", fds);
     api_expo_family(x, "process_start_time_seconds", "gauge",
                     "Start time, seconds since the epoch.");
-    api_expo_put(x, "process_start_time_seconds %.3f\n", (double)started_ms / 1e3);
+    api_expo_put(x, "process_start_time_seconds %.3f\n", (double)api_started_ms() / 1e3);
     api_expo_family(x, "process_cpu_seconds_total", "counter",
                     "User and system CPU time in seconds.");
     api_expo_put(x, "process_cpu_seconds_total %.3f\n", cpu);
@@ -369,7 +261,7 @@ void api_metrics_get(api_req_t *r) {
     api_expo_form_t form = api_expo_negotiate(api_header(r, MHD_HTTP_HEADER_ACCEPT));
     api_expo_init(&x, form);
     build_info(&x);
-    http_metrics(&x);
+    api_traffic_write(&x);
     dependency_metrics(&x);
     events_metrics(&x);
     process_metrics(&x);

@@ -10,8 +10,10 @@
 #include "../core/timefmt.h"
 #include "../store/notifications.h"
 #include "handlers.h"
-#include "input.h"
-#include "problem.h"
+#include "http/input.h"
+#include "http/problem.h"
+#include "http/params.h"
+#include "http/service.h"
 
 static const char *const priorities[] = {"high", "normal", NULL};
 

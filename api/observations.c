@@ -13,9 +13,10 @@
 #include "../core/timefmt.h"
 #include "../mongo/observations.h"
 #include "handlers.h"
-#include "idempotency.h"
-#include "input.h"
-#include "problem.h"
+#include "http/idempotency.h"
+#include "http/input.h"
+#include "http/problem.h"
+#include "http/params.h"
 
 #define BATCH_MAX 1000
 #define FUTURE_SLACK_MS (5 * 60 * 1000)

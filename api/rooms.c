@@ -11,7 +11,9 @@
 #include "../core/timefmt.h"
 #include "../store/rooms.h"
 #include "handlers.h"
-#include "problem.h"
+#include "http/problem.h"
+#include "http/params.h"
+#include "http/service.h"
 
 static cJSON *room_json(const store_room_t *room) {
     cJSON *o = cJSON_CreateObject();

@@ -2,7 +2,7 @@
  * README section and tests in the same change. A route whose handler may
  * block its thread (MongoDB, the health checks that ping it) says
  * API_RUN_BLOCKING: it then runs on the blocking pool, not on an event loop
- * (api/loop.h). */
+ * (api/http/loop.h). */
 #include "routes.h"
 
 #include "handlers.h"

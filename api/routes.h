@@ -4,7 +4,7 @@
 
 #include <stddef.h>
 
-#include "router.h"
+#include "http/router.h"
 
 extern const api_route_t api_routes[];
 extern const size_t api_routes_count;

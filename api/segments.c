@@ -7,8 +7,9 @@
 #include "../core/timefmt.h"
 #include "../mongo/segments.h"
 #include "handlers.h"
-#include "input.h"
-#include "problem.h"
+#include "http/input.h"
+#include "http/problem.h"
+#include "http/params.h"
 
 static cJSON *segment_json(const mongo_segment_t *s) {
     char ts[CORE_ISO8601_LEN];

@@ -13,8 +13,10 @@
 #include "../core/timefmt.h"
 #include "../store/sessions.h"
 #include "handlers.h"
-#include "input.h"
-#include "problem.h"
+#include "http/input.h"
+#include "http/problem.h"
+#include "http/params.h"
+#include "http/service.h"
 
 #define REGION_PRECISION 6
 #define GENERATED_ID_TRIES 5

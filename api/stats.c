@@ -12,7 +12,8 @@
 #include "../core/timefmt.h"
 #include "../store/stats.h"
 #include "handlers.h"
-#include "problem.h"
+#include "http/problem.h"
+#include "http/service.h"
 
 static void add_redis(cJSON *o, const store_stats_t *s) {
     core_redis_url_t url;

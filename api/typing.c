@@ -8,7 +8,9 @@
 #include "../core/timefmt.h"
 #include "../store/typing.h"
 #include "handlers.h"
-#include "problem.h"
+#include "http/problem.h"
+#include "http/params.h"
+#include "http/service.h"
 
 static cJSON *typing_json(const char *room, const char *user, int64_t expires_at_ms) {
     char ts[CORE_ISO8601_LEN];

@@ -1,6 +1,6 @@
 /*
  * SHA-256 of a few strings and some bytes: what two requests have in common
- * (api/idempotency.c), or the _id a key derives (mongo/idempotency.c). Each
+ * (api/http/idempotency.c), or the _id a key derives (mongo/idempotency.c). Each
  * string is hashed with its terminating NUL, so no list of strings runs into
  * another ("ab","c" and "a","bc" differ); the tail is hashed as it is.
  */

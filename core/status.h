@@ -1,6 +1,6 @@
 /*
  * What every store and mongo function returns: ok, or why not. The api
- * layer maps these to HTTP statuses in exactly one place (api/problem.c).
+ * layer maps these to HTTP statuses in exactly one place (api/http/problem.c).
  * It lives in core/ so that mongo/ and store/ share it without one
  * including the other; the names keep their historical STORE_ prefix.
  */

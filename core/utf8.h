@@ -4,7 +4,7 @@
  *
  * Well-formed means what Unicode's table 3-7 says: no overlong forms, no
  * surrogates, nothing past U+10FFFF. cJSON passes bytes through unchecked, so
- * every JSON body is validated here first (api/input.c), and everything the
+ * every JSON body is validated here first (api/http/input.c), and everything the
  * service writes as JSON (core/jsonout.c) or logs (core/log.c) goes through
  * core_utf8_escape: whatever bytes come in, what goes out is valid UTF-8 with
  * no control character in it.

@@ -19,17 +19,17 @@ FUZZ_SECONDS ?= 300
 # harness -> the project sources it links (without .c); the pure helpers in
 # core/ go with any harness whose code may call them
 FUZZ_CORE          := $(basename $(CORE_SRC))
-FUZZ_OBJ_router    := api/router
-FUZZ_OBJ_negotiate := api/negotiate
+FUZZ_OBJ_router    := api/http/router
+FUZZ_OBJ_negotiate := api/http/negotiate
 FUZZ_OBJ_redis_url := core/redis_url
 FUZZ_OBJ_imagetype := core/imagetype
 FUZZ_OBJ_base64    := core/base64
 FUZZ_OBJ_timefmt   := core/timefmt
 FUZZ_OBJ_config    := core/config
-FUZZ_OBJ_json_body := api/input api/problem api/request $(FUZZ_CORE)
+FUZZ_OBJ_json_body := api/http/input api/http/problem api/http/request $(FUZZ_CORE)
 FUZZ_OBJ_reply     := store/reply store/stats store/nodes store/batch store/script store/conn \
                       store/link store/cluster store/args store/keys $(FUZZ_CORE)
-FUZZ_OBJ_escape    := api/problem api/request $(FUZZ_CORE)
+FUZZ_OBJ_escape    := api/http/problem api/http/request $(FUZZ_CORE)
 FUZZ_NAMES := router negotiate redis_url imagetype base64 timefmt config json_body reply escape
 FUZZ_BINS  := $(patsubst %,$(FUZZ_DIR)/fuzz_%,$(FUZZ_NAMES))
 

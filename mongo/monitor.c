@@ -7,7 +7,7 @@
 #include <stdatomic.h>
 #include <string.h>
 
-#include "pool.h"
+#include "errors.h"
 
 static const char *const names[MONGO_CMD_N] = {
     [MONGO_CMD_INSERT] = "insert",

@@ -113,20 +113,6 @@ int mongo_timeout_ms(void) { return configured_timeout_ms; }
 
 const char *mongo_db_name(void) { return dbname; }
 
-bool mongo_error_duplicate(uint32_t code) { return code == 11000 || code == 11001; }
-
-/* Errors of the connection rather than of the server (stream and protocol
- * domains): the command may have been sent. */
-static bool connection_error(const bson_error_t *e) {
-    return e->domain == MONGOC_ERROR_STREAM || e->domain == MONGOC_ERROR_PROTOCOL;
-}
-
-bool mongo_error_unconfirmed(const bson_error_t *e) {
-    return connection_error(e) && e->code != MONGOC_ERROR_STREAM_CONNECT &&
-           e->code != MONGOC_ERROR_STREAM_NAME_RESOLUTION &&
-           e->code != MONGOC_ERROR_STREAM_NOT_ESTABLISHED;
-}
-
 store_status_t mongo_error_status(const bson_error_t *e) {
     /* server codes that mean "not now" rather than "never": no primary, shutting down,
      * network trouble between servers */
@@ -143,7 +129,7 @@ store_status_t mongo_error_status(const bson_error_t *e) {
         mark(0, e->message);
         return STORE_UNAVAILABLE;
     }
-    if (connection_error(e)) {
+    if (mongo_error_of_connection(e)) {
         /* A timeout or a dropped connection fails this operation only: the
          * driver opens a new connection for the next one, and the server is
          * down only if that cannot be done (server selection above). */

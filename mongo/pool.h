@@ -27,6 +27,7 @@
 #include <stdbool.h>
 
 #include "../core/status.h"
+#include "errors.h"
 
 typedef struct {
     mongoc_client_t *client;
@@ -82,14 +83,6 @@ store_status_t mongo_ping(double *latency_ms);
  * server selection / socket / connection errors -> UNAVAILABLE, else ERROR.
  * Only an unreachable server marks MongoDB down (see above). */
 store_status_t mongo_error_status(const bson_error_t *e);
-
-/* True when a failed write may still have been applied: the command was sent
- * and no answer came (a timeout, or the connection dropped mid-way). False
- * when it never left (server selection, connect) or the server refused it. */
-bool mongo_error_unconfirmed(const bson_error_t *e);
-
-/* True for a duplicate key error (E11000). */
-bool mongo_error_duplicate(uint32_t code);
 
 /* The redacted URI (credentials as "***") for logs and stats. */
 const char *mongo_redacted_uri(void);

@@ -26,7 +26,7 @@
 
 #include <cjson/cJSON.h>
 
-#include "../../api/problem.h"
+#include "../../api/http/problem.h"
 #include "../../core/log.h"
 #include "../../core/utf8.h"
 

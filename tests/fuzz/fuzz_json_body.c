@@ -1,5 +1,5 @@
 /*
- * libFuzzer: JSON request bodies (api/input.c), as the handlers read them.
+ * libFuzzer: JSON request bodies (api/http/input.c), as the handlers read them.
  *
  * Proves that api_json_object_parse takes any bytes without crashing, leaking
  * or reading past them, and returns an object only when the body is exactly
@@ -19,8 +19,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../api/input.h"
-#include "../../api/problem.h"
+#include "../../api/http/input.h"
+#include "../../api/http/problem.h"
 #include "../../core/base64.h"
 #include "../../core/ids.h"
 #include "../../core/imagetype.h"

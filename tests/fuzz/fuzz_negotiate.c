@@ -1,5 +1,5 @@
 /*
- * libFuzzer: Accept negotiation (api/negotiate.c) on any header value.
+ * libFuzzer: Accept negotiation (api/http/negotiate.c) on any header value.
  *
  * Proves that api_accept_quality never crashes or reads past the header,
  * whatever the commas, semicolons, q-values and whitespace, and that it always
@@ -13,7 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../api/negotiate.h"
+#include "../../api/http/negotiate.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     static const char *const types[] = {"application/json", "image/jpeg", "image/png", "image/webp",

@@ -1,5 +1,5 @@
 /*
- * libFuzzer: the router (api/router.c) on any method and any path.
+ * libFuzzer: the router (api/http/router.c) on any method and any path.
  *
  * Proves that for every input api_router_match neither crashes nor reads out
  * of bounds, and that what it answers is coherent: a FOUND route has the
@@ -15,7 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../api/router.h"
+#include "../../api/http/router.h"
 
 static void none(api_req_t *r) { (void)r; }
 

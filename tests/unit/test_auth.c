@@ -1,4 +1,4 @@
-/* Unit tests for api/auth.c: which addresses count as loopback, for the
+/* Unit tests for api/http/auth.c: which addresses count as loopback, for the
  * start-up warnings about routes left open (see tests/integration/test_doors.c
  * for the warnings themselves). */
 #include <setjmp.h>
@@ -8,7 +8,7 @@
 
 #include <cmocka.h>
 
-#include "../../api/auth.h"
+#include "../../api/http/auth.h"
 
 static void loopback_addresses(void **state) {
     (void)state;

@@ -1,4 +1,4 @@
-/* Unit tests for api/exposition.c and core/histogram.c: which form an Accept
+/* Unit tests for api/http/exposition.c and core/histogram.c: which form an Accept
  * header gets, a counter's family named by each form's rule, a histogram's
  * lines (cumulative buckets, bounds as each form writes them), label
  * escaping, and OpenMetrics' closing # EOF. */
@@ -11,7 +11,7 @@
 
 #include <cmocka.h>
 
-#include "../../api/exposition.h"
+#include "../../api/http/exposition.h"
 #include "../../core/histogram.h"
 
 static char *finish(api_expo_t *x) {

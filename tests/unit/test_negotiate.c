@@ -1,4 +1,4 @@
-/* Unit tests for api/negotiate.c: Accept header quality for a media type. */
+/* Unit tests for api/http/negotiate.c: Accept header quality for a media type. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -6,7 +6,7 @@
 
 #include <cmocka.h>
 
-#include "../../api/negotiate.h"
+#include "../../api/http/negotiate.h"
 
 #define Q(accept, type) api_accept_quality(accept, type)
 

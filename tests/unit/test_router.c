@@ -1,4 +1,4 @@
-/* Unit tests for api/router.c: matching, params, 404 vs 405, Allow masks. */
+/* Unit tests for api/http/router.c: matching, params, 404 vs 405, Allow masks. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -8,7 +8,7 @@
 
 #include <cmocka.h>
 
-#include "../../api/router.h"
+#include "../../api/http/router.h"
 
 /* Handlers are never called: the router only hands back the route. */
 static void h_root(api_req_t *r) { (void)r; }

@@ -24,7 +24,7 @@
 #include <cjson/cJSON.h>
 #include <stdbool.h>
 
-#include "../mongo/idempotency.h"
+#include "../../mongo/idempotency.h"
 #include "request.h"
 
 typedef struct {

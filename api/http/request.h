@@ -15,8 +15,8 @@
 #include <time.h>
 #include <stdint.h>
 
-#include "../core/config.h"
-#include "../core/jsonout.h"
+#include "../../core/config.h"
+#include "../../core/jsonout.h"
 #include "router.h"
 
 /* A response made once, with a static body, and reused by every request that
@@ -52,7 +52,7 @@ struct api_req {
     struct api_kv *kv;
     int nkv;
 
-    /* the server's own (api/loop.c): the handler was started, is done, waited
+    /* the server's own (api/http/loop.c): the handler was started, is done, waited
      * with its connection suspended, since when it waits (monotonic ms), and
      * the connection closed under it (the handler's coroutine frees r) */
     bool handler_started, handled, suspended, orphaned;
@@ -70,19 +70,8 @@ void api_request_release(api_req_t *r);
 /* Frees r and all it owns (its reply, body, path and copies). */
 void api_request_free(api_req_t *r);
 
-/* The service's configuration (set once at start-up by the server). */
-const config_t *api_config(void);
-
 /* Path parameter i, as matched ("{id}"). */
 const char *api_param(const api_req_t *r, int i);
-
-/* Path parameter i checked with core_id_valid; on failure replies 400 naming
- * what (e.g. "client id") and returns NULL. */
-const char *api_param_id(api_req_t *r, int i, const char *what);
-
-/* Path parameter i checked as a 24-hex-digit ObjectId; on failure replies
- * 400 naming what and returns NULL. */
-const char *api_param_oid(api_req_t *r, int i, const char *what);
 
 /* A request header (case-insensitive name) or NULL. */
 const char *api_header(const api_req_t *r, const char *name);
@@ -92,37 +81,6 @@ const char *api_query(const api_req_t *r, const char *name);
 
 /* True when the query has the argument at all ("?verbose"). */
 bool api_query_has(const api_req_t *r, const char *name);
-
-/* The items of a page (api_reply_page) that are at most this many. */
-#define API_PAGE_MAX 1000
-#define API_PAGE_DEFAULT 100
-
-/* An integer query argument in [min, max], def when absent. On a bad value
- * replies 400 naming it and returns false. */
-bool api_query_int(api_req_t *r, const char *name, int def, int min, int max, int *out);
-
-/* An optional id-shaped query argument ("cursor"); NULL when absent. On a bad
- * value replies 400 naming it and returns false. */
-bool api_query_id(api_req_t *r, const char *name, const char **out);
-
-/* Lower-cases the hex digits of an ObjectId in place: ids are stored and
- * compared in the canonical lower-case form. */
-void api_oid_lower(char *hex);
-
-/* An optional ObjectId query argument (24 hex digits); NULL when absent. */
-bool api_query_oid(api_req_t *r, const char *name, const char **out);
-
-/* An ISO 8601 time query argument; *has = false when absent; 400 when bad. */
-bool api_query_time(api_req_t *r, const char *name, bool *has, int64_t *ms);
-
-/* "bbox=minLon,minLat,maxLon,maxLat" (degrees; minLon > maxLon crosses the
- * antimeridian); *has = false when absent; 400 naming the problem when bad. */
-bool api_query_bbox(api_req_t *r, bool *has, double *min_lon, double *min_lat, double *max_lon,
-                    double *max_lat);
-
-/* An optional boolean query argument, "true" or "false"; false when absent.
- * On any other value replies 400 naming it and returns false. */
-bool api_query_bool(api_req_t *r, const char *name, bool *out);
 
 /* Replies with resp (ownership passes to the request). */
 void api_reply(api_req_t *r, unsigned status, struct MHD_Response *resp);
@@ -149,11 +107,6 @@ typedef void (*api_put_item_fn)(core_jsonw_t *w, const void *item);
  * items is an array of n elements of item_size bytes, the caller's. */
 void api_reply_page(api_req_t *r, const void *items, int n, size_t item_size, api_put_item_fn put,
                     long long total, const char *next_cursor);
-
-/* ?limit= (1 to 1000, 100 when absent) and ?cursor= (an id, NULL when
- * absent): the paging arguments of every list whose cursor is an id. On a
- * bad value replies 400 naming it and returns false. */
-bool api_query_page(api_req_t *r, int *limit, const char **cursor);
 
 /* Replies with a copy of len bytes of data and the given Content-Type. */
 void api_reply_data(api_req_t *r, unsigned status, const char *content_type, const void *data,

@@ -15,7 +15,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "../core/histogram.h"
+#include "../../core/histogram.h"
 
 typedef enum { API_EXPO_TEXT, API_EXPO_OPENMETRICS } api_expo_form_t;
 

@@ -22,11 +22,11 @@
 #include <stdlib.h>
 #include <sys/epoll.h>
 
-#include "../core/coro.h"
-#include "../core/evloop.h"
-#include "../core/log.h"
-#include "../core/timefmt.h"
-#include "../store/conn.h"
+#include "../../core/coro.h"
+#include "../../core/evloop.h"
+#include "../../core/log.h"
+#include "../../core/timefmt.h"
+#include "../../store/conn.h"
 #include "problem.h"
 
 #define SUSPEND_AFTER_MS 2 /* a request waiting longer is suspended (loop.h) */

@@ -1,6 +1,6 @@
 /*
  * The HTTP server: libmicrohttpd daemons on event loops, one per thread
- * (api/loop.h), sharing one listening socket, and a blocking pool for the
+ * (api/http/loop.h), sharing one listening socket, and a blocking pool for the
  * handlers that block (MongoDB). Each request is read in full (up to its
  * route's size limit), dispatched to its handler on a coroutine of the loop
  * that read it, and answered with the one reply the handler made.
@@ -12,7 +12,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "../core/config.h"
+#include "../../core/config.h"
 #include "router.h"
 
 typedef struct api_server api_server_t;
@@ -23,17 +23,13 @@ api_server_t *api_server_start(const config_t *cfg, const api_route_t *routes, s
 
 /* Graceful shutdown, first half: marks the server draining (/readyz turns
  * 503 at once), keeps accepting for delay_s (the load balancer's delay),
- * stops listening, and waits up to grace_s for requests in flight. */
-void api_server_drain(api_server_t *s, int delay_s, int grace_s);
-
-/* True once api_server_drain has begun. */
-bool api_server_draining(void);
+ * stops listening, calls closed (if not NULL: what ends the answers that
+ * would never end by themselves, the event streams), and waits up to grace_s
+ * for requests in flight. */
+void api_server_drain(api_server_t *s, int delay_s, int grace_s, void (*closed)(void));
 
 /* Stops accepting, finishes the requests in flight, and frees the server. */
 void api_server_stop(api_server_t *s);
-
-/* When the server started (ms since the epoch), for uptime. */
-int64_t api_server_started_ms(void);
 
 /* The number of event loop threads the server runs with this configuration
  * (THREADS; 0: one per core). */

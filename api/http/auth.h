@@ -14,7 +14,7 @@
 
 #include <stdbool.h>
 
-#include "../core/config.h"
+#include "../../core/config.h"
 #include "request.h"
 
 /* Loads the tokens (reading any *_FILE). False with *err (static text) when a

@@ -6,7 +6,7 @@
 #ifndef API_PROBLEM_H
 #define API_PROBLEM_H
 
-#include "../core/status.h"
+#include "../../core/status.h"
 #include "request.h"
 
 /* Replies status with a problem whose detail is the formatted text. The
@@ -34,13 +34,6 @@ void api_problem_mongo(api_req_t *r, store_status_t st, const char *what);
 /* api_problem_mongo, where a BAD_DATA detail says what breaks the document
  * (why, from the mongo call; may be NULL). */
 void api_problem_mongo_why(api_req_t *r, store_status_t st, const char *what, const char *why);
-
-/* The whole of a handler that acts on one id and answers 204: checks path
- * parameter 0 as an id (param names it in a 400: "client id"), runs op on it,
- * and replies 204, or the problem for op's status, naming the resource with
- * noun ("client" gives "client 'cam-1' not found"). */
-void api_id_then_204(api_req_t *r, const char *param, const char *noun,
-                     store_status_t (*op)(const char *id));
 
 /* The problem+json text api_problem replies, for status and detail (any
  * bytes), in a malloc()ed buffer the caller frees, its length in *len; NULL

@@ -10,7 +10,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "../core/log.h"
+#include "../../core/log.h"
 #include "problem.h"
 
 typedef enum { LEVEL_OPEN, LEVEL_READ, LEVEL_WRITE, LEVEL_ADMIN } level_t;

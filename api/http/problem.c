@@ -6,8 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../core/jsonout.h"
-#include "../core/log.h"
+#include "../../core/jsonout.h"
+#include "../../core/log.h"
 
 const char *api_status_title(unsigned status) {
     switch (status) {
@@ -127,19 +127,4 @@ void api_problem_mongo(api_req_t *r, store_status_t st, const char *what) {
 
 void api_problem_mongo_why(api_req_t *r, store_status_t st, const char *what, const char *why) {
     store_problem(r, st, what, "MongoDB", 1, why);
-}
-
-void api_id_then_204(api_req_t *r, const char *param, const char *noun,
-                     store_status_t (*op)(const char *id)) {
-    const char *id = api_param_id(r, 0, param);
-    if (!id)
-        return;
-    store_status_t st = op(id);
-    if (st != STORE_OK) {
-        char what[192];
-        snprintf(what, sizeof what, "%s '%s'", noun, id);
-        api_problem_store(r, st, what);
-        return;
-    }
-    api_reply_empty(r, 204);
 }

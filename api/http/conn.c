@@ -33,7 +33,7 @@
 #include <sys/socket.h>
 #include <time.h>
 
-#include "../core/log.h"
+#include "../../core/log.h"
 
 typedef struct peer {
     struct peer *next;

@@ -6,8 +6,8 @@
 #include <string.h>
 #include <strings.h>
 
-#include "../core/ids.h"
-#include "../core/utf8.h"
+#include "../../core/ids.h"
+#include "../../core/utf8.h"
 #include "problem.h"
 
 bool api_content_type_is(const char *ct, const char *type) {

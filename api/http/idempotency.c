@@ -5,9 +5,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../core/digest.h"
-#include "../core/jsonout.h"
-#include "../core/timefmt.h"
+#include "../../core/digest.h"
+#include "../../core/jsonout.h"
+#include "../../core/timefmt.h"
 #include "problem.h"
 
 #define HEADER "Idempotency-Key"

@@ -19,13 +19,13 @@
  * Every reply goes out through send_reply, the one place that adds the
  * headers every reply carries: X-Request-Id, Allow, and CORS (cors.c).
  *
- * Threads: THREADS event loops (api/loop.h), each with a daemon of its own
+ * Threads: THREADS event loops (api/http/loop.h), each with a daemon of its own
  * on the one listening socket this file opens; a handler runs on a
  * coroutine of the loop that read its request, and one that waits for Redis
  * leaves its connection suspended until it is done. Connection limits:
  * MAX_CONNECTIONS is divided among the loops (as libmicrohttpd divides it
  * among its own pool's threads); MAX_CONNECTIONS_PER_IP counts over all of
- * them (api/conn.c).
+ * them (api/http/conn.c).
  */
 #define _GNU_SOURCE
 #include "server.h"
@@ -43,22 +43,22 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "../core/base64.h"
-#include "../core/ids.h"
-#include "../core/imagetype.h"
-#include "../core/log.h"
-#include "../core/timefmt.h"
-#include "../store/conn.h"
+#include "../../core/base64.h"
+#include "../../core/ids.h"
+#include "../../core/imagetype.h"
+#include "../../core/log.h"
+#include "../../core/timefmt.h"
+#include "../../store/conn.h"
 #include "auth.h"
 #include "conn.h"
 #include "cors.h"
-#include "events.h"
 #include "loop.h"
-#include "metrics.h"
+#include "traffic.h"
 #include "problem.h"
 #include "request.h"
 
-#include "../core/evloop.h"
+#include "../../core/evloop.h"
+#include "service.h"
 
 struct api_server {
     api_loop_t **loops;
@@ -74,13 +74,6 @@ struct api_server {
 /* Query arguments a request may carry (fewer with a small MAX_HEADER_BYTES:
  * see target_limits). */
 #define MAX_QUERY_ARGS 64
-
-static const config_t *config;
-static int64_t started_ms;
-
-int64_t api_server_started_ms(void) { return started_ms; }
-
-const config_t *api_config(void) { return config; }
 
 int api_server_threads(const config_t *cfg) {
     if (cfg->threads > 0)
@@ -205,13 +198,13 @@ static bool framing_ok(api_req_t *r, const char **length) {
 /* The largest body the route accepts for this request's Content-Type. */
 static size_t body_limit(const api_req_t *r) {
     if (r->route && r->route->body == API_BODY_BATCH)
-        return (size_t)config->max_batch_bytes;
+        return (size_t)api_config()->max_batch_bytes;
     if (!r->route || r->route->body != API_BODY_IMAGE)
-        return (size_t)config->max_body_bytes;
+        return (size_t)api_config()->max_body_bytes;
     if (core_img_from_mime(api_header(r, MHD_HTTP_HEADER_CONTENT_TYPE)) != CORE_IMG_NONE)
-        return (size_t)config->max_image_bytes;
+        return (size_t)api_config()->max_image_bytes;
     /* a JSON upload carries the frame in base64, plus a little JSON around it */
-    return core_b64_encoded_len((size_t)config->max_image_bytes) + 1024;
+    return core_b64_encoded_len((size_t)api_config()->max_image_bytes) + 1024;
 }
 
 static void too_large(api_req_t *r) {
@@ -231,7 +224,7 @@ static void too_large(api_req_t *r) {
 static void begin(api_req_t *r, const api_server_t *s, const char *url, const char *method,
                   bool target_ok) {
     clock_gettime(CLOCK_MONOTONIC, &r->started);
-    api_metrics_begin();
+    api_traffic_begin();
     r->method = api_method_parse(method);
     if (!api_request_capture(r)) {
         api_problem(r, 500, "out of memory");
@@ -417,7 +410,7 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
     /* status 0: the client went away before an answer was sent */
     unsigned status = toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? r->status : 0;
     const api_route_t *label = r->route ? r->route : r->path_route;
-    api_metrics_end(label, r->method, status, secs);
+    api_traffic_end(label, r->method, status, secs);
     if (log_enabled(LOG_INFO)) {
         const char *remote = api_conn_remote(conn);
         log_request(&(log_request_t){.request_id = r->request_id,
@@ -430,7 +423,7 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
     }
     if (r->wait_ms && !r->handled) {
         /* the connection closed while its handler waits: the handler's
-         * coroutine frees r when it ends (api/loop.c) */
+         * coroutine frees r when it ends (api/http/loop.c) */
         r->orphaned = true;
         r->conn = NULL;
         return;
@@ -481,14 +474,14 @@ static struct MHD_Daemon *make_daemon(void *arg) {
     unsigned flags = MHD_USE_EPOLL | MHD_USE_ERROR_LOG | MHD_ALLOW_SUSPEND_RESUME;
     if (s->ipv6)
         flags |= MHD_USE_IPv6;
-    int per_loop = config->max_connections / s->nloops;
+    int per_loop = api_config()->max_connections / s->nloops;
     return MHD_start_daemon(
         flags, 0, NULL, NULL, on_request, s, MHD_OPTION_LISTEN_SOCKET, s->listen_fd,
         MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL, MHD_OPTION_NOTIFY_CONNECTION,
         on_connection, NULL, MHD_OPTION_URI_LOG_CALLBACK, on_request_line, s,
         MHD_OPTION_UNESCAPE_CALLBACK, unescape, NULL, MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, NULL,
-        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)config->idle_timeout_s,
-        MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)config->max_header_bytes,
+        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)api_config()->idle_timeout_s,
+        MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)api_config()->max_header_bytes,
         MHD_OPTION_CONNECTION_LIMIT, (unsigned)(per_loop > 0 ? per_loop : 1), MHD_OPTION_END);
 }
 
@@ -513,8 +506,7 @@ static void stop_all(api_server_t *s) {
 }
 
 api_server_t *api_server_start(const config_t *cfg, const api_route_t *routes, size_t nroutes) {
-    config = cfg;
-    started_ms = core_now_ms();
+    api_service_begin(cfg);
     struct addrinfo hints = {.ai_flags = AI_NUMERICHOST | AI_PASSIVE, .ai_socktype = SOCK_STREAM};
     struct addrinfo *ai = NULL;
     char port[8];
@@ -559,12 +551,8 @@ api_server_t *api_server_start(const config_t *cfg, const api_route_t *routes, s
     return s;
 }
 
-static atomic_bool draining;
-
-bool api_server_draining(void) { return atomic_load(&draining); }
-
-void api_server_drain(api_server_t *s, int delay_s, int grace_s) {
-    atomic_store(&draining, true); /* /readyz answers 503 from now on */
+void api_server_drain(api_server_t *s, int delay_s, int grace_s, void (*closed)(void)) {
+    api_service_drain(); /* /readyz answers 503 from now on */
     if (!s)
         return;
     log_event(LOG_INFO,
@@ -578,13 +566,14 @@ void api_server_drain(api_server_t *s, int delay_s, int grace_s) {
     close_listener(s);
     /* now that new connections go elsewhere: every event stream gets its
      * final event (shutdown) and ends, so its client reconnects elsewhere */
-    api_events_drain();
+    if (closed)
+        closed();
     int64_t deadline = core_now_ms() + (int64_t)grace_s * 1000;
-    while (api_metrics_in_flight() > 0 && core_now_ms() < deadline) {
+    while (api_traffic_in_flight() > 0 && core_now_ms() < deadline) {
         struct timespec tick = {0, 20 * 1000000};
         nanosleep(&tick, NULL);
     }
-    long left = api_metrics_in_flight();
+    long left = api_traffic_in_flight();
     if (left > 0)
         log_event(LOG_WARN, "grace period over with %ld requests still in flight", left);
 }
