@@ -319,12 +319,14 @@ static void ring_free(ring_ev_t *e) {
 /* Moves what f points to into one block after the frame: e's strings. */
 static bool ring_fill(ring_ev_t *e, char *frame, size_t len, const fields_t *f) {
     int nf = f->friends ? cJSON_GetArraySize(f->friends) : 0;
-    size_t need = len + 1 + strlen(f->user) + strlen(f->room) + strlen(f->client) + 3 +
+    /* the friends' pointers first, aligned for a pointer: the frame's length is any */
+    size_t at = (len + 1 + sizeof(char *) - 1) / sizeof(char *) * sizeof(char *);
+    size_t need = at + strlen(f->user) + strlen(f->room) + strlen(f->client) + 3 +
                   (size_t)nf * (CORE_ID_MAX + 1 + sizeof(char *));
     char *block = realloc(frame, need);
     if (!block)
         return false;
-    char *p = block + len + 1;
+    char *p = block + at;
     e->friends = (const char **)(void *)p;
     p += (size_t)nf * sizeof(char *);
     e->nfriends = 0;
