@@ -290,6 +290,7 @@ ids_file="$tmp/ids"
 seq -f "cam-%05g" 0 $((nclients - 1)) > "$ids_file"
 "$tools/redisbench" keys client cam- 0 "$nclients" > "$tmp/client.keys"
 "$tools/redisbench" keys image cam- 0 "$nclients" > "$tmp/image.keys"
+"$tools/redisbench" keys lastseen cam- 0 "$nclients" > "$tmp/lastseen.keys"
 check_keys() { # the derived names of a few ids are among the keys Redis holds for them
   local i id k found
   for i in 0 4242 $((nclients - 1)); do
@@ -311,11 +312,14 @@ urlenc() { # stdin -> each line percent-encoded but for [A-Za-z0-9._~:-]
       }
       print out }'
 }
-stamp=$(date -u +%Y-%m-%dT%H:%M:%S.000Z) # a last_seen of the service's shape
 sed 's|^|/clients/|; s|$|/heartbeat|' "$ids_file" > "$tmp/svc-heartbeat.paths"
 sed 's|^|/clients/|' "$ids_file" > "$tmp/svc-client.paths"
 sed 's|^|/clients/|; s|$|/image|' "$ids_file" > "$tmp/svc-image.paths"
-urlenc < "$tmp/client.keys" | sed "s|^|/HSET/|; s|\$|/last_seen/$stamp|" > "$tmp/wd-heartbeat.paths"
+# a heartbeat is one plain command in the service too (store/clients.c): the
+# client's score in its bucket's last-seen index, for an existing client only
+stamp_ms=$(date +%s%3N)
+urlenc < "$tmp/lastseen.keys" | paste -d/ - "$ids_file" |
+  sed "s|^|/ZADD/|; s|/\([^/]*\)\$|/XX/CH/$stamp_ms/\1|" > "$tmp/wd-heartbeat.paths"
 urlenc < "$tmp/client.keys" | sed 's|^|/HGETALL/|' > "$tmp/wd-client.paths"
 urlenc < "$tmp/image.keys" | sed 's|^|/HGET/|; s|$|/data.jpg|' > "$tmp/wd-image.paths"
 echo /livez > "$tmp/livez.paths"
@@ -400,9 +404,13 @@ check_peers() {
     { echo "bench: webdis's frame of cam-04242 is not the service's" >&2; exit 1; }
   curl -sf "http://127.0.0.1:$wport/HGETALL/$ck" | grep -q '"connected_at"' ||
     { echo "bench: webdis does not see cam-04242's client hash" >&2; exit 1; }
-  # HSET answers 0 when the field was there: it updated the service's hash
-  curl -sf "http://127.0.0.1:$wport/HSET/$ck/last_seen/$stamp" | grep -q '{"HSET":0}' ||
-    { echo "bench: webdis's HSET created a field, not updated the service's" >&2; exit 1; }
+  # ZADD XX CH answers 1 only for a member that was there and whose score it
+  # changed: it updated the service's entry, created none
+  local lk hid
+  lk=$(sed -n "$((i + 1))p" "$tmp/lastseen.keys" | urlenc)
+  hid=$(sed -n "$((i + 1))p" "$ids_file")
+  curl -sf "http://127.0.0.1:$wport/ZADD/$lk/XX/CH/$(date +%s%3N)/$hid" | grep -q '{"ZADD":1}' ||
+    { echo "bench: webdis's ZADD did not update the service's last-seen entry" >&2; exit 1; }
   [ "$(curl -s -o /dev/null -w '%{http_code}' -X POST "$base/clients/cam-04242/heartbeat")" = 204 ] ||
     { echo "bench: the service's heartbeat of cam-04242 failed" >&2; exit 1; }
 }
@@ -460,7 +468,7 @@ scenario_def() { # name -> s_title s_method s_svc (paths file or lua:NAME) s_wd 
     livez) s_title="GET /livez"; s_svc=$tmp/livez.paths; s_nginx=$tmp/livez.paths
       s_wd=$tmp/wd-ping.paths; s_wd_title="webdis /PING" ;;
     heartbeat) s_title="POST /clients/{id}/heartbeat"; s_method=POST; s_svc=$tmp/svc-heartbeat.paths
-      s_wd=$tmp/wd-heartbeat.paths; s_wd_title="webdis /HSET/client/last_seen"; s_limit=heartbeat; s_half=1 ;;
+      s_wd=$tmp/wd-heartbeat.paths; s_wd_title="webdis /ZADD/last_seen XX CH"; s_limit=heartbeat; s_half=1 ;;
     client) s_title="GET /clients/{id}"; s_svc=$tmp/svc-client.paths
       s_wd=$tmp/wd-client.paths; s_wd_title="webdis /HGETALL/client"; s_limit=client; s_half=1 ;;
     image) s_title="GET /clients/{id}/image (40 kB)"; s_svc=$tmp/svc-image.paths

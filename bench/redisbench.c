@@ -432,7 +432,10 @@ static int print_keys(const char *kind, const char *prefix, int first, int count
     static const struct {
         const char *name;
         store_key_t key;
-    } kinds[] = {{"client", KEY_CLIENT}, {"image", KEY_IMAGE}, {"presence", KEY_PRESENCE}};
+    } kinds[] = {{"client", KEY_CLIENT},
+                 {"image", KEY_IMAGE},
+                 {"presence", KEY_PRESENCE},
+                 {"lastseen", KEY_CLIENTS_LAST_SEEN}};
     for (size_t k = 0; k < sizeof kinds / sizeof kinds[0]; k++) {
         if (strcmp(kind, kinds[k].name) != 0)
             continue;
@@ -444,7 +447,7 @@ static int print_keys(const char *kind, const char *prefix, int first, int count
         }
         return 0;
     }
-    die("keys: KIND is client, image or presence");
+    die("keys: KIND is client, image, presence or lastseen");
     return 1;
 }
 
