@@ -798,6 +798,112 @@ int it_cluster_replica_of(const it_cluster_t *c, int i) {
     return found;
 }
 
+/* The number after "\nname:" in an INFO text, or -1. */
+static long long info_num(const char *info, const char *name) {
+    char want[64];
+    snprintf(want, sizeof want, "\n%s:", name);
+    const char *p = info ? strstr(info, want) : NULL;
+    return p ? atoll(p + strlen(want)) : -1;
+}
+
+/* Node i's INFO replication (caller frees), or NULL. */
+static redisReply *replication_info(const it_cluster_t *c, int i) {
+    redisReply *r = c->nodes[i].pid > 0 ? it_cluster_node_cmd(c, i, "INFO replication") : NULL;
+    if (r && r->type != REDIS_REPLY_STRING) {
+        freeReplyObject(r);
+        r = NULL;
+    }
+    return r;
+}
+
+/* Whether every running replica of node i (at least one) has processed the
+ * stream up to offset. */
+static bool replicas_at(const it_cluster_t *c, int i, long long offset) {
+    char want[32];
+    snprintf(want, sizeof want, "master_port:%d\r", c->nodes[i].port);
+    int replicas = 0;
+    bool all = true;
+    for (int j = 0; j < c->n && all; j++) {
+        redisReply *r = j != i ? replication_info(c, j) : NULL;
+        if (r && strstr(r->str, "role:slave") && strstr(r->str, want)) {
+            replicas++;
+            all = strstr(r->str, "master_link_status:up") &&
+                  info_num(r->str, "slave_repl_offset") >= offset;
+        }
+        if (r)
+            freeReplyObject(r);
+    }
+    return all && replicas > 0;
+}
+
+bool it_cluster_replicated(const it_cluster_t *c, int i, int ms) {
+    redisReply *r = replication_info(c, i);
+    long long offset = r ? info_num(r->str, "master_repl_offset") : -1;
+    if (r)
+        freeReplyObject(r);
+    for (int waited = 0; offset >= 0 && waited <= ms; waited += 20) {
+        if (replicas_at(c, i, offset))
+            return true;
+        it_sleep_ms(20);
+    }
+    return false;
+}
+
+/* The master of slot in a CLUSTER SLOTS reply, as a node index ("?" when
+ * none), into out. */
+static void slot_master(const it_cluster_t *c, const redisReply *r, int slot, char out[16]) {
+    snprintf(out, 16, "?");
+    for (size_t k = 0; r && r->type == REDIS_REPLY_ARRAY && k < r->elements; k++) {
+        const redisReply *e = r->element[k];
+        if (e->type == REDIS_REPLY_ARRAY && e->elements >= 3 && e->element[0]->integer <= slot &&
+            slot <= e->element[1]->integer && e->element[2]->type == REDIS_REPLY_ARRAY)
+            snprintf(out, 16, "%d", it_cluster_node_at(c, (int)e->element[2]->element[1]->integer));
+    }
+}
+
+/* it_cluster_describe's line for node i, into out. */
+static void describe_node(const it_cluster_t *c, int i, int slot, const char *key, char *out,
+                          size_t cap) {
+    redisContext *ctx = c->nodes[i].pid > 0 ? node_connect(&c->nodes[i]) : NULL;
+    if (!ctx) {
+        snprintf(out, cap, "  node %d (port %d): %s\n", i, c->nodes[i].port,
+                 c->nodes[i].pid > 0 ? "does not answer" : "not running");
+        return;
+    }
+    redisReply *r[5] = {redisCommand(ctx, "READONLY"), redisCommand(ctx, "EXISTS %s", key),
+                        redisCommand(ctx, "DBSIZE"), redisCommand(ctx, "INFO replication"),
+                        redisCommand(ctx, "CLUSTER SLOTS")};
+    const char *info = r[3] && r[3]->type == REDIS_REPLY_STRING ? r[3]->str : NULL;
+    bool replica = info && strstr(info, "role:slave");
+    char owner[16], role[64] = "master";
+    slot_master(c, r[4], slot, owner);
+    if (replica)
+        snprintf(role, sizeof role, "replica of node %d (link %s)",
+                 it_cluster_node_at(c, (int)info_num(info, "master_port")),
+                 strstr(info, "master_link_status:up") ? "up" : "down");
+    snprintf(out, cap,
+             "  node %d (port %d): %s, replication offset %lld, processed %lld; slot %d's "
+             "master: node %s; %s %s; dbsize %lld\n",
+             i, c->nodes[i].port, role, info_num(info, "master_repl_offset"),
+             replica ? info_num(info, "slave_repl_offset") : info_num(info, "master_repl_offset"),
+             slot, owner,
+             r[1] && r[1]->type == REDIS_REPLY_INTEGER && r[1]->integer ? "holds" : "lacks", key,
+             r[2] && r[2]->type == REDIS_REPLY_INTEGER ? r[2]->integer : -1);
+    for (int k = 0; k < 5; k++)
+        if (r[k])
+            freeReplyObject(r[k]);
+    redisFree(ctx);
+}
+
+void it_cluster_describe(const it_cluster_t *c, int slot, const char *key, char *out, size_t cap) {
+    size_t used = 0;
+    out[0] = '\0';
+    for (int i = 0; i < c->n && used + 1 < cap; i++) {
+        describe_node(c, i, slot, key, out + used, cap - used);
+        used += strlen(out + used);
+    }
+}
+
 bool it_cluster_node_id(const it_cluster_t *c, int i, char out[41]) {
     redisReply *r = it_cluster_node_cmd(c, i, "CLUSTER MYID");
     bool ok = r && r->type == REDIS_REPLY_STRING && r->len == 40;

@@ -157,8 +157,11 @@ void it_cluster_kill(it_cluster_t *c, int i);
 /* Starts node i again on its port with its nodes.conf: it rejoins. */
 bool it_cluster_restart(it_cluster_t *c, int i);
 /* Waits up to ms for every running node to say cluster_state:ok with all
- * 16384 slots assigned, and every running replica to be in sync with its
- * master. */
+ * 16384 slots assigned, and every running replica's link to its master to
+ * be up. (Up is not caught up: after a full sync a master holds its stream
+ * back until the replica's first REPLCONF ACK it sees once the sync is
+ * done, which can be the replica's next once-a-second ACK; see
+ * it_cluster_replicated.) */
 bool it_cluster_wait(const it_cluster_t *c, int ms);
 /* Runs a command on the cluster, following MOVED and ASK as a client
  * must (the test's own view of what is stored); caller frees the reply. */
@@ -169,8 +172,19 @@ redisReply *it_cluster_node_cmd(const it_cluster_t *c, int i, const char *fmt, .
 int it_cluster_node_at(const it_cluster_t *c, int port);
 /* The index of the master serving slot (as a running node sees it), or -1. */
 int it_cluster_owner(const it_cluster_t *c, int slot);
-/* The index of a replica of node i that is in sync with it, or -1. */
+/* The index of a replica of node i whose link to it is up, or -1. */
 int it_cluster_replica_of(const it_cluster_t *c, int i);
+/* Waits up to ms until every running replica of node i (at least one) has
+ * processed the replication stream node i had written when called (its
+ * master_repl_offset then): a failover to any of them keeps every write
+ * node i acknowledged before the call. (WAIT on a connection of the test's
+ * own cannot say that: it waits for that connection's writes only, so with
+ * none it answers at once, whatever the replicas have.) */
+bool it_cluster_replicated(const it_cluster_t *c, int i, int ms);
+/* For a failure message: a line per node into out (cap bytes): its role,
+ * its replication offsets and link, the master of slot as it sees it, and
+ * whether it holds key (asked with READONLY, so a replica answers too). */
+void it_cluster_describe(const it_cluster_t *c, int slot, const char *key, char *out, size_t cap);
 /* Node i's id (CLUSTER MYID) into out (41 bytes). */
 bool it_cluster_node_id(const it_cluster_t *c, int i, char out[41]);
 
