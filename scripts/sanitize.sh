@@ -18,13 +18,7 @@ export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 # the persistence tests need a MongoDB-compatible server (make test passes it)
 [ -n "${MONGO_SERVER_BIN:-}" ] || ! [ -x scripts/mongo-server.sh ] ||
   export MONGO_SERVER_BIN=$(scripts/mongo-server.sh)
-# test_cluster_faults is left to the plain, cluster and valgrind passes: it
-# kills and fails over cluster masters on deadlines, and once under ASan
-# (ci run of 2026-11-27) a heartbeat right after a failover answered 404 for
-# a client the replica had acknowledged (WAIT 1): not understood yet, written
-# down in the issue, and not hidden there: the plain pass runs the same test.
-out=$(scripts/test.sh $(bins "$dir/tests/unit") -- \
-  $(bins "$dir/tests/integration" | grep -v '/test_cluster_faults$') 2>&1)
+out=$(scripts/test.sh $(bins "$dir/tests/unit") -- $(bins "$dir/tests/integration") 2>&1)
 rc=$?
 # cmocka's own summary lines would be counted twice by an outer scripts/test.sh
 out=$(printf '%s\n' "$out" | sed 's/\[  \(PASSED\|FAILED\|SKIPPED\) *\]/[ \1 ]/')
