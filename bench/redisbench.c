@@ -14,14 +14,18 @@
  *
  * One request's commands, by scenario (bench/README.md says why each is the floor):
  *   heartbeat  ZADD clients:last_seen XX CH <ms> <id>       records it; 0: unknown id
- *   client     HMGET client:<id> status connected_at last_seen
- *              + HGET image:<id> frame_number               one round trip
+ *   client     HMGET client:<id> status connected_at frame_number
+ *              + ZSCORE clients:last_seen:{b} <id>          one round trip
+ *              (a heartbeat is one ZADD on the index, so the last-seen time
+ *              is there, not in the hash: two keys, two commands)
  *   image      HMGET image:<id> etag format timestamp frame_number data
  *   put        ZADD XX CH, HINCRBY frame_number, HSET of the frame and its fields,
  *              HSET client last_seen, HINCRBY stats total_frames   one round trip
- *   presence   ZCOUNT + ZRANGEBYLEX LIMIT, then ZMSCORE of the page's ids
- *              + one HMGET per id                           two round trips
- *   stats      the seven pipelined commands of store_stats_get
+ *   presence   every bucket's ZCOUNT + ZRANGEBYLEX LIMIT, then one HMGET
+ *              per id of the merged page                    two round trips
+ *   stats      INFO, DBSIZE and every bucket's seven counters   one round trip
+ * The lists and the stats span every bucket (keys.h: the one key schema of
+ * both modes), so their limits read every bucket, as the answer needs.
  *   ping       PING
  * KEY_PREFIX in the environment is the service's, as in core/config.c.
  *
@@ -61,7 +65,7 @@ typedef struct {
 typedef struct {
     char id[64], now[CORE_ISO8601_LEN];
     long long ms;
-    redisReply *page; /* presence: the ids of the page (phase 0's ZRANGEBYLEX) */
+    redisReply *page[STORE_BUCKETS]; /* presence: each bucket's ids (phase 0's ZRANGEBYLEX) */
 } op_t;
 
 static const char *sock_path, *id_prefix = "cam-";
@@ -153,11 +157,11 @@ static const char *const scenario_names[] = {"heartbeat", "client", "image", "pu
                                              "presence",  "stats",  "ping"};
 static scenario_t scenario;
 
-static const char *const client_fields[] = {"status", "connected_at", "last_seen", "frame_number",
-                                            NULL};
+static const char *const client_fields[] = {"status", "connected_at", "frame_number", NULL};
 static const char *const image_fields[] = {"etag",         "format", "timestamp",
                                            "frame_number", "data",   NULL};
-static const char *const presence_fields[] = {"status", "device_id", "last_seen", NULL};
+static const char *const presence_fields[] = {"status", "device_id", "last_seen", "expires_at",
+                                              NULL};
 
 /* ZADD clients:last_seen XX CH <ms> <id>: a heartbeat's record and answer. */
 static void zadd_seen(redisContext *ctx, const op_t *op) {
@@ -171,34 +175,61 @@ static void zadd_seen(redisContext *ctx, const op_t *op) {
     send_cmd(ctx, &c);
 }
 
-/* The presence page's second round trip: every id's score and hash. */
+static int by_id(const void *a, const void *b) {
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* The presence page's second round trip: the first LIMIT ids of all
+ * buckets' in id order, one HMGET each (the hash holds the expiry too). */
 static int presence_details(redisContext *ctx, const op_t *op) {
-    const redisReply *ids = op->page;
-    size_t n = ids->elements < (size_t)list_limit ? ids->elements : (size_t)list_limit;
-    const char **argv = malloc((n + 2) * sizeof *argv);
-    size_t *lens = malloc((n + 2) * sizeof *lens);
-    if (!argv || !lens)
+    size_t all = 0;
+    for (int b = 0; b < STORE_BUCKETS; b++)
+        all += op->page[b] ? op->page[b]->elements : 0;
+    const char **ids = malloc((all + 1) * sizeof *ids);
+    if (!ids)
         die("out of memory");
-    char key[STORE_KEY_MAX];
-    argv[0] = "ZMSCORE";
-    lens[0] = 7;
-    lens[1] = store_key_index(key, KEY_ONLINE_USERS, 0); /* one bucket's: the service asks each */
-    argv[1] = key;
-    for (size_t i = 0; i < n; i++) {
-        argv[i + 2] = ids->element[i]->str;
-        lens[i + 2] = ids->element[i]->len;
-    }
-    redisAppendCommandArgv(ctx, (int)n + 2, argv, lens);
-    free(argv);
-    free(lens);
+    size_t n = 0;
+    for (int b = 0; b < STORE_BUCKETS; b++)
+        for (size_t i = 0; op->page[b] && i < op->page[b]->elements; i++)
+            ids[n++] = op->page[b]->element[i]->str;
+    qsort(ids, n, sizeof *ids, by_id);
+    if (n > (size_t)list_limit)
+        n = (size_t)list_limit;
     for (size_t i = 0; i < n; i++) {
         cmd_t c;
         cmd_start(&c, "HMGET");
-        arg_key(&c, KEY_PRESENCE, ids->element[i]->str);
+        arg_key(&c, KEY_PRESENCE, ids[i]);
         args(&c, presence_fields);
         send_cmd(ctx, &c);
     }
-    return (int)n + 1;
+    free(ids);
+    return (int)n;
+}
+
+/* One bucket's seven counters of store_stats_get (store/stats.c). */
+static void stats_bucket(redisContext *ctx, const op_t *op, int b) {
+    cmd_t c;
+    cmd_start(&c, "ZCARD");
+    arg_index(&c, KEY_CLIENTS, b);
+    send_cmd(ctx, &c);
+    const store_key_t live[] = {KEY_ONLINE_USERS, KEY_SESSIONS_EXPIRY, KEY_ROOMS_EXPIRY};
+    for (size_t k = 0; k < sizeof live / sizeof live[0]; k++) {
+        cmd_start(&c, "ZCOUNT");
+        arg_index(&c, live[k], b);
+        arg_fmt(&c, "(%lld", op->ms);
+        arg_str(&c, "+inf");
+        send_cmd(ctx, &c);
+    }
+    cmd_start(&c, "HMGET");
+    arg_index(&c, KEY_STATS, b);
+    args(&c, (const char *const[]){"total_frames", "removed_inactive", NULL});
+    send_cmd(ctx, &c);
+    cmd_start(&c, "LLEN");
+    arg_index(&c, KEY_NOTIFY_QUEUE_HIGH, b);
+    send_cmd(ctx, &c);
+    cmd_start(&c, "LLEN");
+    arg_index(&c, KEY_NOTIFY_QUEUE_NORMAL, b);
+    send_cmd(ctx, &c);
 }
 
 /* Sends round trip PHASE of one request; returns how many replies to read
@@ -210,11 +241,15 @@ static int send_phase(redisContext *ctx, op_t *op, int phase) {
     switch (scenario) {
     case S_HEARTBEAT: zadd_seen(ctx, op); return 1;
     case S_CLIENT:
-        cmd_start(&c, "HMGET"); /* the client's hash holds all its answer */
+        cmd_start(&c, "HMGET");
         arg_key(&c, KEY_CLIENT, op->id);
         args(&c, client_fields);
         send_cmd(ctx, &c);
-        return 1;
+        cmd_start(&c, "ZSCORE");
+        arg_key(&c, KEY_CLIENTS_LAST_SEEN, op->id);
+        arg_str(&c, op->id);
+        send_cmd(ctx, &c);
+        return 2;
     case S_IMAGE:
         cmd_start(&c, "HMGET");
         arg_key(&c, KEY_IMAGE, op->id);
@@ -252,42 +287,28 @@ static int send_phase(redisContext *ctx, op_t *op, int phase) {
         arg_str(&c, "1");
         send_cmd(ctx, &c);
         return 5;
-    case S_PRESENCE: /* bucket 0's range and count: the service asks all 16 (store/page.c) */
-        cmd_start(&c, "ZCOUNT");
-        arg_index(&c, KEY_ONLINE_USERS, 0);
-        arg_fmt(&c, "(%lld", op->ms);
-        arg_str(&c, "+inf");
-        send_cmd(ctx, &c);
-        cmd_start(&c, "ZRANGEBYLEX");
-        arg_index(&c, KEY_ONLINE_USERS_BY_ID, 0);
-        args(&c, (const char *const[]){"-", "+", "LIMIT", "0", NULL});
-        arg_fmt(&c, "%lld", list_limit + 1);
-        send_cmd(ctx, &c);
-        return 2;
-    case S_STATS: /* store_stats_get for bucket 0 (the service: the same five for each of 16) */
+    case S_PRESENCE: /* each bucket's count and first ids (store/page.c) */
+        for (int b = 0; b < STORE_BUCKETS; b++) {
+            cmd_start(&c, "ZCOUNT");
+            arg_index(&c, KEY_ONLINE_USERS, b);
+            arg_fmt(&c, "(%lld", op->ms);
+            arg_str(&c, "+inf");
+            send_cmd(ctx, &c);
+            cmd_start(&c, "ZRANGEBYLEX");
+            arg_index(&c, KEY_ONLINE_USERS_BY_ID, b);
+            args(&c, (const char *const[]){"-", "+", "LIMIT", "0", NULL});
+            arg_fmt(&c, "%lld", list_limit + 1);
+            send_cmd(ctx, &c);
+        }
+        return 2 * STORE_BUCKETS;
+    case S_STATS: /* store_stats_get on one server */
         cmd_start(&c, "INFO");
         send_cmd(ctx, &c);
         cmd_start(&c, "DBSIZE");
         send_cmd(ctx, &c);
-        cmd_start(&c, "ZCARD");
-        arg_index(&c, KEY_CLIENTS, 0);
-        send_cmd(ctx, &c);
-        cmd_start(&c, "ZCOUNT");
-        arg_index(&c, KEY_ONLINE_USERS, 0);
-        arg_fmt(&c, "(%lld", op->ms);
-        arg_str(&c, "+inf");
-        send_cmd(ctx, &c);
-        cmd_start(&c, "HMGET");
-        arg_index(&c, KEY_STATS, 0);
-        args(&c, (const char *const[]){"total_frames", "removed_inactive", NULL});
-        send_cmd(ctx, &c);
-        cmd_start(&c, "LLEN");
-        arg_index(&c, KEY_NOTIFY_QUEUE_HIGH, 0);
-        send_cmd(ctx, &c);
-        cmd_start(&c, "LLEN");
-        arg_index(&c, KEY_NOTIFY_QUEUE_NORMAL, 0);
-        send_cmd(ctx, &c);
-        return 7;
+        for (int b = 0; b < STORE_BUCKETS; b++)
+            stats_bucket(ctx, op, b);
+        return 2 + 7 * STORE_BUCKETS;
     case S_PING:
         cmd_start(&c, "PING");
         send_cmd(ctx, &c);
@@ -333,10 +354,11 @@ static void *worker(void *p) {
             if (sent == 0)
                 break;
             for (int i = 0; i < depth; i++) {
-                if (ops[i].page) {
-                    freeReplyObject(ops[i].page);
-                    ops[i].page = NULL;
-                }
+                for (int b = 0; b < STORE_BUCKETS; b++)
+                    if (ops[i].page[b]) {
+                        freeReplyObject(ops[i].page[b]);
+                        ops[i].page[b] = NULL;
+                    }
                 for (int j = 0; j < nreplies[i]; j++) {
                     redisReply *r;
                     if (redisGetReply(c, (void **)&r) != REDIS_OK)
@@ -350,9 +372,9 @@ static void *worker(void *p) {
                     if (scenario == S_HEARTBEAT && r->type == REDIS_REPLY_INTEGER &&
                         r->integer == 0)
                         unchanged++;
-                    if (scenario == S_PRESENCE && phase == 0 && j == 1 &&
+                    if (scenario == S_PRESENCE && phase == 0 && j % 2 == 1 &&
                         r->type == REDIS_REPLY_ARRAY)
-                        ops[i].page = r; /* phase 1 names these ids */
+                        ops[i].page[j / 2] = r; /* phase 1 names these ids */
                     else
                         freeReplyObject(r);
                 }

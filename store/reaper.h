@@ -28,7 +28,9 @@ typedef struct {
     long long typing_pruned;   /* typing:expiry entries looked at */
 } store_reap_result_t;
 
-/* One pass: clients last seen at or before now_ms - client_timeout_ms. */
+/* One pass: clients last seen at or before now_ms - client_timeout_ms. Its
+ * rounds run back to back (the background thread's pause between rounds
+ * while much has expired, so that requests keep their latency). */
 store_status_t store_reaper_pass(int64_t now_ms, int client_timeout_ms, store_reap_result_t *out);
 
 /* Starts a background thread running a pass every interval_ms. */

@@ -69,6 +69,11 @@ struct api_server {
     size_t nroutes;
     size_t max_target; /* bytes of request target (path and query) */
     size_t max_args;   /* query arguments */
+    /* body limits in bytes (see body_limits) */
+    size_t max_body;       /* a JSON body */
+    size_t max_batch;      /* a batch */
+    size_t max_image;      /* a raw image */
+    size_t max_image_json; /* an image in base64 inside JSON */
 };
 
 /* Query arguments a request may carry (fewer with a small MAX_HEADER_BYTES:
@@ -195,16 +200,25 @@ static bool framing_ok(api_req_t *r, const char **length) {
     return false;
 }
 
-/* The largest body the route accepts for this request's Content-Type. */
-static size_t body_limit(const api_req_t *r) {
-    if (r->route && r->route->body == API_BODY_BATCH)
-        return (size_t)api_config()->max_batch_bytes;
-    if (!r->route || r->route->body != API_BODY_IMAGE)
-        return (size_t)api_config()->max_body_bytes;
-    if (core_img_from_mime(api_header(r, MHD_HTTP_HEADER_CONTENT_TYPE)) != CORE_IMG_NONE)
-        return (size_t)api_config()->max_image_bytes;
+/* The body limits of cfg (MAX_BODY_BYTES, MAX_BATCH_BYTES, MAX_IMAGE_BYTES),
+ * taken once, at start: every request reads them. */
+static void body_limits(api_server_t *s, const config_t *cfg) {
+    s->max_body = (size_t)cfg->max_body_bytes;
+    s->max_batch = (size_t)cfg->max_batch_bytes;
+    s->max_image = (size_t)cfg->max_image_bytes;
     /* a JSON upload carries the frame in base64, plus a little JSON around it */
-    return core_b64_encoded_len((size_t)api_config()->max_image_bytes) + 1024;
+    s->max_image_json = core_b64_encoded_len(s->max_image) + 1024;
+}
+
+/* The largest body the route accepts for this request's Content-Type. */
+static size_t body_limit(const api_req_t *r, const api_server_t *s) {
+    if (r->route && r->route->body == API_BODY_BATCH)
+        return s->max_batch;
+    if (!r->route || r->route->body != API_BODY_IMAGE)
+        return s->max_body;
+    if (core_img_from_mime(api_header(r, MHD_HTTP_HEADER_CONTENT_TYPE)) != CORE_IMG_NONE)
+        return s->max_image;
+    return s->max_image_json;
 }
 
 static void too_large(api_req_t *r) {
@@ -272,7 +286,7 @@ static void begin(api_req_t *r, const api_server_t *s, const char *url, const ch
     memcpy(r->params, m.params, sizeof m.params);
     if (!api_auth_check(r))
         return;
-    r->body_limit = body_limit(r);
+    r->body_limit = body_limit(r, s);
     unsigned long long announced = cl ? strtoull(cl, NULL, 10) : 0;
     if (announced <= r->body_limit)
         r->body_expected = (size_t)announced;
@@ -529,6 +543,7 @@ api_server_t *api_server_start(const config_t *cfg, const api_route_t *routes, s
     s->nloops = n;
     s->ipv6 = ai->ai_family == AF_INET6;
     target_limits(s, (size_t)cfg->max_header_bytes);
+    body_limits(s, cfg);
     s->listen_fd = open_listener(cfg, ai);
     freeaddrinfo(ai);
     if (s->listen_fd < 0 ||

@@ -1,9 +1,9 @@
 /*
  * Assertions on what the service stored, shared by the chat-state tests
  * (sessions, rooms, typing, messages, notifications, admin): a key's type and
- * TTL, an integer command's answer, the room indexes, an HTTP status, and
- * the one shape of every list's page (chk_page, for every test that lists). Header-only, on top of
- * harness.h, against the fixture's Redis and service (it_fx).
+ * TTL, an integer command's answer, every key in turn, the room indexes, an
+ * HTTP status, and the one shape of every list's page (chk_page, for every test that lists).
+ * Header-only, on top of harness.h, against the fixture's Redis and service (it_fx).
  */
 #ifndef IT_CHECKS_H
 #define IT_CHECKS_H
@@ -31,6 +31,27 @@ static inline long long chk_int(const char *fmt, ...) {
     long long v = r->integer;
     freeReplyObject(r);
     return v;
+}
+
+/* Calls each(key, arg) for every key on the fixture's Redis whose name
+ * matches the glob pattern ("*": every key), SCAN page by SCAN page (on a
+ * cluster, every master's). As SCAN promises, a key there all along is seen
+ * at least once; one written or dropped meanwhile may or may not be. key
+ * lives only during the call. Returns how many calls were made. */
+static inline long long chk_each_key(const char *pattern, void (*each)(const char *key, void *arg),
+                                     void *arg) {
+    char cursor[48] = "0"; /* a cluster's is "<cursor>.<master>" */
+    long long n = 0;
+    do {
+        redisReply *page =
+            it_redis_cmd(&it_fx.redis, "SCAN %s MATCH %s COUNT 1000", cursor, pattern);
+        assert_non_null(page);
+        snprintf(cursor, sizeof cursor, "%s", page->element[0]->str);
+        for (size_t i = 0; i < page->element[1]->elements; i++, n++)
+            each(page->element[1]->element[i]->str, arg);
+        freeReplyObject(page);
+    } while (strcmp(cursor, "0") != 0);
+    return n;
 }
 
 /* The keys the state takes on the fixture's Redis (DBSIZE without the

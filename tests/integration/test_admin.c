@@ -354,8 +354,17 @@ static bool key_matches(const char *pattern, const char *key) {
     return false;
 }
 
-/* Asserts key matches exactly one row, with that row's type and TTL. */
-static void check_documented(row_t *rows, int n, const char *key) {
+/* The rows of README's key layout that read_layout read. */
+typedef struct {
+    row_t *rows;
+    int n;
+} layout_t;
+
+/* Asserts key matches exactly one row of the layout (a layout_t), with that
+ * row's type and TTL. */
+static void check_documented(const char *key, void *layout) {
+    row_t *rows = ((layout_t *)layout)->rows;
+    int n = ((layout_t *)layout)->n;
     int match = -1;
     for (int k = 0; k < n; k++) {
         if (key_matches(rows[k].pattern, key)) {
@@ -381,15 +390,8 @@ static void every_key_matches_the_documented_layout(void **state) {
     row_t rows[64];
     int n = read_layout(rows, 64);
     assert_true(n >= 20);
-    char cursor[32] = "0";
-    int total = 0;
-    do {
-        redisReply *page = it_redis_cmd(&it_fx.redis, "SCAN %s COUNT 1000", cursor);
-        snprintf(cursor, sizeof cursor, "%s", page->element[0]->str);
-        for (size_t i = 0; i < page->element[1]->elements; i++, total++)
-            check_documented(rows, n, page->element[1]->element[i]->str);
-        freeReplyObject(page);
-    } while (strcmp(cursor, "0") != 0);
+    layout_t layout = {rows, n};
+    long long total = chk_each_key("*", check_documented, &layout);
     assert_int_equal(total, chk_int("DBSIZE")); /* every key, event streams too */
     const char *expected[] = {
         "clients:{<tag>}",

@@ -65,36 +65,27 @@ static bool is_reaped(store_key_t k) {
     return false;
 }
 
-/* SCANs every key: each is one of the service's shapes, each capped one is
- * within its cap, each has a TTL or is one of the reaped indexes. Returns
- * how many keys there are. */
-static long long check_every_key(void) {
-    char cursor[32] = "0";
-    long long keys = 0;
-    do {
-        redisReply *page = it_redis_cmd(&it_fx.redis, "SCAN %s COUNT 1000", cursor);
-        snprintf(cursor, sizeof cursor, "%s", page->element[0]->str);
-        for (size_t i = 0; i < page->element[1]->elements; i++, keys++) {
-            const char *key = page->element[1]->element[i]->str;
-            store_key_parsed_t p;
-            if (!store_key_parse(key, strlen(key), &p))
-                fail_msg("key '%s' is none of the service's shapes", key);
-            for (size_t c = 0; c < sizeof capped / sizeof capped[0]; c++) {
-                if (capped[c].kind != p.kind)
-                    continue;
-                long long len = chk_int(capped[c].len_cmd, key);
-                if (len > capped[c].cap)
-                    fail_msg("key '%s' holds %lld entries; its cap is %lld", key, len,
-                             capped[c].cap);
-            }
-            /* -2: it expired since the SCAN (a slow run): bounded indeed */
-            if (chk_int("PTTL %s", key) == -1 && !is_reaped(p.kind))
-                fail_msg("key '%s' has no TTL and is no index the cleanup pass prunes", key);
-        }
-        freeReplyObject(page);
-    } while (strcmp(cursor, "0") != 0);
-    return keys;
+/* One key of check_every_key's: one of the service's shapes, within its cap
+ * if it has one, with a TTL unless it is one of the reaped indexes. */
+static void check_key(const char *key, void *unused) {
+    (void)unused;
+    store_key_parsed_t p;
+    if (!store_key_parse(key, strlen(key), &p))
+        fail_msg("key '%s' is none of the service's shapes", key);
+    for (size_t c = 0; c < sizeof capped / sizeof capped[0]; c++) {
+        if (capped[c].kind != p.kind)
+            continue;
+        long long len = chk_int(capped[c].len_cmd, key);
+        if (len > capped[c].cap)
+            fail_msg("key '%s' holds %lld entries; its cap is %lld", key, len, capped[c].cap);
+    }
+    /* -2: it expired since the SCAN (a slow run): bounded indeed */
+    if (chk_int("PTTL %s", key) == -1 && !is_reaped(p.kind))
+        fail_msg("key '%s' has no TTL and is no index the cleanup pass prunes", key);
 }
+
+/* Checks every key (check_key); returns how many keys there are. */
+static long long check_every_key(void) { return chk_each_key("*", check_key, NULL); }
 
 static long req(const it_service_t *s, const char *method, const char *path, const char *json) {
     it_resp_t r = it_json_req(s, method, path, json);
@@ -184,25 +175,23 @@ static void no_key_outgrows_its_cap(void **state) {
     assert_true(check_every_key() >= 30);
 }
 
-/* Every master's (a cluster's INFO is theirs one after another). */
+/* streams_memory's: adds what key takes to *total (a long long). */
+static void add_memory(const char *key, void *total) {
+    *(long long *)total += chk_int("MEMORY USAGE %s SAMPLES 0", key);
+}
+
 /* What the event streams take (MEMORY USAGE, every entry counted). They are
  * bounded by their length, which check_every_key checks; their memory grows
  * with each bucket that fills up to EVENTS_RETAIN_PER_BUCKET (a round whose
  * ids land in a bucket not used before fills one more), up to 16 of them. */
 static long long streams_memory(void) {
-    char cursor[32] = "0";
     long long n = 0;
-    do {
-        redisReply *page = it_redis_cmd(&it_fx.redis, "SCAN %s MATCH events:* COUNT 1000", cursor);
-        snprintf(cursor, sizeof cursor, "%s", page->element[0]->str);
-        for (size_t i = 0; i < page->element[1]->elements; i++)
-            n += chk_int("MEMORY USAGE %s SAMPLES 0", page->element[1]->element[i]->str);
-        freeReplyObject(page);
-    } while (strcmp(cursor, "0") != 0);
+    chk_each_key("events:*", add_memory, &n);
     return n;
 }
 
-/* Redis's used memory without the event streams (see streams_memory). */
+/* Redis's used memory without the event streams (see streams_memory), every
+ * master's (a cluster's INFO is theirs one after another). */
 static long long used_memory(void) {
     redisReply *r = it_redis_cmd(&it_fx.redis, "INFO memory");
     const char *v = strstr(r->str, "used_memory:");

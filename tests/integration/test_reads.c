@@ -63,36 +63,32 @@ static bool exporter_lease(const char *name) {
     return store_key_parse(name, strlen(name), &p) && p.kind == KEY_METRICS_EXPORTER;
 }
 
+/* snapshot's: adds key, as it is now, to the snapshot_t *snap. */
+static void take_key(const char *name, void *snap) {
+    snapshot_t *s = snap;
+    if (exporter_lease(name))
+        return;
+    s->keys = realloc(s->keys, (s->n + 1) * sizeof *s->keys);
+    key_t_ *k = &s->keys[s->n++];
+    k->name = strdup(name);
+    redisReply *t = it_redis_cmd(&it_fx.redis, "TYPE %s", k->name);
+    snprintf(k->type, sizeof k->type, "%s", t->str);
+    freeReplyObject(t);
+    redisReply *p = it_redis_cmd(&it_fx.redis, "PTTL %s", k->name);
+    k->pttl = p->integer;
+    freeReplyObject(p);
+    redisReply *d = it_redis_cmd(&it_fx.redis, "DUMP %s", k->name);
+    assert_int_equal(d->type, REDIS_REPLY_STRING);
+    k->dump = malloc(d->len);
+    memcpy(k->dump, d->str, d->len);
+    k->dump_len = d->len;
+    freeReplyObject(d);
+}
+
 static void snapshot(snapshot_t *s) {
     s->n = 0;
     s->keys = NULL;
-    char cursor[32] = "0";
-    do {
-        redisReply *page = it_redis_cmd(&it_fx.redis, "SCAN %s COUNT 1000", cursor);
-        assert_non_null(page);
-        snprintf(cursor, sizeof cursor, "%s", page->element[0]->str);
-        redisReply *names = page->element[1];
-        s->keys = realloc(s->keys, (s->n + names->elements) * sizeof *s->keys);
-        for (size_t i = 0; i < names->elements; i++) {
-            if (exporter_lease(names->element[i]->str))
-                continue;
-            key_t_ *k = &s->keys[s->n++];
-            k->name = strdup(names->element[i]->str);
-            redisReply *t = it_redis_cmd(&it_fx.redis, "TYPE %s", k->name);
-            snprintf(k->type, sizeof k->type, "%s", t->str);
-            freeReplyObject(t);
-            redisReply *p = it_redis_cmd(&it_fx.redis, "PTTL %s", k->name);
-            k->pttl = p->integer;
-            freeReplyObject(p);
-            redisReply *d = it_redis_cmd(&it_fx.redis, "DUMP %s", k->name);
-            assert_int_equal(d->type, REDIS_REPLY_STRING);
-            k->dump = malloc(d->len);
-            memcpy(k->dump, d->str, d->len);
-            k->dump_len = d->len;
-            freeReplyObject(d);
-        }
-        freeReplyObject(page);
-    } while (strcmp(cursor, "0") != 0);
+    chk_each_key("*", take_key, s);
     qsort(s->keys, s->n, sizeof *s->keys, by_name);
 }
 
