@@ -248,7 +248,7 @@ static store_status_t round_of_calls(bool *todo, int max_calls, const int64_t *c
     int limit = ROUND_BUDGET / ncalls > 1 ? ROUND_BUDGET / ncalls : 1;
     store_batch_t b;
     store_batch_init(&b, ncalls);
-    int which[NCALLS];
+    int which[NCALLS] = {0}; /* of the calls sent: their index in todo */
     for (int i = 0; i < NCALLS && b.n < ncalls; i++) {
         if (!todo[i])
             continue;
@@ -323,22 +323,25 @@ static pthread_cond_t wake = PTHREAD_COND_INITIALIZER;
 static bool running, stopping;
 static int interval_ms, timeout_ms;
 
+/* Sleeps until the monotonic time until, or until the reaper is stopped;
+ * false when it is stopping. Both of the thread's waits, the interval and
+ * the pause between rounds, are this one. */
+static bool sleep_until(struct timespec until) {
+    pthread_mutex_lock(&lock);
+    while (!stopping && pthread_cond_timedwait(&wake, &lock, &until) != ETIMEDOUT) {
+    }
+    bool go_on = !stopping;
+    pthread_mutex_unlock(&lock);
+    return go_on;
+}
+
 static void *loop(void *arg) {
     (void)arg;
-    pthread_mutex_lock(&lock);
-    while (!stopping) {
-        struct timespec until = core_mono_deadline(interval_ms);
-        while (!stopping && pthread_cond_timedwait(&wake, &lock, &until) != ETIMEDOUT) {
-        }
-        if (stopping)
-            break;
-        pthread_mutex_unlock(&lock);
+    while (sleep_until(core_mono_deadline(interval_ms))) {
         store_reap_result_t res;
         if (pass(core_now_ms(), timeout_ms, true, &res) == STORE_OK && res.clients_removed > 0)
             log_event(LOG_INFO, "reaper removed %lld inactive clients", res.clients_removed);
-        pthread_mutex_lock(&lock);
     }
-    pthread_mutex_unlock(&lock);
     store_conn_close_thread();
     return NULL;
 }
@@ -349,14 +352,8 @@ static void *loop(void *arg) {
  * intervals it may take). */
 static bool pause_between_rounds(int64_t round_us) {
     int64_t at = mono_us() + 2 * round_us;
-    struct timespec until = {.tv_sec = (time_t)(at / 1000000),
-                             .tv_nsec = (long)(at % 1000000) * 1000};
-    pthread_mutex_lock(&lock);
-    while (!stopping && pthread_cond_timedwait(&wake, &lock, &until) != ETIMEDOUT) {
-    }
-    bool go_on = !stopping;
-    pthread_mutex_unlock(&lock);
-    return go_on;
+    return sleep_until((struct timespec){.tv_sec = (time_t)(at / 1000000),
+                                         .tv_nsec = (long)(at % 1000000) * 1000});
 }
 
 int store_reaper_start(int interval, int client_timeout) {
