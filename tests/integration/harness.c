@@ -783,14 +783,34 @@ int it_cluster_owner(const it_cluster_t *c, int slot) {
     return owner;
 }
 
-int it_cluster_replica_of(const it_cluster_t *c, int i) {
+/* Node i's INFO replication (caller frees), or NULL. */
+static redisReply *replication_info(const it_cluster_t *c, int i) {
+    redisReply *r = c->nodes[i].pid > 0 ? it_cluster_node_cmd(c, i, "INFO replication") : NULL;
+    if (r && r->type != REDIS_REPLY_STRING) {
+        freeReplyObject(r);
+        r = NULL;
+    }
+    return r;
+}
+
+/* Node j's INFO replication when it is a running replica of node i (caller
+ * frees), else NULL. */
+static redisReply *replica_info(const it_cluster_t *c, int j, int i) {
     char want[32];
     snprintf(want, sizeof want, "master_port:%d\r", c->nodes[i].port);
+    redisReply *r = j != i ? replication_info(c, j) : NULL;
+    if (r && !(strstr(r->str, "role:slave") && strstr(r->str, want))) {
+        freeReplyObject(r);
+        r = NULL;
+    }
+    return r;
+}
+
+int it_cluster_replica_of(const it_cluster_t *c, int i) {
     int found = -1;
     for (int j = 0; j < c->n && found < 0; j++) {
-        redisReply *r = c->nodes[j].pid > 0 ? it_cluster_node_cmd(c, j, "INFO replication") : NULL;
-        if (r && r->type == REDIS_REPLY_STRING && strstr(r->str, "role:slave") &&
-            strstr(r->str, want) && strstr(r->str, "master_link_status:up"))
+        redisReply *r = replica_info(c, j, i);
+        if (r && strstr(r->str, "master_link_status:up"))
             found = j;
         if (r)
             freeReplyObject(r);
@@ -806,32 +826,19 @@ static long long info_num(const char *info, const char *name) {
     return p ? atoll(p + strlen(want)) : -1;
 }
 
-/* Node i's INFO replication (caller frees), or NULL. */
-static redisReply *replication_info(const it_cluster_t *c, int i) {
-    redisReply *r = c->nodes[i].pid > 0 ? it_cluster_node_cmd(c, i, "INFO replication") : NULL;
-    if (r && r->type != REDIS_REPLY_STRING) {
-        freeReplyObject(r);
-        r = NULL;
-    }
-    return r;
-}
-
 /* Whether every running replica of node i (at least one) has processed the
  * stream up to offset. */
 static bool replicas_at(const it_cluster_t *c, int i, long long offset) {
-    char want[32];
-    snprintf(want, sizeof want, "master_port:%d\r", c->nodes[i].port);
     int replicas = 0;
     bool all = true;
     for (int j = 0; j < c->n && all; j++) {
-        redisReply *r = j != i ? replication_info(c, j) : NULL;
-        if (r && strstr(r->str, "role:slave") && strstr(r->str, want)) {
+        redisReply *r = replica_info(c, j, i);
+        if (r) {
             replicas++;
             all = strstr(r->str, "master_link_status:up") &&
                   info_num(r->str, "slave_repl_offset") >= offset;
-        }
-        if (r)
             freeReplyObject(r);
+        }
     }
     return all && replicas > 0;
 }
