@@ -105,18 +105,24 @@ rpid=$!
 pids+=("$rpid")
 wait_for redis-cli -s "$sock" ping || { echo "bench: redis-server did not start" >&2; exit 1; }
 rcli() { redis-cli -s "$sock" "$@"; }
-# every bucket's clients:{b} (keys.h): the clients registered
-clients_registered() {
-  rcli --scan --pattern '*clients:{*' | while read -r k; do rcli zcard "$k"; done |
-    awk '{ s += $1 } END { print s + 0 }'
+# sum_keys PATTERN WORD...: the sum of the integer answers of the command
+# WORD... (the word KEY standing for the key) over the keys matching PATTERN
+# (one per bucket for an index)
+sum_keys() {
+  local pattern=$1 k w argv
+  shift
+  rcli --scan --pattern "$pattern" | while read -r k; do
+    argv=()
+    for w in "$@"; do if [ "$w" = KEY ]; then argv+=("$k"); else argv+=("$w"); fi; done
+    rcli "${argv[@]}"
+  done | awk '{ s += $1 } END { print s + 0 }'
 }
+# every bucket's clients:{b} (keys.h): the clients registered
+clients_registered() { sum_keys '*clients:{*' zcard KEY; }
 used_memory() { rcli info memory | sed -n 's/^used_memory:\([0-9]*\).*/\1/p'; }
 # the event streams' bytes (events:{b}, store/events.h): a ring of at most
 # EVENTS_RETAIN_PER_BUCKET entries per bucket, whatever the number of clients
-streams_memory() {
-  rcli --scan --pattern '*events:{*' | while read -r k; do rcli memory usage "$k" samples 0; done |
-    awk '{ s += $1 } END { print s + 0 }'
-}
+streams_memory() { sum_keys '*events:{*' memory usage KEY samples 0; }
 
 # ---- the service: at its defaults, but for the lifetimes that keep the data set alive ----
 hport=$(free_port)
