@@ -18,6 +18,11 @@
  * every event loop's daemon (each daemon would count only its own): a
  * connection over the limit is shut down as soon as it is opened, which the
  * client sees as libmicrohttpd's own refusal, a connection closed unanswered.
+ * A connection counts from its accept until the service closes it, or sees
+ * the client's close: a refused one never counts, and one the watchdog cuts
+ * stops counting at the cut, before its client can see it end (else a
+ * client that reconnects at once would be refused for a connection it
+ * knows is gone).
  */
 #define _GNU_SOURCE
 #include "conn.h"
@@ -105,12 +110,17 @@ static bool peer_take(api_conn_t *conn) {
         p->next = *b;
         *b = p;
     }
+    if (p->count >= per_ip_limit)
+        return false; /* not counted: p has others, so it stays */
+    p->count++;
     conn->peer = p;
-    return ++p->count <= per_ip_limit;
+    return true;
 }
 
+/* Gives conn's count back (under lock); it counts no more. */
 static void peer_give(api_conn_t *conn) {
     peer_t *p = conn->peer;
+    conn->peer = NULL;
     if (!p || --p->count > 0)
         return;
     for (peer_t **b = &peers[peer_hash(p->addr)]; *b; b = &(*b)->next)
@@ -208,6 +218,7 @@ static void watch(api_conn_t *c, int64_t now) {
     /* unless the head completed meanwhile: then the request goes on */
     if (!atomic_compare_exchange_strong(&c->waiting_ms, &waiting, 0))
         return;
+    peer_give(c);
     shutdown(c->fd, SHUT_RDWR); /* libmicrohttpd sees the end and closes it */
     log_event(LOG_DEBUG, "http: closed a connection from %s: no complete request head in %lld ms",
               c->remote, (long long)(now - c->head_ms));
