@@ -54,6 +54,7 @@ static const shape_t shapes[KEY__COUNT] = {
     [KEY_TYPING_EXPIRY] = {"typing:expiry", 0, ""},
     [KEY_FRIENDS] = {"friends", 1, ""},
     [KEY_METRICS_EXPORTER] = {"metrics:exporter", 0, ""},
+    [KEY_UPLOAD] = {"upload", 2, ""},
 };
 
 void store_keys_set_prefix(const char *p) {

@@ -31,6 +31,11 @@
  *                                   frame's); reaper
  *   image:{b}:<id>            hash  data (raw bytes), size, format, timestamp,
  *                                   frame_number, etag; reaper, with its client
+ *   upload:{b}:<id>:<random>  hash  a frame on its way in: the bytes, size, format and
+ *                                   time, written by a plain HSET and RENAMEd over
+ *                                   image:{b}:<id> by the script right behind it in
+ *                                   the same round trip (store/images.c); TTL
+ *                                   UPLOAD_TTL_MS, 120 s, for one whose script never ran
  *   stats:{b}                 hash  total_frames, removed_inactive: the bucket's counters
  *   online_users:{b}          zset  user id -> presence expiry (ms); reaper
  *   online_users:by_id:{b}    zset  same ids, score 0: paging; reaper
@@ -137,6 +142,7 @@ typedef enum {
     KEY_FRIENDS,          /* a user's friends (set) */
     KEY_METRICS_EXPORTER, /* bucket 0's only: the lease of the instance that exports
                            * the Redis-wide metrics (store/lease.h) */
+    KEY_UPLOAD,           /* two ids: client, random; a frame on its way in */
     KEY__COUNT
 } store_key_t;
 

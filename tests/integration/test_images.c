@@ -2,6 +2,7 @@
  * conditional and JSON downloads, and concurrent writers. MAX_IMAGE_BYTES is
  * 4096 here so the limit is cheap to cross. */
 #include <pthread.h>
+#include <stdatomic.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -13,6 +14,7 @@
 #include <cmocka.h>
 
 #include "../../core/base64.h"
+#include "checks.h"
 #include "harness.h"
 
 #define LIMIT 4096
@@ -340,29 +342,76 @@ static void head_has_headers_no_body(void **state) {
 
 #define WRITERS 2
 #define PER_WRITER 50
+/* Writer 0 sends 6-byte JPEGs, writer 1 12-byte PNGs: a frame whose bytes
+ * came from one upload and its size or format from another shows. */
+static const struct {
+    const char *ctype, *bytes, *format;
+    size_t n;
+} kinds[WRITERS] = {{"image/jpeg", "\xff\xd8\xff\xe0zz", "jpeg", 6},
+                    {"image/png", "\x89PNG\r\n\x1a\nabcd", "png", 12}};
+static atomic_bool writing;
+
 static void *writer(void *arg) {
-    (void)arg;
-    int ok = 0;
+    int k = (int)(intptr_t)arg, ok = 0;
     for (int i = 0; i < PER_WRITER; i++) {
-        it_resp_t r = put_raw("shared", "image/jpeg", "\xff\xd8\xff\xe0zz", 6);
+        it_resp_t r = put_raw("shared", kinds[k].ctype, kinds[k].bytes, kinds[k].n);
         ok += r.status == 200;
         it_resp_free(&r);
     }
     return (void *)(intptr_t)ok;
 }
 
+/* Reads the frame as JSON while the writers write: returns how many reads
+ * showed a frame, each checked to be one upload's bytes, size and format. */
+static void *reader(void *arg) {
+    (void)arg;
+    const char *hs[] = {"Accept: application/json", NULL};
+    int seen = 0;
+    while (atomic_load(&writing)) {
+        it_resp_t r = it_http(&it_fx.svc, "GET", "/clients/shared/image", hs, NULL, 0);
+        if (r.status == 200) {
+            cJSON *j = it_body_json(&r);
+            const char *b64 = it_json_str(j, "data");
+            size_t n = 0;
+            unsigned char *bytes = core_b64_decode(b64, strlen(b64), &n);
+            assert_non_null(bytes);
+            int k = n == kinds[1].n; /* which writer's bytes */
+            assert_int_equal(n, kinds[k].n);
+            assert_memory_equal(bytes, kinds[k].bytes, n);
+            free(bytes);
+            assert_int_equal((int)it_json_num(j, "size"), (int)n);
+            assert_string_equal(it_json_str(j, "format"), kinds[k].format);
+            cJSON_Delete(j);
+            seen++;
+        }
+        it_resp_free(&r);
+    }
+    return (void *)(intptr_t)seen;
+}
+
+static void upload_key_seen(const char *key, void *unused) {
+    (void)unused;
+    fail_msg("an upload key was left behind: %s", key);
+}
+
 static void concurrent_writers_count_exactly(void **state) {
     (void)state;
     create("shared");
-    pthread_t t[WRITERS];
+    pthread_t t[WRITERS], rd;
+    atomic_store(&writing, true);
+    pthread_create(&rd, NULL, reader, NULL);
     for (int i = 0; i < WRITERS; i++)
-        pthread_create(&t[i], NULL, writer, NULL);
+        pthread_create(&t[i], NULL, writer, (void *)(intptr_t)i);
     int acknowledged = 0;
     for (int i = 0; i < WRITERS; i++) {
         void *ok;
         pthread_join(t[i], &ok);
         acknowledged += (int)(intptr_t)ok;
     }
+    atomic_store(&writing, false);
+    void *seen;
+    pthread_join(rd, &seen);
+    assert_true((intptr_t)seen > 0);
     assert_int_equal(acknowledged, WRITERS * PER_WRITER);
     it_resp_t r = it_http(&it_fx.svc, "GET", "/clients/shared", NULL, NULL, 0);
     cJSON *j = it_body_json(&r);
@@ -375,6 +424,11 @@ static void concurrent_writers_count_exactly(void **state) {
                      WRITERS * PER_WRITER);
     cJSON_Delete(j);
     it_resp_free(&r);
+    /* each upload's own key (store/images.c) is gone once it is the frame */
+    assert_int_equal(chk_each_key("*upload:{*", upload_key_seen, NULL), 0);
+    redisReply *fn = image_field("shared", "frame_number");
+    assert_string_equal(fn->str, "100");
+    freeReplyObject(fn);
 }
 
 int main(void) {
