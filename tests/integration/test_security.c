@@ -224,9 +224,13 @@ static void crafted_ids_never_reach_redis(void **state) {
         eol = strchr(line, '\n');
         if (eol)
             *eol = '\0';
-        /* a cluster's map is read again now and then: no request's doing */
-        bool map = strstr(line, "\"CLUSTER\" \"SLOTS\"") != NULL;
-        if (!map && !strstr(line, "control-id"))
+        /* no request's doing: a cluster's map is read again now and then,
+         * and the event pump reads the event streams (fixed names) all the
+         * time, one XREAD BLOCK after another */
+        bool background = strstr(line, "\"CLUSTER\" \"SLOTS\"") != NULL ||
+                          ((strstr(line, "\"XREAD\" ") || strstr(line, "\"XREVRANGE\" ")) &&
+                           strstr(line, "events:{"));
+        if (!background && !strstr(line, "control-id"))
             fail_msg("Redis saw a command for a refused request: %.300s", line);
     }
     free(m->log);
