@@ -37,6 +37,7 @@
 #include <string.h>
 
 #include "../core/ids.h"
+#include "../core/log.h"
 #include "events.h"
 #include "keys.h"
 #include "reply.h"
@@ -51,12 +52,11 @@
  * part, the retention. Reads first, then the upload gets its number and ETag
  * (the first write: refused under OOM before anything changed), then it
  * becomes the image. The frame's event (never its bytes) is appended in the
- * same step (store/events.h; spelled out, as in clients.c). An upload that is
- * gone (its HSET failed) is an error reply, and nothing is written. */
+ * same step (store/events.h; spelled out, as in clients.c). Answers nil
+ * when the client does not exist (the upload deleted), and 0 when the upload
+ * is not there (its HSET failed, or a wipe came between): nothing written. */
 static store_script_t put_script = STORE_SCRIPT(
-    "if redis.call('EXISTS', KEYS[6]) == 0 then\n"
-    "  return redis.error_reply('ERR the frame upload is gone')\n"
-    "end\n"
+    "if redis.call('EXISTS', KEYS[6]) == 0 then return 0 end\n"
     "if redis.call('EXISTS', KEYS[1]) == 0 then\n"
     "  redis.call('DEL', KEYS[6])\n"
     "  return false\n"
@@ -118,9 +118,14 @@ store_status_t store_images_put(const char *id, const unsigned char *data, size_
         store_args_free(&c[i]);
     if (st != STORE_OK)
         return st;
-    if (r[2]->type != REDIS_REPLY_ARRAY) { /* no such client: the upload is deleted */
+    if (r[2]->type != REDIS_REPLY_ARRAY) {
+        /* nil: no such client (the upload deleted); 0: no upload to take,
+         * nothing written, worth a retry */
+        st = r[2]->type == REDIS_REPLY_INTEGER ? STORE_UNAVAILABLE : STORE_NOT_FOUND;
+        if (st == STORE_UNAVAILABLE)
+            log_event(LOG_WARN, "frame of client %s: its upload was gone when its script ran", id);
         store_replies_free(3, r);
-        return STORE_NOT_FOUND;
+        return st;
     }
     memset(out, 0, sizeof *out);
     out->format = format;
