@@ -81,11 +81,13 @@ store_status_t store_images_put(const char *id, const unsigned char *data, size_
     snprintf(stamp, sizeof stamp, "%llx", (unsigned long long)now_ms);
     if (!core_random_id(upload, sizeof upload, "", 16))
         return STORE_ERROR;
+    char ukey[STORE_KEY_MAX]; /* named by all three commands */
+    size_t ulen = store_key2(ukey, KEY_UPLOAD, id, upload);
     store_args_t c[3];
     for (int i = 0; i < 3; i++)
         store_args_init(&c[i]);
     store_args_str(&c[0], "HSET");
-    store_args_key2(&c[0], KEY_UPLOAD, id, upload);
+    store_args_keyname(&c[0], ukey, ulen);
     store_args_str(&c[0], "data");
     store_args_add(&c[0], (const char *)data, n);
     store_args_str(&c[0], "size");
@@ -95,7 +97,7 @@ store_status_t store_images_put(const char *id, const unsigned char *data, size_
     store_args_str(&c[0], "timestamp");
     store_args_str(&c[0], ts);
     store_args_str(&c[1], "PEXPIRE");
-    store_args_key2(&c[1], KEY_UPLOAD, id, upload);
+    store_args_keyname(&c[1], ukey, ulen);
     store_args_int(&c[1], UPLOAD_TTL_MS);
     store_script_call(&c[2], &put_script, 6);
     store_args_key(&c[2], KEY_CLIENT, id);
@@ -103,7 +105,7 @@ store_status_t store_images_put(const char *id, const unsigned char *data, size_
     store_args_key(&c[2], KEY_CLIENTS_LAST_SEEN, id);
     store_args_key(&c[2], KEY_STATS, id);
     store_events_key(&c[2], id);
-    store_args_key2(&c[2], KEY_UPLOAD, id, upload);
+    store_args_keyname(&c[2], ukey, ulen);
     store_args_int(&c[2], (long long)n);
     store_args_str(&c[2], core_img_name(format));
     store_args_str(&c[2], ts);
